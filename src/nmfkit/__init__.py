@@ -1,0 +1,47 @@
+"""nmfkit: non-negative matrix factorisation and its modern variants.
+
+The public API: estimators (``NMF``), the functional ``nmf()``, its result type
+``NMFResult``, and the sub-packages ``datasets``, ``io``, ``plotting``.
+Sub-packages load lazily so ``import nmfkit`` stays fast and optional
+dependencies (torch, anndata) are imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ._result import NMFResult
+from .exceptions import ConvergenceWarning, NMFInputError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NMF",
+    "nmf",
+    "NMFResult",
+    "NMFInputError",
+    "ConvergenceWarning",
+    "datasets",
+    "io",
+    "plotting",
+    "__version__",
+]
+
+_LAZY_ATTRS = {
+    "NMF": ("nmfkit.models.nmf", "NMF"),
+    "nmf": ("nmfkit.models.nmf", "nmf"),
+}
+_LAZY_MODULES = {"datasets", "io", "plotting", "backends", "losses", "solvers", "models", "init"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_ATTRS:
+        module, attr = _LAZY_ATTRS[name]
+        return getattr(importlib.import_module(module), attr)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"nmfkit.{name}")
+    raise AttributeError(f"module 'nmfkit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
