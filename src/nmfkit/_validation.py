@@ -1,0 +1,234 @@
+"""Input checks with errors that name the argument, the problem and the fix."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+import scipy.sparse as sp
+
+from .backends import Backend, get_namespace, is_sparse, is_torch
+from .exceptions import NMFInputError
+
+__all__ = ["CheckedData", "check_data", "check_mask", "check_n_components", "check_positive_int",
+           "check_nonneg_float"]
+
+
+@dataclass
+class CheckedData:
+    """A validated data matrix.
+
+    ``values`` is a float backend array (NaN marks a missing entry) or a float CSR
+    matrix; ``index`` / ``columns`` are the DataFrame labels, if any.
+    """
+
+    values: Any
+    backend: Backend
+    index: Optional[Any] = None
+    columns: Optional[Any] = None
+    n_nan: int = 0
+
+    @property
+    def sparse(self) -> bool:
+        return is_sparse(self.values)
+
+    @property
+    def shape(self):
+        return tuple(self.values.shape)
+
+
+def _float_dtype_np(dtype):
+    return dtype if dtype in (np.float32, np.float64) else np.float64
+
+
+def _from_frame(X, name):
+    bad = [c for c in X.columns if not (np.issubdtype(X[c].dtype, np.number) or X[c].dtype == bool)]
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise NMFInputError(
+            f"{name} has {len(bad)} non-numeric column(s): {shown}; NMF needs numbers: drop them "
+            f"or keep the numeric ones with {name}.select_dtypes('number')"
+        )
+    dtypes = set(X.dtypes)
+    dtype = np.float32 if dtypes == {np.dtype(np.float32)} else np.float64
+    return X.to_numpy(dtype=dtype, na_value=np.nan), X.index, X.columns
+
+
+def _to_numpy_2d(X, name):
+    if isinstance(X, np.ma.MaskedArray):
+        X = X.astype(np.float64).filled(np.nan)
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # pragma: no cover - exotic containers
+        raise NMFInputError(f"{name} could not be read as an array ({exc}); pass a 2-D array") from exc
+    if arr.dtype.kind in "OUSV":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise NMFInputError(
+                f"{name} has non-numeric entries ({exc}); NMF needs a numeric matrix: convert or "
+                "drop the text columns"
+            ) from exc
+    elif arr.dtype.kind == "c":
+        raise NMFInputError(f"{name} is complex; NMF needs real non-negative numbers (use abs(X))")
+    return arr.astype(_float_dtype_np(arr.dtype.type), copy=False)
+
+
+def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None) -> CheckedData:
+    """Validate a data matrix for NMF.
+
+    Parameters
+    ----------
+    X : array-like, DataFrame, scipy.sparse matrix or torch.Tensor, shape (n_samples, n_features)
+    name : str
+        How the argument is called in messages.
+    allow_nan : bool
+        Whether NaN marks missing entries (True) or is an error (False).
+    dtype : numpy dtype, optional
+        Force float32 or float64; by default float32 stays float32, the rest becomes float64.
+
+    Raises
+    ------
+    NMFInputError
+        For non-numeric, non-2-D, empty, infinite, negative or all-zero data, and NaN when
+        ``allow_nan`` is False.
+    """
+    if X is None:
+        raise NMFInputError(f"{name} is None; pass a 2-D non-negative matrix (n_samples x n_features)")
+    index = columns = None
+    if is_torch(X):
+        import torch
+
+        backend = get_namespace(X)
+        if X.dtype not in (torch.float32, torch.float64):
+            if X.is_complex():
+                raise NMFInputError(f"{name} is complex; NMF needs real non-negative numbers")
+            X = X.to(torch.float64)
+        if dtype is not None:
+            X = X.to(torch.float32 if np.dtype(dtype) == np.float32 else torch.float64)
+        if X.layout != torch.strided:
+            raise NMFInputError(f"{name} is a sparse torch tensor; pass X.to_dense() or a scipy.sparse matrix")
+        values = X
+    else:
+        backend = get_namespace()
+        if hasattr(X, "columns") and hasattr(X, "to_numpy"):
+            values, index, columns = _from_frame(X, name)
+        elif is_sparse(X):
+            values = sp.csr_matrix(X)
+            values = values.astype(_float_dtype_np(values.dtype.type), copy=False)
+        else:
+            values = _to_numpy_2d(X, name)
+        if dtype is not None:
+            values = values.astype(dtype, copy=False)
+    if values.ndim != 2:
+        raise NMFInputError(
+            f"{name} must be 2-D (n_samples x n_features) but has {values.ndim} dimension(s); "
+            "use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
+        )
+    if values.shape[0] == 0 or values.shape[1] == 0:
+        raise NMFInputError(
+            f"{name} is empty (shape {tuple(values.shape)}); pass at least one sample and one feature"
+        )
+    data = values.data if is_sparse(values) else values
+    if is_torch(data):
+        n_inf = int(torch.isinf(data).sum())
+        nan = torch.isnan(data)
+        n_nan = int(nan.sum())
+        observed = data[~nan] if n_nan else data
+        neg = observed < 0
+        n_neg = int(neg.sum())
+        min_val = float(observed.min()) if observed.numel() else 0.0
+        any_pos = bool((observed > 0).any())
+    else:
+        n_inf = int(np.isinf(data).sum())
+        nan = np.isnan(data)
+        n_nan = int(nan.sum())
+        observed = data[~nan] if n_nan else data
+        n_neg = int((observed < 0).sum())
+        min_val = float(observed.min()) if observed.size else 0.0
+        any_pos = bool((observed > 0).any())
+    if n_inf:
+        raise NMFInputError(
+            f"{name} has {n_inf} infinite entries; NMF needs finite values: replace them "
+            "(e.g. np.nan_to_num) or mark them missing with NaN"
+        )
+    if n_nan and not allow_nan:
+        raise NMFInputError(
+            f"{name} has {n_nan} NaN entries and missing values are off; pass "
+            "handle_missing='mask' to leave them out of the objective, or impute them"
+        )
+    if n_nan and is_sparse(values):
+        warnings.warn(
+            f"{name} is sparse and stores {n_nan} NaN entries; it is densified so that they can be "
+            "masked out", UserWarning, stacklevel=3,
+        )
+        values = values.toarray()
+    if n_neg:
+        raise NMFInputError(
+            f"{name} has {n_neg} negative entries (min {min_val:.4g}); NMF needs {name} >= 0: clip "
+            "(np.clip(X, 0, None)), shift, or use a method for mixed-sign data (SemiNMF)"
+        )
+    if not any_pos:
+        raise NMFInputError(
+            f"{name} has no positive entry (all observed entries are 0); NMF has nothing to "
+            "factor: check that the right matrix was passed"
+        )
+    return CheckedData(values, backend, index, columns, n_nan)
+
+
+def check_mask(mask, shape, backend: Backend, dtype, name: str = "mask"):
+    """Validate element weights: same shape as X, finite, >= 0 (bool -> 0/1)."""
+    if is_sparse(mask):
+        mask = mask.toarray()
+    if is_torch(mask) != (backend.name == "torch"):
+        raise NMFInputError(
+            f"{name} and X are different array types; pass {name} as the same type as X"
+        )
+    if backend.name == "torch":
+        M = mask.to(dtype)
+        M_np = backend.to_numpy(M)
+    else:
+        M_np = np.asarray(mask)
+        if M_np.dtype.kind not in "biuf":
+            raise NMFInputError(f"{name} must be boolean or numeric weights, got dtype {M_np.dtype}")
+        M = M_np = M_np.astype(dtype)
+    if tuple(M_np.shape) != tuple(shape):
+        raise NMFInputError(
+            f"{name} has shape {tuple(M_np.shape)} but X has shape {tuple(shape)}; pass one weight "
+            "per entry of X (1/True = observed, 0/False = left out)"
+        )
+    if not np.all(np.isfinite(M_np)) or (M_np < 0).any():
+        raise NMFInputError(f"{name} must hold finite weights >= 0 (1 = observed, 0 = missing)")
+    return M
+
+
+def check_n_components(k, shape, name: str = "n_components") -> int:
+    """``1 <= k <= min(shape)``."""
+    if not isinstance(k, numbers.Integral) or isinstance(k, bool):
+        raise NMFInputError(f"{name}={k!r} must be an integer (the rank k of the factorisation)")
+    limit = min(shape)
+    if k < 1 or k > limit:
+        raise NMFInputError(
+            f"{name}={k} is out of range for X of shape {tuple(shape)}; choose 1 <= {name} <= "
+            f"min(n_samples, n_features) = {limit}"
+        )
+    return int(k)
+
+
+def check_positive_int(value, name: str, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise NMFInputError(f"{name}={value!r} must be a positive integer")
+    return int(value)
+
+
+def check_nonneg_float(value, name: str, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value) or value < 0:
+        raise NMFInputError(f"{name}={value!r} must be a finite number >= 0")
+    return float(value)

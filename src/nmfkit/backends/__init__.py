@@ -1,0 +1,253 @@
+"""Array-library dispatch: everything backend specific, and nothing else.
+
+The namespace is inferred from the inputs (no global switch): NumPy arrays and
+``scipy.sparse`` matrices compute on the CPU with NumPy/SciPy; ``torch.Tensor``
+inputs compute with PyTorch on the tensor's own device. Solvers call the small
+set of operations on :class:`Backend`, so a new array library (CuPy, Dask) is a
+new subclass, not a rewrite of the solvers.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["Backend", "NumpyBackend", "TorchBackend", "get_namespace", "is_sparse", "is_torch", "to_numpy"]
+
+
+def is_sparse(X: Any) -> bool:
+    """True for a ``scipy.sparse`` matrix or array."""
+    return sp.issparse(X)
+
+
+def is_torch(X: Any) -> bool:
+    """True for a ``torch.Tensor`` (without importing torch when it is not loaded)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(X, torch.Tensor)
+
+
+class Backend:
+    """Operations the solvers need, for one array library and device."""
+
+    name = "abstract"
+    device: Any = "cpu"
+
+    # -- conversions -------------------------------------------------------------------
+    def asarray(self, a, dtype=None):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def from_numpy(self, a: np.ndarray, dtype=None):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def to_numpy(self, a) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def item(self, a) -> float:
+        return float(a)
+
+
+class NumpyBackend(Backend):
+    """NumPy arrays and scipy.sparse matrices on the CPU."""
+
+    name = "numpy"
+    device = "cpu"
+    xp = np
+
+    def asarray(self, a, dtype=None):
+        return np.asarray(a, dtype=dtype)
+
+    def from_numpy(self, a, dtype=None):
+        return np.asarray(a, dtype=dtype)
+
+    def to_numpy(self, a):
+        return np.asarray(a)
+
+    def eps(self, dtype) -> float:
+        return float(np.finfo(dtype).eps)
+
+    def zeros(self, shape, dtype):
+        return np.zeros(shape, dtype=dtype)
+
+    def ones(self, shape, dtype):
+        return np.ones(shape, dtype=dtype)
+
+    def copy(self, a):
+        return a.copy()
+
+    def clamp_min_(self, a, value):
+        """In place ``a = max(a, value)``; returns ``a``."""
+        return np.maximum(a, value, out=a)
+
+    def clamp_min(self, a, value):
+        return np.maximum(a, value)
+
+    def sum(self, a, axis=None):
+        return a.sum(axis=axis)
+
+    def isnan(self, a):
+        return np.isnan(a)
+
+    def where(self, cond, a, b):
+        return np.where(cond, a, b)
+
+    def nan_to_zero(self, a):
+        return np.where(np.isnan(a), 0, a)
+
+    def log(self, a):
+        return np.log(a)
+
+    def xlogy(self, x, y):
+        """``x * log(y)`` with ``0 * log(0) = 0``."""
+        from scipy.special import xlogy
+
+        return xlogy(x, y)
+
+    def sqrt(self, a):
+        return np.sqrt(a)
+
+    def norm2(self, a) -> float:
+        """Squared Frobenius norm, dense or sparse."""
+        if sp.issparse(a):
+            return float(a.data @ a.data)
+        a = a.ravel() if a.flags.c_contiguous or a.flags.f_contiguous else a.reshape(-1)
+        return float(a @ a)
+
+    def vdot(self, a, b) -> float:
+        """Sum of the elementwise product of two dense arrays of one shape."""
+        return float(np.einsum("ij,ij->", a, b))
+
+    def diag(self, a):
+        return np.diagonal(a).copy()
+
+    def contiguous(self, a):
+        return np.ascontiguousarray(a)
+
+    def solve(self, A, B):
+        return np.linalg.solve(A, B)
+
+
+class TorchBackend(Backend):
+    """PyTorch tensors, computed on their own device."""
+
+    name = "torch"
+
+    def __init__(self, device=None):
+        import torch
+
+        self.torch = torch
+        self.xp = torch
+        self.device = device if device is not None else torch.device("cpu")
+
+    def asarray(self, a, dtype=None):
+        return self.torch.as_tensor(a, dtype=dtype, device=self.device)
+
+    def from_numpy(self, a, dtype=None):
+        t = self.torch.from_numpy(np.ascontiguousarray(a))
+        if dtype is not None:
+            t = t.to(dtype)
+        return t.to(self.device)
+
+    def to_numpy(self, a):
+        return a.detach().cpu().numpy()
+
+    def item(self, a) -> float:
+        return float(a.item()) if hasattr(a, "item") else float(a)
+
+    def eps(self, dtype) -> float:
+        return float(self.torch.finfo(dtype).eps)
+
+    def zeros(self, shape, dtype):
+        return self.torch.zeros(shape, dtype=dtype, device=self.device)
+
+    def ones(self, shape, dtype):
+        return self.torch.ones(shape, dtype=dtype, device=self.device)
+
+    def copy(self, a):
+        return a.clone()
+
+    def clamp_min_(self, a, value):
+        return a.clamp_(min=value)
+
+    def clamp_min(self, a, value):
+        return a.clamp(min=value)
+
+    def sum(self, a, axis=None):
+        return a.sum() if axis is None else a.sum(dim=axis)
+
+    def isnan(self, a):
+        return self.torch.isnan(a)
+
+    def where(self, cond, a, b):
+        return self.torch.where(cond, a, b)
+
+    def nan_to_zero(self, a):
+        return self.torch.nan_to_num(a, nan=0.0)
+
+    def log(self, a):
+        return self.torch.log(a)
+
+    def xlogy(self, x, y):
+        return self.torch.xlogy(x, y)
+
+    def sqrt(self, a):
+        return self.torch.sqrt(a)
+
+    def norm2(self, a) -> float:
+        return float((a * a).sum().item())
+
+    def vdot(self, a, b) -> float:
+        return float((a * b).sum().item())
+
+    def diag(self, a):
+        return self.torch.diagonal(a).clone()
+
+    def contiguous(self, a):
+        return a.contiguous()
+
+    def solve(self, A, B):
+        return self.torch.linalg.solve(A, B)
+
+
+_NUMPY = NumpyBackend()
+
+
+def get_namespace(*arrays) -> Backend:
+    """The backend of the given arrays (``None`` entries are ignored).
+
+    All tensors must live on one device; mixing NumPy and torch inputs is an error
+    rather than a silent copy.
+    """
+    torch_arrays = [a for a in arrays if is_torch(a)]
+    if not torch_arrays:
+        return _NUMPY
+    others = [a for a in arrays if a is not None and not is_torch(a)]
+    if others:
+        from ..exceptions import NMFInputError
+
+        raise NMFInputError(
+            "inputs mix torch tensors with NumPy/SciPy arrays; pass all of them as torch tensors "
+            "on one device (torch.as_tensor(a, device=X.device)) or all as NumPy arrays"
+        )
+    devices = {a.device for a in torch_arrays}
+    if len(devices) > 1:
+        from ..exceptions import NMFInputError
+
+        raise NMFInputError(
+            f"torch inputs are on several devices {sorted(map(str, devices))}; move them to one "
+            "device with .to(device)"
+        )
+    return TorchBackend(torch_arrays[0].device)
+
+
+def to_numpy(a):
+    """A NumPy array (or scipy.sparse matrix, or DataFrame) from any supported input."""
+    if a is None or sp.issparse(a) or isinstance(a, np.ndarray):
+        return a
+    if is_torch(a):
+        return a.detach().cpu().numpy()
+    if hasattr(a, "to_numpy"):
+        return a.to_numpy()
+    return np.asarray(a)

@@ -1,0 +1,26 @@
+"""Seeded draws made in NumPy (so a seed gives the same numbers on every backend)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["check_random_state"]
+
+
+def check_random_state(random_state) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from an int, a Generator, a RandomState or None."""
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, numbers.Integral):
+        return np.random.default_rng(int(random_state))
+    from ..exceptions import NMFInputError
+
+    raise NMFInputError(
+        f"random_state={random_state!r} is not usable; pass an int seed, a numpy Generator or None"
+    )

@@ -1,0 +1,203 @@
+r"""The β-divergence family: values and the positive / negative parts of the gradient.
+
+.. math::
+    d_\beta(x \mid y) = \begin{cases}
+      \tfrac12 (x - y)^2 & \beta = 2 \text{ (Frobenius)} \\
+      x \log\frac{x}{y} - x + y & \beta = 1 \text{ (Kullback-Leibler / Poisson)} \\
+      \frac{x}{y} - \log\frac{x}{y} - 1 & \beta = 0 \text{ (Itakura-Saito)} \\
+      \frac{x^\beta + (\beta - 1) y^\beta - \beta x y^{\beta-1}}{\beta(\beta - 1)} & \text{otherwise}
+    \end{cases}
+
+and :math:`D_\beta(X \mid AB) = \sum_{ij} M_{ij}\, d_\beta(X_{ij} \mid (AB)_{ij})` with
+element weights :math:`M` (1 by default, 0 for a missing entry).
+
+The gradient with respect to ``A`` splits into non-negative parts
+:math:`\nabla_A D = P - N` with
+
+.. math::
+    P = (M \odot (AB)^{\beta-1}) B^\top, \qquad N = (M \odot X \odot (AB)^{\beta-2}) B^\top,
+
+which is all a multiplicative update needs (``A ← A ⊙ (N / P)^γ``). The H side is
+the same formula on the transposed target. ``(AB)`` is floored at
+:data:`EPSILON` wherever it is divided by or raised to a negative power.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..backends._sparse import csr_like, sddmm
+from ._target import Target
+
+__all__ = [
+    "EPSILON",
+    "beta_divergence",
+    "elementwise_divergence",
+    "frobenius_from_products",
+    "grad_parts",
+    "loss_to_beta",
+]
+
+#: Floor for ``A B`` where it is divided by or raised to a negative power (float32 eps,
+#: as scikit-learn uses).
+EPSILON = float(np.finfo(np.float32).eps)
+
+_LOSS_NAMES = {
+    "frobenius": 2.0,
+    "euclidean": 2.0,
+    "kl": 1.0,
+    "kullback-leibler": 1.0,
+    "poisson": 1.0,
+    "is": 0.0,
+    "itakura-saito": 0.0,
+}
+
+#: Rows per chunk when a dense ``A B`` must be formed for a sparse target.
+_ROW_CHUNK = 2048
+
+
+def loss_to_beta(loss) -> float:
+    """β of a loss given by name (``"frobenius"``, ``"kl"``, ``"is"``) or as a number."""
+    if isinstance(loss, str):
+        key = loss.lower()
+        if key not in _LOSS_NAMES:
+            from ..exceptions import NMFInputError
+
+            raise NMFInputError(
+                f"loss={loss!r} is not known; use 'frobenius', 'kl', 'is' or a number beta "
+                "for the beta-divergence"
+            )
+        return _LOSS_NAMES[key]
+    if isinstance(loss, numbers.Real) and not isinstance(loss, bool) and np.isfinite(loss):
+        return float(loss)
+    from ..exceptions import NMFInputError
+
+    raise NMFInputError(
+        f"loss={loss!r} is not usable; use 'frobenius', 'kl', 'is' or a finite number beta"
+    )
+
+
+def elementwise_divergence(X, Y, beta: float, backend):
+    """``d_beta(X | Y)`` element by element (``Y`` already floored where needed)."""
+    if beta == 2:
+        D = X - Y
+        return 0.5 * D * D
+    if beta == 1:
+        return backend.xlogy(X, X / Y) - X + Y
+    if beta == 0:
+        R = X / Y
+        return R - backend.log(R) - 1
+    return (X**beta + (beta - 1) * Y**beta - beta * X * Y ** (beta - 1)) / (beta * (beta - 1))
+
+
+def _dense_value(t: Target, Y, beta: float) -> float:
+    b = t.backend
+    if beta < 2:
+        Y = b.clamp_min_(Y, EPSILON)
+    if t.M is None:
+        return b.item(b.sum(elementwise_divergence(t.X, Y, beta, b)))
+    if beta == 0:
+        # unobserved entries hold X = 0, where d_0 is infinite: give them Y so d = 0
+        D = elementwise_divergence(b.where(t.M > 0, t.X, Y), Y, beta, b)
+    else:
+        D = elementwise_divergence(t.X, Y, beta, b)
+    return b.item(b.sum(t.M * D))
+
+
+def _sparse_value(t: Target, A, B, beta: float) -> float:
+    info = t.info
+    x = info.data
+    if beta == 2:
+        cross = float(np.einsum("ij,ij->", info.X @ B.T, A))
+        quad = float(np.einsum("ij,ij->", A.T @ A, B @ B.T))
+        return 0.5 * max(t.norm2 - 2.0 * cross + quad, 0.0)
+    y = np.maximum(sddmm(info, A, B), EPSILON)
+    if beta == 1:
+        from scipy.special import xlogy
+
+        total_y = float(A.sum(axis=0) @ B.sum(axis=1))
+        return float(np.sum(xlogy(x, x / y) - x)) + total_y
+    # zeros contribute y^beta / beta: needs sum of (AB)^beta over every entry, in row chunks
+    total = 0.0
+    for start in range(0, A.shape[0], _ROW_CHUNK):
+        Yc = A[start : start + _ROW_CHUNK] @ B
+        total += float(np.sum(Yc**beta))
+    nz = np.sum(x**beta - beta * x * y ** (beta - 1)) / (beta * (beta - 1))
+    return float(nz) + total / beta
+
+
+def beta_divergence(t: Target, A, B, beta: float) -> float:
+    """``D_beta(X | A B)`` over the observed (weighted) entries of the target ``t``.
+
+    Parameters
+    ----------
+    t : Target
+        The data term, shape (m, n).
+    A : array, shape (m, k)
+    B : array, shape (k, n)
+    beta : float
+
+    Returns
+    -------
+    float
+    """
+    if t.sparse:
+        return _sparse_value(t, A, B, beta)
+    if beta == 2 and t.M is None:
+        return 0.5 * t.backend.norm2(t.X - A @ B)
+    return _dense_value(t, A @ B, beta)
+
+
+def frobenius_from_products(norm2_X: float, AtX, B, AtA, BBt, backend) -> float:
+    r"""``½‖X − A B‖²`` from products a solver already has.
+
+    ``½(‖X‖² − 2⟨AᵀX, B⟩ + ⟨AᵀA, BBᵀ⟩)``: O(k n + k²) instead of a pass over ``X``.
+    """
+    val = norm2_X - 2.0 * backend.vdot(AtX, B) + backend.vdot(AtA, BBt)
+    return 0.5 * max(val, 0.0)
+
+
+def grad_parts(t: Target, A, B, beta: float):
+    """Positive and negative parts ``(P, N)`` of ``∇_A D_beta(X | A B)``.
+
+    Returns
+    -------
+    P : array, shape (m, k) or (1, k)
+        Broadcastable to ``A``'s shape (for KL without weights it is one row).
+    N : array, shape (m, k)
+    """
+    b = t.backend
+    Bt = B.T
+    if t.sparse:
+        return _sparse_grad_parts(t, A, B, beta)
+    if beta == 2:
+        if t.M is None:
+            return A @ (B @ Bt), t.X @ Bt
+        return (t.M * (A @ B)) @ Bt, t.MX @ Bt
+    Y = b.clamp_min_(A @ B, EPSILON)
+    if beta == 1:
+        if t.M is None:
+            return b.sum(B, axis=1)[None, :], (t.X / Y) @ Bt
+        return t.M @ Bt, (t.MX / Y) @ Bt
+    N = (t.MX * Y ** (beta - 2)) @ Bt
+    Yb = Y ** (beta - 1)
+    P = (Yb if t.M is None else t.M * Yb) @ Bt
+    return P, N
+
+
+def _sparse_grad_parts(t: Target, A, B, beta: float):
+    info = t.info
+    Bt = B.T
+    if beta == 2:
+        return A @ (B @ Bt), info.X @ Bt
+    y = np.maximum(sddmm(info, A, B), EPSILON)
+    if beta == 1:
+        return B.sum(axis=1)[None, :], csr_like(info, info.data / y) @ Bt
+    N = csr_like(info, info.data * y ** (beta - 2)) @ Bt
+    P = np.empty_like(A)
+    for start in range(0, A.shape[0], _ROW_CHUNK):
+        Yc = np.maximum(A[start : start + _ROW_CHUNK] @ B, EPSILON)
+        P[start : start + _ROW_CHUNK] = (Yc ** (beta - 1)) @ Bt
+    return P, N

@@ -1,0 +1,189 @@
+"""Shared machinery of the NMF estimator and the functional API.
+
+Builds the data term from validated input, picks the solver, runs the loop and
+fixes the gauge. Holds no update rule: those live in ``nmfkit.solvers``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._validation import CheckedData, check_mask
+from ..backends import Backend
+from ..exceptions import NMFInputError
+from ..losses import Penalty, Target, beta_divergence, loss_to_beta
+from ..solvers import HALSStep, LoopOptions, MUStep, nnls_bpp, run
+from ..solvers.hals import right_products
+
+__all__ = ["FitOutput", "build_target", "resolve_solver", "fit_factors", "fix_gauge", "project"]
+
+SOLVERS = ("auto", "mu", "hals")
+
+
+def _np_dtype(backend: Backend, dtype) -> np.dtype:
+    if backend.name == "numpy":
+        return np.dtype(dtype)
+    return np.dtype(str(dtype).replace("torch.", ""))
+
+
+def build_target(data: CheckedData, mask=None) -> Target:
+    """The weighted data term: NaN entries and ``mask == 0`` entries get weight 0."""
+    b = data.backend
+    X = data.values
+    dtype = X.dtype
+    weights = None
+    if data.n_nan:
+        observed = ~b.isnan(X)
+        weights = observed.to(dtype) if b.name == "torch" else observed.astype(dtype)
+        X = b.nan_to_zero(X)
+    if mask is not None:
+        if data.sparse:
+            import warnings
+
+            warnings.warn("a mask with sparse X densifies X so that entries can be weighted",
+                          UserWarning, stacklevel=3)
+            X = X.toarray()
+        M = check_mask(mask, data.shape, b, dtype)
+        weights = M if weights is None else weights * M
+        if not float(b.item(b.sum(weights * X))) > 0:
+            raise NMFInputError("every entry with a positive value is masked out; nothing is left to fit")
+    return Target(X, weights, b)
+
+
+def resolve_solver(solver: str, beta: float) -> str:
+    if solver not in SOLVERS:
+        raise NMFInputError(f"solver={solver!r} is not known; use one of {', '.join(map(repr, SOLVERS))}")
+    if solver == "auto":
+        return "hals" if beta == 2 else "mu"
+    if solver == "hals" and beta != 2:
+        raise NMFInputError(
+            f"solver='hals' minimises the Frobenius loss only (beta=2), not beta={beta:g}; "
+            "use solver='mu' (or 'auto')"
+        )
+    return solver
+
+
+def check_beta_data(t: Target, beta: float):
+    """β <= 0 (Itakura-Saito and below) is undefined at X = 0."""
+    if beta > 0:
+        return
+    b = t.backend
+    if t.sparse:
+        zeros = t.shape[0] * t.shape[1] - t.info.data.size + int((t.info.data == 0).sum())
+    else:
+        zero = t.X == 0
+        if t.M is not None:
+            zero = zero & (t.M > 0)
+        zeros = int(b.item(b.sum(zero)))
+    if zeros:
+        raise NMFInputError(
+            f"X has {zeros} zero entries but loss beta={beta:g} <= 0 (Itakura-Saito) is undefined at "
+            "X = 0; add a small offset (X + eps), mark them missing, or use loss='kl'"
+        )
+
+
+def make_step(target: Target, beta: float, solver: str, penalty: Penalty, update_H=True):
+    if solver == "hals":
+        return HALSStep(target, penalty, update_H=update_H)
+    return MUStep(target, beta, penalty, update_H=update_H)
+
+
+def objective_fn(target: Target, beta: float, penalty: Penalty):
+    b = target.backend
+
+    def objective(W, H):
+        val = beta_divergence(target, W, H, beta)
+        if penalty.any:
+            val += penalty.value(W, H, b)
+        return val
+
+    return objective
+
+
+@dataclass
+class FitOutput:
+    W: Any
+    H: Any
+    outcome: Any
+    beta: float
+    solver: str
+    penalty: Penalty
+    target: Target
+    divergence: float
+
+
+def fit_factors(target: Target, W0, H0, *, beta, solver, penalty, options: LoopOptions) -> FitOutput:
+    """Run the chosen solver from ``(W0, H0)``; return factors in the fixed gauge."""
+    check_beta_data(target, beta)
+    step = make_step(target, beta, solver, penalty)
+    if hasattr(step, "prepare"):
+        W0, H0 = step.prepare(W0, H0)
+    outcome = run(step, objective_fn(target, beta, penalty), W0, H0, options)
+    W, H = fix_gauge(outcome.W, outcome.H, target.backend, normalise=not penalty.any)
+    divergence = beta_divergence(target, W, H, beta)
+    return FitOutput(W, H, outcome, beta, solver, penalty, target, divergence)
+
+
+def fix_gauge(W, H, backend: Backend, normalise: bool = True):
+    """Rows of H sum to 1 (scale moved into W) and components ordered by total mass.
+
+    The mass of component j is ``Σ_i W_ij · Σ_f H_jf``, its share of ``Σ W H``.
+    With penalties the scale is not free (it changes the penalty), so only the
+    order is fixed.
+    """
+    b = backend
+    hsum = b.sum(H, axis=1)
+    wsum = b.sum(W, axis=0)
+    mass = b.to_numpy(hsum * wsum)
+    order = np.argsort(-mass, kind="stable")
+    if b.name == "torch":
+        order_b = b.torch.as_tensor(order, device=b.device)
+        W, H, hsum = W[:, order_b], H[order_b], hsum[order_b]
+    else:
+        W, H, hsum = W[:, order], H[order], hsum[order]
+    if normalise:
+        scale = b.where(hsum > 0, hsum, b.ones(hsum.shape, hsum.dtype))
+        H = H / scale[:, None]
+        W = W * scale[None, :]
+    return b.contiguous(W), b.contiguous(H)
+
+
+def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int = 1000,
+            tol: float = 1e-8):
+    """The codes ``W >= 0`` minimising ``D_beta(X | W H) + W-penalties`` with H fixed.
+
+    Frobenius without missing entries: an exact NNLS solve (one product ``H Xᵀ``,
+    one Gram ``H Hᵀ`` and batched block principal pivoting). Other losses and
+    weighted data: iterated to convergence (relative decrease ``tol``), starting
+    from the Frobenius solution.
+    """
+    b = target.backend
+    k = H.shape[0]
+    G = H @ H.T
+    R = right_products(target, H)
+    if penalty.l2_W:
+        G = G + penalty.l2_W * b.from_numpy(np.eye(k), dtype=G.dtype)
+    if penalty.l1_W:
+        R = R - penalty.l1_W
+    Wt = nnls_bpp(b.to_numpy(G), b.to_numpy(R))
+    W = b.from_numpy(Wt.T, dtype=H.dtype)
+    if beta == 2 and target.M is None:
+        return W
+    check_beta_data(target, beta)
+    # a strictly positive start: multiplicative updates cannot leave exact zeros
+    floor = max(float(b.item(b.sum(W))) / max(W.shape[0] * k, 1), 1e-12) * 1e-2
+    W = b.clamp_min_(W, floor)
+    solver = "hals" if beta == 2 else "mu"
+    step = make_step(target, beta, solver, penalty, update_H=False)
+    if hasattr(step, "prepare"):
+        W, H = step.prepare(W, H)
+    options = LoopOptions(max_iter=max_iter, tol=tol, loss_every=1 if solver == "hals" else 5,
+                          warn=False, desc="transform")
+    return b.contiguous(run(step, objective_fn(target, beta, penalty), W, H, options).W)
+
+
+def beta_of(loss) -> float:
+    return loss_to_beta(loss)

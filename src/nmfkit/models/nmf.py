@@ -1,0 +1,347 @@
+r"""Non-negative matrix factorisation: the ``NMF`` estimator and the functional ``nmf``.
+
+Objective (``X`` is n_samples × n_features, ``W`` n_samples × k, ``H`` k × n_features):
+
+.. math::
+    \min_{W \ge 0,\, H \ge 0}\; \sum_{ij} M_{ij}\, d_\beta\big(X_{ij} \mid (WH)_{ij}\big)
+    + l1_W \|W\|_1 + \tfrac12 l2_W \|W\|_F^2 + l1_H \|H\|_1 + \tfrac12 l2_H \|H\|_F^2
+
+with :math:`d_2(x|y) = \tfrac12 (x-y)^2` (Frobenius), :math:`d_1(x|y) = x\log(x/y) - x + y`
+(KL / Poisson), :math:`d_0(x|y) = x/y - \log(x/y) - 1` (Itakura-Saito), the general
+β-divergence otherwise; :math:`M_{ij} = 0` for a missing (NaN) or masked entry;
+``l1_W = alpha_W · l1_ratio · n_features``, ``l2_W = alpha_W · (1 − l1_ratio) · n_features``,
+``l1_H = alpha_H · l1_ratio · n_samples``, ``l2_H = alpha_H · (1 − l1_ratio) · n_samples``
+(scikit-learn's scaling).
+
+Gauge: without penalties, each row of ``H`` (``components_``) sums to 1 and its scale
+is carried by the column of ``W``; components are ordered by their share of
+``Σ W H`` (largest first). With penalties only the order is fixed.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._result import NMFResult
+from .._validation import (
+    check_data,
+    check_n_components,
+    check_nonneg_float,
+    check_positive_int,
+)
+from ..backends import is_torch
+from ..exceptions import NMFInputError
+from ..init import initialize
+from ..losses import Penalty, beta_divergence, loss_to_beta
+from ..solvers import LoopOptions
+from ._core import build_target, fit_factors, project, resolve_solver
+
+__all__ = ["NMF", "nmf"]
+
+_MISSING = ("mask", "error")
+
+
+def _check_common(max_iter, tol, max_time, alpha_W, alpha_H, l1_ratio, handle_missing, verbose):
+    check_positive_int(max_iter, "max_iter")
+    check_nonneg_float(tol, "tol")
+    if max_time is not None:
+        check_nonneg_float(max_time, "max_time")
+    check_nonneg_float(alpha_W, "alpha_W")
+    if alpha_H != "same":
+        check_nonneg_float(alpha_H, "alpha_H")
+    if not isinstance(l1_ratio, numbers.Real) or not 0 <= l1_ratio <= 1:
+        raise NMFInputError(f"l1_ratio={l1_ratio!r} must be a number in [0, 1]")
+    if handle_missing not in _MISSING:
+        raise NMFInputError(f"handle_missing={handle_missing!r} must be 'mask' or 'error'")
+    if not isinstance(verbose, numbers.Integral):
+        raise NMFInputError(f"verbose={verbose!r} must be an integer (0 = silent)")
+
+
+def _fit(data, k, *, loss, solver, init, W, H, mask, max_iter, tol, max_time, alpha_W, alpha_H,
+         l1_ratio, random_state, verbose, callback, loss_every):
+    beta = loss_to_beta(loss)
+    solver = resolve_solver(solver, beta)
+    k = check_n_components(k, data.shape)
+    target = build_target(data, mask)
+    b = target.backend
+    n_samples, n_features = data.shape
+    penalty = Penalty.from_alphas(alpha_W, alpha_H, l1_ratio, n_samples, n_features)
+    X_np = target.X if target.sparse else b.to_numpy(target.X)
+    M_np = None if target.M is None else b.to_numpy(target.M)
+    W0, H0 = initialize(X_np, k, init, backend=b, dtype=data.values.dtype, weights_np=M_np,
+                        random_state=random_state, W=W, H=H)
+    if loss_every is None:
+        loss_every = 1 if solver == "hals" else 10
+    options = LoopOptions(max_iter=max_iter, tol=tol, max_time=max_time, loss_every=loss_every,
+                          verbose=verbose, callback=callback, desc=f"nmf[{solver}]")
+    return fit_factors(target, W0, H0, beta=beta, solver=solver, penalty=penalty, options=options)
+
+
+def _result(out, labels=None) -> NMFResult:
+    o = out.outcome
+    W, H = out.W, out.H
+    if labels is not None and labels[0] is not None:
+        import pandas as pd
+
+        names = [f"nmf{j}" for j in range(H.shape[0])]
+        W = pd.DataFrame(W, index=labels[0], columns=names)
+        H = pd.DataFrame(H, index=names, columns=labels[1])
+    info = {
+        "loss_iters": o.loss_iters,
+        "divergence": out.divergence,
+        "reconstruction_err": float(np.sqrt(2.0 * max(out.divergence, 0.0))),
+        "penalty": out.penalty.__dict__.copy(),
+    }
+    return NMFResult(W=W, H=H, loss=o.loss_history[-1], loss_history=o.loss_history,
+                     n_iter=o.n_iter, converged=o.converged, stop_reason=o.stop_reason,
+                     elapsed=o.elapsed, beta=out.beta, solver=out.solver, info=info)
+
+
+def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None, H=None,
+        mask=None, max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
+        l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0, callback=None,
+        loss_every=None) -> NMFResult:
+    r"""Factor a non-negative matrix ``X ≈ W H``.
+
+    Minimises the objective in the module docstring (:mod:`nmfkit.models.nmf`).
+
+    Parameters
+    ----------
+    X : array-like, DataFrame, scipy.sparse or torch.Tensor, shape (n_samples, n_features)
+        Non-negative data. NaN entries are missing (left out of the objective) unless
+        ``handle_missing='error'``. Sparse input stays sparse; torch tensors are
+        computed on their device; float32 stays float32, other types become float64.
+    n_components : int
+        The rank k, ``1 <= k <= min(n_samples, n_features)``.
+    loss : {"frobenius", "kl", "is"} or float
+        The β-divergence: 2 / "frobenius", 1 / "kl" (Poisson), 0 / "is", or any β.
+    solver : {"auto", "mu", "hals"}
+        "hals" (accelerated HALS; Frobenius only) or "mu" (multiplicative updates,
+        any β). "auto" is "hals" for Frobenius, "mu" otherwise.
+    init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"}
+        Start; "auto" is "nndsvda". "custom" starts from ``W`` and ``H``.
+    W, H : arrays, optional
+        Starting factors for ``init="custom"``.
+    mask : array of shape X.shape, optional
+        Element weights ``M``: 1/True observed, 0/False left out, other values >= 0
+        weight the entry (note: the opposite convention to ``numpy.ma``, whose masked
+        arrays are also accepted as ``X``).
+    max_iter : int
+        Most iterations.
+    tol : float
+        Stop when the relative decrease of the objective between two checks falls
+        below ``tol`` (0: run ``max_iter`` iterations).
+    max_time : float, optional
+        Stop after this many seconds.
+    alpha_W, alpha_H, l1_ratio : float
+        Penalties (``alpha_H="same"`` uses ``alpha_W``), scaled as in scikit-learn.
+    handle_missing : {"mask", "error"}
+        What NaN in X means: a missing entry, or an error.
+    random_state : int, Generator or None
+        Seed of the initialisation; the same seed gives the same result.
+    verbose : int
+        1 shows a progress bar on a terminal.
+    callback : callable, optional
+        ``callback(n_iter, W, H, loss)`` at each loss check; return True to stop.
+    loss_every : int, optional
+        Iterations between loss checks (default 1 for HALS, where it is free, 10 for MU).
+
+    Returns
+    -------
+    NMFResult
+        ``W``, ``H`` (DataFrames when ``X`` is one), the final objective, its history,
+        iterations, the stop reason and timing.
+
+    Examples
+    --------
+    >>> import nmfkit
+    >>> X, W_true, H_true = nmfkit.datasets.make_low_rank(100, 40, 3, random_state=0)
+    >>> res = nmfkit.nmf(X, 3, random_state=0)
+    >>> res.W.shape, res.H.shape
+    ((100, 3), (3, 40))
+    """
+    _check_common(max_iter, tol, max_time, alpha_W, alpha_H, l1_ratio, handle_missing, verbose)
+    data = check_data(X, allow_nan=handle_missing == "mask")
+    out = _fit(data, n_components, loss=loss, solver=solver, init=init, W=W, H=H, mask=mask,
+               max_iter=max_iter, tol=tol, max_time=max_time, alpha_W=alpha_W, alpha_H=alpha_H,
+               l1_ratio=l1_ratio, random_state=random_state, verbose=verbose, callback=callback,
+               loss_every=loss_every)
+    labels = (data.index, data.columns) if data.index is not None else None
+    return _result(out, labels)
+
+
+class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    r"""Non-negative matrix factorisation ``X ≈ W H`` (scikit-learn compatible).
+
+    Minimises the β-divergence objective written out in :mod:`nmfkit.models.nmf`
+    (module docstring), with NaN entries of ``X`` left out of it.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        The rank k (``1 <= k <= min(n_samples, n_features)``).
+    loss : {"frobenius", "kl", "is"} or float, default="frobenius"
+    solver : {"auto", "mu", "hals"}, default="auto"
+    init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"}, default="auto"
+    max_iter : int, default=200
+    tol : float, default=1e-4
+    max_time : float or None, default=None
+    alpha_W : float, default=0.0
+    alpha_H : float or "same", default="same"
+    l1_ratio : float, default=0.0
+    handle_missing : {"mask", "error"}, default="mask"
+    random_state : int, Generator or None, default=None
+    verbose : int, default=0
+
+    See :func:`nmfkit.nmf` for the meaning of each parameter.
+
+    Attributes
+    ----------
+    components_ : array, shape (n_components, n_features)
+        The basis H; rows sum to 1 when unpenalised, ordered by contribution.
+    n_components_ : int
+    n_iter_ : int
+    reconstruction_err_ : float
+        ``sqrt(2 · D_beta(X | W H))`` at the end of the fit (scikit-learn's definition).
+    loss_ : float
+        Final objective (divergence + penalties).
+    loss_history_ : tuple of float
+    converged_ : bool
+    stop_reason_ : str
+    result_ : NMFResult
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str (when X had string column names)
+
+    Notes
+    -----
+    ``transform`` is an exact non-negative least-squares projection on the fixed
+    components for the Frobenius loss (one product and a batched k × k NNLS), and a
+    solve iterated to convergence for other losses or missing entries. It therefore
+    can differ slightly from ``fit_transform``, which returns the fit's own ``W``.
+
+    Examples
+    --------
+    >>> import nmfkit
+    >>> X = nmfkit.datasets.load_digits().X
+    >>> model = nmfkit.NMF(n_components=10, random_state=0)
+    >>> W = model.fit_transform(X)
+    >>> model.components_.shape
+    (10, 64)
+    """
+
+    def __init__(self, n_components=2, *, loss="frobenius", solver="auto", init="auto",
+                 max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
+                 l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0):
+        self.n_components = n_components
+        self.loss = loss
+        self.solver = solver
+        self.init = init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.max_time = max_time
+        self.alpha_W = alpha_W
+        self.alpha_H = alpha_H
+        self.l1_ratio = l1_ratio
+        self.handle_missing = handle_missing
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- scikit-learn plumbing -----------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = self.handle_missing == "mask"
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def _check(self, X, reset: bool):
+        data = check_data(X, allow_nan=self.handle_missing == "mask")
+        if is_torch(X):
+            if reset:
+                self.n_features_in_ = int(X.shape[1])
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+            elif X.shape[1] != self.n_features_in_:
+                raise NMFInputError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
+                    f"{self.n_features_in_}; pass data with the same features"
+                )
+        else:
+            validate_data(self, X, reset=reset, skip_check_array=True)
+        return data
+
+    def _penalty(self, shape):
+        return Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, *shape)
+
+    # -- fitting --------------------------------------------------------------------------
+    def fit_transform(self, X, y=None, W=None, H=None, mask=None):
+        """Fit the model and return ``W`` (n_samples × n_components).
+
+        ``W`` and ``H`` start the fit when ``init="custom"``; ``mask`` holds element
+        weights (0 = missing).
+        """
+        _check_common(self.max_iter, self.tol, self.max_time, self.alpha_W, self.alpha_H,
+                      self.l1_ratio, self.handle_missing, self.verbose)
+        data = self._check(X, reset=True)
+        out = _fit(data, self.n_components, loss=self.loss, solver=self.solver, init=self.init,
+                   W=W, H=H, mask=mask, max_iter=self.max_iter, tol=self.tol,
+                   max_time=self.max_time, alpha_W=self.alpha_W, alpha_H=self.alpha_H,
+                   l1_ratio=self.l1_ratio, random_state=self.random_state, verbose=self.verbose,
+                   callback=None, loss_every=None)
+        self.result_ = _result(out)
+        self.components_ = out.H
+        self.n_components_ = int(out.H.shape[0])
+        self.n_iter_ = out.outcome.n_iter
+        self.loss_ = self.result_.loss
+        self.loss_history_ = out.outcome.loss_history
+        self.reconstruction_err_ = self.result_.reconstruction_err
+        self.converged_ = out.outcome.converged
+        self.stop_reason_ = out.outcome.stop_reason
+        self._beta = out.beta
+        return out.W
+
+    def fit(self, X, y=None, **params):
+        """Fit the model; returns ``self``. Takes the keyword arguments of ``fit_transform``."""
+        self.fit_transform(X, **params)
+        return self
+
+    def _target(self, X, mask, reset=False):
+        data = self._check(X, reset=reset)
+        return build_target(data, mask)
+
+    def transform(self, X, mask=None):
+        """Codes ``W >= 0`` of ``X`` on the fitted components (an exact NNLS for Frobenius)."""
+        check_is_fitted(self)
+        target = self._target(X, mask)
+        H = self.components_
+        if target.backend.name == "numpy" and H.dtype != (target.X.dtype):
+            H = H.astype(target.X.dtype)
+        return project(target, H, beta=self._beta, penalty=self._penalty(target.shape))
+
+    def inverse_transform(self, X):
+        """The reconstruction ``X @ components_`` of codes ``X`` (n_samples × n_components)."""
+        check_is_fitted(self)
+        if not is_torch(X):
+            X = np.asarray(X, dtype=self.components_.dtype)
+        if X.ndim != 2 or X.shape[1] != self.components_.shape[0]:
+            raise NMFInputError(
+                f"codes must have shape (n_samples, {self.components_.shape[0]}), got "
+                f"{tuple(X.shape)}; pass the output of transform"
+            )
+        return X @ self.components_
+
+    def score(self, X, y=None, mask=None):
+        """Minus the mean divergence per observed entry of ``X`` from its projection (higher is better)."""
+        check_is_fitted(self)
+        target = self._target(X, mask)
+        W = project(target, self.components_, beta=self._beta, penalty=self._penalty(target.shape))
+        return -beta_divergence(target, W, self.components_, self._beta) / target.n_observed
