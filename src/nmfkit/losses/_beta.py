@@ -80,27 +80,32 @@ def loss_to_beta(loss) -> float:
 
 
 def elementwise_divergence(X, Y, beta: float, backend):
-    """``d_beta(X | Y)`` element by element (``Y`` already floored where needed)."""
+    """``d_beta(X | Y)`` element by element.
+
+    ``Y`` is floored at :data:`EPSILON` only where it is divided by, logged or raised to
+    a negative power; the linear ``+ Y`` terms use it as is, so a zero ``X`` costs
+    exactly ``Y``.
+    """
     if beta == 2:
         D = X - Y
         return 0.5 * D * D
+    Yc = backend.clamp_min(Y, EPSILON)
     if beta == 1:
-        return backend.xlogy(X, X / Y) - X + Y
+        return backend.xlogy(X, X / Yc) - X + Y
     if beta == 0:
-        R = X / Y
+        R = X / Yc
         return R - backend.log(R) - 1
-    return (X**beta + (beta - 1) * Y**beta - beta * X * Y ** (beta - 1)) / (beta * (beta - 1))
+    Yp = (Yc if beta < 1 else Y) ** (beta - 1)
+    return (X**beta + (beta - 1) * Y**beta - beta * X * Yp) / (beta * (beta - 1))
 
 
 def _dense_value(t: Target, Y, beta: float) -> float:
     b = t.backend
-    if beta < 2:
-        Y = b.clamp_min_(Y, EPSILON)
     if t.M is None:
         return b.item(b.sum(elementwise_divergence(t.X, Y, beta, b)))
     if beta == 0:
         # unobserved entries hold X = 0, where d_0 is infinite: give them Y so d = 0
-        D = elementwise_divergence(b.where(t.M > 0, t.X, Y), Y, beta, b)
+        D = elementwise_divergence(b.where(t.M > 0, t.X, b.clamp_min(Y, EPSILON)), Y, beta, b)
     else:
         D = elementwise_divergence(t.X, Y, beta, b)
     return b.item(b.sum(t.M * D))

@@ -19,7 +19,7 @@ whose HALS step never increases the weighted objective (the EM view of missing d
 
 from __future__ import annotations
 
-from ..losses import Penalty, Target, frobenius_from_products
+from ..losses import Penalty, Target, beta_divergence, frobenius_from_products
 
 __all__ = ["HALSStep", "hals_sweeps", "right_products"]
 
@@ -94,6 +94,7 @@ class HALSStep:
             self.scale = float(self.b.item(target.M.max()))
             self.Mn = target.M / self.scale if self.scale != 1.0 else target.M
         self._inner = (inner_alpha, inner_tol, max_inner)
+        self.eps = self.b.eps(target.X.dtype)
 
     def _budget(self, r, c, k):
         alpha, _, max_inner = self._inner
@@ -131,6 +132,10 @@ class HALSStep:
         if self.weighted:
             return W, H, None
         loss = frobenius_from_products(t.norm2, R, H, G, H @ H.T, b)
+        if loss < 1e3 * self.eps * t.norm2:
+            # the product formula cancels catastrophically when the fit is near exact
+            # (mostly in float32): evaluate the residual directly instead
+            loss = beta_divergence(t, W, H, 2.0)
         if p.any:
             loss += p.value(W, H, b)
         return W, H, loss
