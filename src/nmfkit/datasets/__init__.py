@@ -1,0 +1,42 @@
+"""Small real datasets bundled with nmfkit, and synthetic generators with known truth.
+
+All loaders return a :class:`sklearn.utils.Bunch` with samples as rows (the
+scikit-learn orientation) and carry ``description`` and a one-line
+``attribution``; the licences of the bundled files are listed in
+``nmfkit/datasets/_data/ATTRIBUTION.md``.
+
+=============================  ==================  ==========================================
+loader                         X                   what
+=============================  ==================  ==========================================
+``load_mice_protein``          DataFrame 1080×77   protein levels, with NaNs (CC BY 4.0)
+``load_breast_cancer_sbs96``   DataFrame 21×96     SBS-96 mutation counts (BSD-2-Clause)
+``load_pbmc68k``               CSR 700×765         single-cell UMI counts (CC BY 4.0)
+``load_mouse10k``              CSR 10000×1000      single-cell UMI counts (CC BY 4.0)
+``load_digits``                ndarray 1797×64     8×8 digit images (CC BY 4.0)
+``load_microbiome_atlas``      DataFrame 1151×130  gut microbiota genus abundances (CC0)
+``make_low_rank``              ndarray             synthetic ``W @ H`` + noise, with the truth
+=============================  ==================  ==========================================
+"""
+
+from __future__ import annotations
+
+from ._real import (
+    load_breast_cancer_sbs96,
+    load_digits,
+    load_mice_protein,
+    load_microbiome_atlas,
+    load_mouse10k,
+    load_pbmc68k,
+)
+from ._synthetic import LowRankData, make_low_rank
+
+__all__ = [
+    "load_mice_protein",
+    "load_breast_cancer_sbs96",
+    "load_pbmc68k",
+    "load_mouse10k",
+    "load_digits",
+    "load_microbiome_atlas",
+    "make_low_rank",
+    "LowRankData",
+]
