@@ -1,0 +1,198 @@
+"""``nmfkit fit``: factorise a matrix file and write a result folder."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ._outdir import check_out_dir, staged_dir
+from ._report import make_summary, write_factors, write_json, write_standard_figures
+
+__all__ = ["add_parser", "run", "fit_quietly", "positive_int", "print_warning"]
+
+_LOSS_NAMES = {
+    "frobenius": "frobenius",
+    "euclidean": "frobenius",
+    "kl": "kl",
+    "kullback-leibler": "kl",
+    "is": "is",
+    "itakura-saito": "is",
+}
+_INITS = ("auto", "random", "nndsvd", "nndsvda", "nndsvdar")
+
+DESCRIPTION = """\
+Factorise the matrix in INPUT (samples x features) as X ~ W H with K components
+and write a result folder DIR:
+
+  W.tsv         samples x comp1..compK (row names from the file)
+  H.tsv         comp1..compK x features (column names from the file)
+  result.npz    W, H and the loss history; result.json: the fit's metadata
+  summary.json  input, shape, k, loss, relative error, iterations, time, versions
+  loss.png      the objective against the iteration
+  factors.png   heat-map of H
+
+INPUT may be .csv/.tsv/.txt (optionally .gz; the first row and column are
+names when they are not numbers), .npz, .mtx(.gz) or .h5ad; use --transpose
+when the file holds features as rows (e.g. genes x cells). DIR is built in a temporary sibling
+folder and renamed into place, so it is never left half-written; an existing
+DIR is replaced only with --force."""
+
+EPILOG = """\
+examples:
+  nmfkit fit counts.csv -k 5 --out fit-k5
+  nmfkit fit genes_by_cells.tsv --transpose -k 10 --loss kl --seed 0 --out run1
+  nmfkit fit data.mtx -k 8 --solver mu --loss 1.5 --max-time 60 --out run2 --force"""
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _loss(text: str) -> str | float:
+    name = _LOSS_NAMES.get(text.strip().lower())
+    if name is not None:
+        return name
+    try:
+        beta = float(text)
+    except ValueError:
+        beta = math.nan
+    if not math.isfinite(beta):
+        raise argparse.ArgumentTypeError(
+            f"expected frobenius, kl, is or a number (the beta of the beta-divergence), got {text!r}"
+        )
+    return beta
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register the ``fit`` sub-command."""
+    p = subparsers.add_parser(
+        "fit",
+        help="factorise a matrix file (csv/tsv, npz, mtx, h5ad) and write a result folder",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("input", metavar="INPUT", help="matrix file, samples as rows (see --transpose)")
+    p.add_argument("-k", "--n-components", dest="k", type=positive_int, required=True, metavar="K",
+                   help="number of components (rank of the factorisation)")
+    p.add_argument("--out", required=True, metavar="DIR", help="result folder to create")
+    p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    model = p.add_argument_group("model and solver")
+    model.add_argument("--loss", type=_loss, default="frobenius", metavar="LOSS",
+                       help="frobenius (default), kl, is, or a float beta of the beta-divergence")
+    model.add_argument("--solver", choices=("auto", "mu", "hals"), default="auto",
+                       help="auto (default: HALS for Frobenius, else MU), mu or hals")
+    model.add_argument("--init", choices=_INITS, default="auto",
+                       help="initialisation (default: auto)")
+    model.add_argument("--seed", type=int, default=None, metavar="N",
+                       help="random seed, for reproducible results")
+    model.add_argument("--max-iter", type=positive_int, default=200, metavar="N",
+                       help="most iterations (default: 200)")
+    model.add_argument("--tol", type=_non_negative_float, default=1e-4, metavar="X",
+                       help="stop when the relative decrease of the loss is below X (default: 1e-4)")
+    model.add_argument("--max-time", type=_positive_float, default=None, metavar="SECONDS",
+                       help="stop after this many seconds")
+    reading = p.add_argument_group("reading INPUT")
+    reading.add_argument("--transpose", action="store_true",
+                         help="the file holds features as rows: transpose it after reading")
+    reading.add_argument("--sep", default=None, metavar="SEP",
+                         help="column separator of a text file (default: guessed)")
+    reading.add_argument("--layer", default=None, metavar="NAME",
+                         help="layer of an .h5ad file to use instead of X")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar and no summary on stdout (errors still go to stderr)")
+    p.set_defaults(handler=run)
+    return p
+
+
+def print_warning(message: str) -> None:
+    """Print one ``nmfkit: warning:`` line on stderr."""
+    text = " ".join(str(message).split())
+    print(f"nmfkit: warning: {text}", file=sys.stderr)
+
+
+def fit_quietly(X: Any, k: int, *, quiet: bool, **params: Any):
+    """Run :func:`nmfkit.nmf`, with a progress bar on a terminal, warnings as one-liners."""
+    import nmfkit
+
+    verbose = 1 if (not quiet and sys.stderr.isatty()) else 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        result = nmfkit.nmf(X, k, verbose=verbose, **params)
+    seen = set()
+    for w in caught:
+        text = str(w.message)
+        if text not in seen:
+            seen.add(text)
+            print_warning(text)
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``nmfkit fit``; NMFInputError / OSError propagate to ``main``."""
+    from .. import io
+
+    check_out_dir(args.out, args.force)  # fail before the (possibly long) fit
+    path = Path(args.input)
+    data = io.read_matrix(path, sep=args.sep, transpose=args.transpose, layer=args.layer)
+    X = data.X
+    params = dict(loss=args.loss, solver=args.solver, init=args.init, max_iter=args.max_iter,
+                  tol=args.tol, max_time=args.max_time, random_state=args.seed)
+    result = fit_quietly(X, args.k, quiet=args.quiet, **params)
+
+    with staged_dir(args.out, args.force) as stage:
+        _, H_df = write_factors(stage, result, data.row_names, data.col_names)
+        summary = make_summary(
+            X,
+            result,
+            input=str(path.resolve()),
+            transpose=bool(args.transpose),
+            params={"k": args.k, **params},
+            command=getattr(args, "command_line", None),
+        )
+        write_json(summary, stage / "summary.json")
+        write_standard_figures(stage, result, H_df)
+
+    if not args.quiet:
+        out = Path(args.out)
+        n, m = summary["shape"]
+        print(f"nmfkit: fitted k={args.k} to {n} x {m} ({_loss_label(result.beta)}, "
+              f"{result.solver}) in {result.elapsed:.2f} s")
+        print(f"  loss {summary['loss']:.6g} (after init {summary['loss_initial']:.6g}), "
+              f"relative error {summary['relative_error']:.4f}")
+        state = "converged" if result.converged else "not converged"
+        print(f"  {result.n_iter} iterations, {state} (stop: {result.stop_reason})")
+        print(f"  results in {out}{'' if str(out).endswith('/') else '/'}")
+    return 0
+
+
+def _loss_label(beta: float) -> str:
+    return {2.0: "Frobenius", 1.0: "KL", 0.0: "Itakura-Saito"}.get(float(beta), f"beta={beta:g}")

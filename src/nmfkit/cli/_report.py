@@ -1,0 +1,207 @@
+"""What ``fit`` and ``demo`` write: factor tables, result files, summary, figures."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "component_labels",
+    "factor_frames",
+    "figure",
+    "relative_error",
+    "save_figure",
+    "versions",
+    "write_factors",
+    "write_json",
+    "write_standard_figures",
+    "make_summary",
+]
+
+
+def component_labels(k: int) -> list[str]:
+    """``comp1 .. compK``."""
+    return [f"comp{i + 1}" for i in range(k)]
+
+
+def _host(M: Any) -> np.ndarray:
+    if hasattr(M, "to_numpy") and hasattr(M, "columns"):
+        return M.to_numpy()
+    if hasattr(M, "detach") and hasattr(M, "cpu"):
+        return M.detach().cpu().numpy()
+    return np.asarray(M)
+
+
+def factor_frames(result, row_names: Sequence[str] | None, col_names: Sequence[str] | None):
+    """``W`` and ``H`` of ``result`` as labelled DataFrames.
+
+    Rows of ``W`` are the samples (``row_names``, else ``sample1..``), columns
+    ``comp1..compK``; rows of ``H`` are ``comp1..compK``, columns the features
+    (``col_names``, else ``feature1..``).
+    """
+    import pandas as pd
+
+    W, H = _host(result.W), _host(result.H)
+    k = H.shape[0]
+    comps = component_labels(k)
+    rows = list(row_names) if row_names is not None else [f"sample{i + 1}" for i in range(W.shape[0])]
+    cols = list(col_names) if col_names is not None else [f"feature{j + 1}" for j in range(H.shape[1])]
+    W_df = pd.DataFrame(W, index=pd.Index(rows, name="sample"), columns=comps)
+    H_df = pd.DataFrame(H, index=pd.Index(comps, name="component"), columns=cols)
+    return W_df, H_df
+
+
+def relative_error(X: Any, W: Any, H: Any) -> float:
+    """``||X - W H||_F / ||X||_F`` over the finite entries of ``X``.
+
+    For sparse ``X`` the numerator is expanded as ``||X||^2 - 2 <X, W H> + ||W H||^2``
+    so that the dense product ``W H`` is never formed.
+    """
+    import scipy.sparse as sp
+
+    W, H = np.asarray(_host(W), dtype=float), np.asarray(_host(H), dtype=float)
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=float)
+        xx = float(X.multiply(X).sum())
+        cross = float(np.sum(np.asarray(X @ H.T) * W))
+        model = float(np.sum((W.T @ W) * (H @ H.T)))
+        num = max(xx - 2.0 * cross + model, 0.0)
+    else:
+        X = np.asarray(_host(X), dtype=float)
+        finite = np.isfinite(X)
+        diff = np.where(finite, X - W @ H, 0.0)
+        num = float(np.sum(diff * diff))
+        xx = float(np.sum(np.where(finite, X, 0.0) ** 2))
+    return math.sqrt(num) / math.sqrt(xx) if xx > 0 else float("nan")
+
+
+def versions() -> dict[str, str]:
+    """Versions of nmfkit, Python and the core dependencies."""
+    import matplotlib
+    import pandas
+    import scipy
+    import sklearn
+
+    import nmfkit
+
+    return {
+        "nmfkit": nmfkit.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "pandas": pandas.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Make ``value`` strict-JSON safe (NaN / inf -> None, NumPy scalars -> Python)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(obj: dict, path: Path) -> None:
+    """Write ``obj`` as indented, strict JSON."""
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(_jsonable(obj), handle, indent=2, allow_nan=False)
+        handle.write("\n")
+
+
+def write_factors(directory: Path, result, row_names, col_names):
+    """Write ``W.tsv``, ``H.tsv`` and ``result.npz`` + ``result.json`` into ``directory``.
+
+    Returns
+    -------
+    W_df, H_df : DataFrame
+        The labelled factors that were written.
+    """
+    from .. import io
+
+    W_df, H_df = factor_frames(result, row_names, col_names)
+    io.write_table(W_df, directory / "W.tsv")
+    io.write_table(H_df, directory / "H.tsv")
+    io.save_result(
+        result,
+        directory / "result.npz",
+        row_names=list(W_df.index),
+        col_names=list(H_df.columns),
+    )
+    return W_df, H_df
+
+
+def make_summary(X: Any, result, **extra: Any) -> dict:
+    """The numbers of one fit, for ``summary.json``.
+
+    ``extra`` (input path, parameters, ...) comes first; then the shape and the
+    outcome of the fit, the relative error and the versions.
+    """
+    import scipy.sparse as sp
+
+    history = [float(v) for v in result.loss_history]
+    summary = dict(extra)
+    summary.update(
+        shape=[int(s) for s in X.shape],
+        sparse=bool(sp.issparse(X)),
+        k=int(result.n_components),
+        beta=float(result.beta),
+        solver=result.solver,
+        loss=float(result.loss),
+        loss_initial=history[0] if history else None,
+        reconstruction_err=float(result.reconstruction_err),
+        relative_error=relative_error(X, result.W, result.H),
+        n_iter=int(result.n_iter),
+        converged=bool(result.converged),
+        stop_reason=result.stop_reason,
+        elapsed=float(result.elapsed),
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        versions=versions(),
+    )
+    return summary
+
+
+def save_figure(fig, path: Path) -> None:
+    """Save a figure made outside pyplot (no global backend is touched)."""
+    fig.savefig(path, dpi=110)
+
+
+def figure(width: float, height: float):
+    """A bare constrained-layout Figure (not registered with pyplot, so nothing leaks)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def write_standard_figures(directory: Path, result, H_df) -> None:
+    """Write ``loss.png`` (convergence) and ``factors.png`` (heat-map of H)."""
+    from ..plotting import plot_factor_heatmap, plot_loss
+
+    fig = figure(6.0, 4.0)
+    plot_loss(result, ax=fig.add_subplot())
+    save_figure(fig, directory / "loss.png")
+
+    k, m = H_df.shape
+    fig = figure(min(14.0, max(6.0, 0.22 * min(m, 60) + 3.0)), min(10.0, max(2.8, 0.35 * k + 1.8)))
+    plot_factor_heatmap(
+        H_df,
+        ax=fig.add_subplot(),
+        title=f"H: {k} components x {m} features",
+        xlabel="feature",
+        ylabel="component",
+        max_labels=60,
+    )
+    save_figure(fig, directory / "factors.png")

@@ -1,0 +1,17 @@
+"""Plots of NMF results (matplotlib only).
+
+Every function draws into the ``ax`` (or ``fig``) it is given, or into a new
+figure, and returns it; none calls ``plt.show()`` or changes global style.
+
+- :func:`plot_loss`: objective against iteration, with the stop reason.
+- :func:`plot_factor_heatmap`: ``W`` or ``H`` as a heat-map with a colour bar.
+- :func:`plot_components_images`: each component as an image (e.g. 8x8 digits).
+- :func:`plot_top_features`: bar charts of each component's heaviest features.
+"""
+
+from __future__ import annotations
+
+from ._factors import plot_components_images, plot_factor_heatmap, plot_top_features
+from ._loss import plot_loss
+
+__all__ = ["plot_loss", "plot_factor_heatmap", "plot_components_images", "plot_top_features"]
