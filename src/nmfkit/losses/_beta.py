@@ -151,7 +151,13 @@ def beta_divergence(t: Target, A, B, beta: float) -> float:
     if t.sparse:
         return _sparse_value(t, A, B, beta)
     if beta == 2 and t.M is None:
-        return 0.5 * t.backend.norm2(t.X - A @ B)
+        b = t.backend
+        # ½(‖X‖² − 2⟨XBᵀ, A⟩ + ⟨AᵀA, BBᵀ⟩): no m × n temporary; the direct residual
+        # is used when cancellation could cost accuracy (a near-exact fit)
+        val = frobenius_from_products(t.norm2, (t.X @ B.T).T, A.T, A.T @ A, B @ B.T, b)
+        if val > 1e3 * b.eps(A.dtype) * t.norm2:
+            return val
+        return 0.5 * b.norm2(t.X - A @ B)
     return _dense_value(t, A @ B, beta)
 
 
