@@ -13,7 +13,7 @@ import scipy.sparse as sp
 __all__ = ["SparseInfo", "sddmm", "csr_like"]
 
 #: Elements of the (nnz_chunk, k) temporaries per chunk: bounds extra memory.
-_CHUNK_ELEMENTS = 1 << 22
+_CHUNK_ELEMENTS = 1 << 18
 
 
 class SparseInfo:
