@@ -13,8 +13,17 @@ import scipy.sparse as sp
 from .backends import Backend, get_namespace, is_sparse, is_torch
 from .exceptions import NMFInputError
 
-__all__ = ["CheckedData", "check_data", "check_mask", "check_n_components", "check_positive_int",
-           "check_nonneg_float"]
+__all__ = ["CheckedData", "NMFInputTypeError", "check_data", "check_mask", "check_n_components",
+           "check_positive_int", "check_nonneg_float"]
+
+
+class NMFInputTypeError(NMFInputError, TypeError):
+    """Entries of the wrong type (text, objects): an :class:`NMFInputError` that is also a TypeError.
+
+    NumPy raises ``TypeError`` when an object cannot be converted to a number; this
+    keeps that contract for callers that catch ``TypeError`` while staying an
+    ``NMFInputError`` (a ``ValueError``) like every other input error.
+    """
 
 
 @dataclass
@@ -45,16 +54,26 @@ def _float_dtype_np(dtype):
 
 
 def _from_frame(X, name):
-    bad = [c for c in X.columns if not (np.issubdtype(X[c].dtype, np.number) or X[c].dtype == bool)]
+    from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
+
+    dtypes = X.dtypes
+    if any(is_complex_dtype(t) for t in dtypes):
+        raise NMFInputError(_complex_message(name))
+    bad = [c for c, t in zip(X.columns, dtypes) if not (is_numeric_dtype(t) or is_bool_dtype(t))]
     if bad:
         shown = ", ".join(repr(c) for c in bad[:5]) + (" ..." if len(bad) > 5 else "")
         raise NMFInputError(
             f"{name} has {len(bad)} non-numeric column(s): {shown}; NMF needs numbers: drop them "
             f"or keep the numeric ones with {name}.select_dtypes('number')"
         )
-    dtypes = set(X.dtypes)
+    dtypes = set(dtypes)
     dtype = np.float32 if dtypes == {np.dtype(np.float32)} else np.float64
     return X.to_numpy(dtype=dtype, na_value=np.nan), X.index, X.columns
+
+
+def _complex_message(name):
+    return (f"Complex data not supported: {name} is complex; NMF needs real non-negative numbers "
+            f"(pass abs({name}) or {name}.real)")
 
 
 def _to_numpy_2d(X, name):
@@ -68,13 +87,25 @@ def _to_numpy_2d(X, name):
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise NMFInputError(
-                f"{name} has non-numeric entries ({exc}); NMF needs a numeric matrix: convert or "
-                "drop the text columns"
+            raise NMFInputTypeError(
+                f"{name} has non-numeric entries ({exc}); NMF needs a numeric matrix: convert the "
+                "entries to numbers or drop the text columns"
             ) from exc
-    elif arr.dtype.kind == "c":
-        raise NMFInputError(f"{name} is complex; NMF needs real non-negative numbers (use abs(X))")
+    if arr.dtype.kind == "c":
+        raise NMFInputError(_complex_message(name))
+    if arr.dtype.kind not in "biuf":
+        raise NMFInputTypeError(
+            f"{name} has dtype {arr.dtype}, which is not numeric; NMF needs a numeric matrix: "
+            "convert it with X.astype(float)"
+        )
     return arr.astype(_float_dtype_np(arr.dtype.type), copy=False)
+
+
+def _fast_ok(data) -> bool:
+    """One min and one max pass: finite (NaN propagates), non-negative, some positive."""
+    lo, hi = data.min(), data.max()
+    lo, hi = float(lo), float(hi)
+    return np.isfinite(lo) and np.isfinite(hi) and lo >= 0 and hi > 0
 
 
 def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None) -> CheckedData:
@@ -105,7 +136,7 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None) -> Che
         backend = get_namespace(X)
         if X.dtype not in (torch.float32, torch.float64):
             if X.is_complex():
-                raise NMFInputError(f"{name} is complex; NMF needs real non-negative numbers")
+                raise NMFInputError(_complex_message(name))
             X = X.to(torch.float64)
         if dtype is not None:
             X = X.to(torch.float32 if np.dtype(dtype) == np.float32 else torch.float64)
@@ -118,21 +149,39 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None) -> Che
             values, index, columns = _from_frame(X, name)
         elif is_sparse(X):
             values = sp.csr_matrix(X)
+            if values.dtype.kind == "c":
+                raise NMFInputError(_complex_message(name))
+            if values.dtype.kind not in "biuf":
+                raise NMFInputTypeError(
+                    f"{name} is a sparse matrix of dtype {values.dtype}, which is not numeric; "
+                    f"convert it with {name}.astype(float)"
+                )
             values = values.astype(_float_dtype_np(values.dtype.type), copy=False)
         else:
             values = _to_numpy_2d(X, name)
         if dtype is not None:
             values = values.astype(dtype, copy=False)
     if values.ndim != 2:
+        if values.ndim < 2:
+            how = f"{name}.reshape(-1, 1) for one feature or {name}.reshape(1, -1) for one sample"
+        else:
+            how = f"{name}.reshape({name}.shape[0], -1) to flatten each sample into its features"
         raise NMFInputError(
-            f"{name} must be 2-D (n_samples x n_features) but has {values.ndim} dimension(s); "
-            "use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
+            f"{name} must be 2-D (n_samples x n_features) but has {values.ndim} dimension(s) "
+            f"(shape {tuple(values.shape)}). Reshape your data: {how}"
         )
-    if values.shape[0] == 0 or values.shape[1] == 0:
+    n_rows, n_cols = (int(n) for n in values.shape)
+    if n_rows == 0 or n_cols == 0:
+        what = " and ".join(
+            w for w, n in ((f"{n_rows} sample(s)", n_rows), (f"{n_cols} feature(s)", n_cols)) if n == 0
+        )
         raise NMFInputError(
-            f"{name} is empty (shape {tuple(values.shape)}); pass at least one sample and one feature"
+            f"{name} is empty: it has {what} (shape=({n_rows}, {n_cols})) while a minimum of 1 is "
+            "required; pass at least one sample and one feature"
         )
     data = values.data if is_sparse(values) else values
+    if data.size and _fast_ok(data):
+        return CheckedData(values, backend, index, columns, 0)
     if is_torch(data):
         n_inf = int(torch.isinf(data).sum())
         nan = torch.isnan(data)
@@ -168,8 +217,9 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None) -> Che
         values = values.toarray()
     if n_neg:
         raise NMFInputError(
-            f"{name} has {n_neg} negative entries (min {min_val:.4g}); NMF needs {name} >= 0: clip "
-            "(np.clip(X, 0, None)), shift, or use a method for mixed-sign data (SemiNMF)"
+            f"Negative values in data: {name} has {n_neg} negative entries (min {min_val:.4g}); NMF "
+            f"needs {name} >= 0: clip (np.clip({name}, 0, None)), shift, or use a method for "
+            "mixed-sign data (SemiNMF)"
         )
     if not any_pos:
         raise NMFInputError(
@@ -184,8 +234,14 @@ def check_mask(mask, shape, backend: Backend, dtype, name: str = "mask"):
     if is_sparse(mask):
         mask = mask.toarray()
     if is_torch(mask) != (backend.name == "torch"):
+        if is_torch(mask):
+            kinds, fix = ("a torch tensor", "a NumPy/SciPy array"), f"{name}.cpu().numpy()"
+        else:
+            kinds = ("a NumPy/SciPy array", "a torch tensor")
+            fix = f"torch.as_tensor({name}, device=X.device)"
         raise NMFInputError(
-            f"{name} and X are different array types; pass {name} as the same type as X"
+            f"{name} is {kinds[0]} but X is {kinds[1]}; pass {name} as the same array type as X "
+            f"({fix})"
         )
     if backend.name == "torch":
         M = mask.to(dtype)
@@ -200,15 +256,29 @@ def check_mask(mask, shape, backend: Backend, dtype, name: str = "mask"):
             f"{name} has shape {tuple(M_np.shape)} but X has shape {tuple(shape)}; pass one weight "
             "per entry of X (1/True = observed, 0/False = left out)"
         )
-    if not np.all(np.isfinite(M_np)) or (M_np < 0).any():
-        raise NMFInputError(f"{name} must hold finite weights >= 0 (1 = observed, 0 = missing)")
+    n_bad = int((~np.isfinite(M_np)).sum())
+    if n_bad:
+        raise NMFInputError(
+            f"{name} has {n_bad} NaN or infinite weights; it must hold finite weights >= 0 "
+            "(1/True = observed, 0/False = left out): replace them, e.g. with 0"
+        )
+    n_neg = int((M_np < 0).sum())
+    if n_neg:
+        raise NMFInputError(
+            f"{name} has {n_neg} negative weights (min {float(M_np.min()):.4g}); weights must be "
+            ">= 0 (1/True = observed, 0/False = left out): clip them with np.clip(mask, 0, None)"
+        )
     return M
 
 
 def check_n_components(k, shape, name: str = "n_components") -> int:
     """``1 <= k <= min(shape)``."""
     if not isinstance(k, numbers.Integral) or isinstance(k, bool):
-        raise NMFInputError(f"{name}={k!r} must be an integer (the rank k of the factorisation)")
+        example = max(1, int(round(k))) if isinstance(k, numbers.Real) and np.isfinite(k) else 2
+        raise NMFInputError(
+            f"{name}={k!r} must be an integer (the rank k of the factorisation), not "
+            f"{type(k).__name__}; pass a whole number, e.g. {name}={example}"
+        )
     limit = min(shape)
     if k < 1 or k > limit:
         raise NMFInputError(

@@ -9,6 +9,7 @@ new subclass, not a rewrite of the solvers.
 
 from __future__ import annotations
 
+import abc
 import sys
 from typing import Any
 
@@ -29,21 +30,27 @@ def is_torch(X: Any) -> bool:
     return torch is not None and isinstance(X, torch.Tensor)
 
 
-class Backend:
-    """Operations the solvers need, for one array library and device."""
+class Backend(abc.ABC):
+    """Operations the solvers need, for one array library and device.
+
+    Subclasses implement them for NumPy/SciPy (:class:`NumpyBackend`) and PyTorch
+    (:class:`TorchBackend`); a CuPy or Dask backend is one more subclass.
+    """
 
     name = "abstract"
     device: Any = "cpu"
 
-    # -- conversions -------------------------------------------------------------------
-    def asarray(self, a, dtype=None):  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def asarray(self, a, dtype=None):
+        """``a`` as an array of this backend (no copy when it already is one)."""
 
-    def from_numpy(self, a: np.ndarray, dtype=None):  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def from_numpy(self, a: np.ndarray, dtype=None):
+        """A NumPy array moved to this backend's device."""
 
-    def to_numpy(self, a) -> np.ndarray:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def to_numpy(self, a) -> np.ndarray:
+        """A NumPy copy (or view) of a backend array."""
 
     def item(self, a) -> float:
         return float(a)

@@ -6,7 +6,7 @@ fixes the gauge. Holds no update rule: those live in ``nmfkit.solvers``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -14,11 +14,12 @@ import numpy as np
 from .._validation import CheckedData, check_mask
 from ..backends import Backend
 from ..exceptions import NMFInputError
-from ..losses import Penalty, Target, beta_divergence, loss_to_beta
+from ..losses import Penalty, Target, beta_divergence
 from ..solvers import HALSStep, LoopOptions, MUStep, nnls_bpp, run
 from ..solvers.hals import right_products
 
-__all__ = ["FitOutput", "build_target", "resolve_solver", "fit_factors", "fix_gauge", "project"]
+__all__ = ["FitOutput", "build_target", "resolve_solver", "fit_factors", "fix_gauge", "project",
+           "has_exact_projection"]
 
 SOLVERS = ("auto", "mu", "hals")
 
@@ -113,18 +114,49 @@ class FitOutput:
     penalty: Penalty
     target: Target
     divergence: float
+    loss_before_refine: Any = None
 
 
-def fit_factors(target: Target, W0, H0, *, beta, solver, penalty, options: LoopOptions) -> FitOutput:
-    """Run the chosen solver from ``(W0, H0)``; return factors in the fixed gauge."""
+def has_exact_projection(target: Target, beta: float) -> bool:
+    """Whether :func:`project` is an exact one-shot solve (Frobenius, no element weights)."""
+    return beta == 2 and target.M is None
+
+
+def fit_factors(target: Target, W0, H0, *, beta, solver, penalty, options: LoopOptions,
+                refine_W: bool = False) -> FitOutput:
+    """Run the chosen solver from ``(W0, H0)``; return factors in the fixed gauge.
+
+    With ``refine_W`` and an exact projection available (Frobenius, no element
+    weights), ``W`` is finally replaced by the exact minimiser for the final ``H``
+    (:func:`project`, what ``transform`` computes): the objective can only decrease,
+    and ``W`` then satisfies the KKT conditions of its sub-problem to round-off. The
+    objective of the returned factors replaces the last ``loss_history`` entry (the
+    objective at the loop's own ``W`` is kept in ``FitOutput.loss_before_refine``).
+    It costs one product with ``X`` and a batched k × k NNLS, about one iteration.
+    Other losses keep the loop's ``W``: their projection is iterative and would cost
+    as much as the fit.
+    """
     check_beta_data(target, beta)
     step = make_step(target, beta, solver, penalty)
     if hasattr(step, "prepare"):
         W0, H0 = step.prepare(W0, H0)
     outcome = run(step, objective_fn(target, beta, penalty), W0, H0, options)
-    W, H = fix_gauge(outcome.W, outcome.H, target.backend, normalise=not penalty.any)
+    b = target.backend
+    W, H = fix_gauge(outcome.W, outcome.H, b, normalise=not penalty.any)
     divergence = beta_divergence(target, W, H, beta)
-    return FitOutput(W, H, outcome, beta, solver, penalty, target, divergence)
+    loss_before_refine = None
+    if refine_W and has_exact_projection(target, beta):
+        W_new = project(target, H, beta=beta, penalty=penalty)
+        W_new, H_new = fix_gauge(W_new, H, b, normalise=False)  # the order only
+        div_new = beta_divergence(target, W_new, H_new, beta)
+        before = divergence + (penalty.value(W, H, b) if penalty.any else 0.0)
+        after = div_new + (penalty.value(W_new, H_new, b) if penalty.any else 0.0)
+        # exact up to round-off; keep the loop's W in the (pathological) case it was better
+        if after <= before * (1.0 + 1e-6) + 1e-300:
+            W, H, divergence, loss_before_refine = W_new, H_new, div_new, before
+            outcome = replace(outcome, W=W, H=H, loss=after,
+                              loss_history=outcome.loss_history[:-1] + (after,))
+    return FitOutput(W, H, outcome, beta, solver, penalty, target, divergence, loss_before_refine)
 
 
 def fix_gauge(W, H, backend: Backend, normalise: bool = True):
@@ -151,8 +183,8 @@ def fix_gauge(W, H, backend: Backend, normalise: bool = True):
     return b.contiguous(W), b.contiguous(H)
 
 
-def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int = 1000,
-            tol: float = 1e-8):
+def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int = 500,
+            tol: float = 1e-6):
     """The codes ``W >= 0`` minimising ``D_beta(X | W H) + W-penalties`` with H fixed.
 
     Frobenius without missing entries: an exact NNLS solve (one product ``H Xᵀ``,
@@ -180,10 +212,6 @@ def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int =
     step = make_step(target, beta, solver, penalty, update_H=False)
     if hasattr(step, "prepare"):
         W, H = step.prepare(W, H)
-    options = LoopOptions(max_iter=max_iter, tol=tol, loss_every=1 if solver == "hals" else 5,
+    options = LoopOptions(max_iter=max_iter, tol=tol, loss_every=1 if solver == "hals" else 10,
                           warn=False, desc="transform")
     return b.contiguous(run(step, objective_fn(target, beta, penalty), W, H, options).W)
-
-
-def beta_of(loss) -> float:
-    return loss_to_beta(loss)

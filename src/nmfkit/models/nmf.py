@@ -62,7 +62,7 @@ def _check_common(max_iter, tol, max_time, alpha_W, alpha_H, l1_ratio, handle_mi
 
 
 def _fit(data, k, *, loss, solver, init, W, H, mask, max_iter, tol, max_time, alpha_W, alpha_H,
-         l1_ratio, random_state, verbose, callback, loss_every):
+         l1_ratio, random_state, verbose, callback, loss_every, refine_W=False):
     beta = loss_to_beta(loss)
     solver = resolve_solver(solver, beta)
     k = check_n_components(k, data.shape)
@@ -78,7 +78,8 @@ def _fit(data, k, *, loss, solver, init, W, H, mask, max_iter, tol, max_time, al
         loss_every = 1 if solver == "hals" else 10
     options = LoopOptions(max_iter=max_iter, tol=tol, max_time=max_time, loss_every=loss_every,
                           verbose=verbose, callback=callback, desc=f"nmf[{solver}]")
-    return fit_factors(target, W0, H0, beta=beta, solver=solver, penalty=penalty, options=options)
+    return fit_factors(target, W0, H0, beta=beta, solver=solver, penalty=penalty, options=options,
+                       refine_W=refine_W)
 
 
 def _result(out, labels=None) -> NMFResult:
@@ -95,6 +96,8 @@ def _result(out, labels=None) -> NMFResult:
         "divergence": out.divergence,
         "reconstruction_err": float(np.sqrt(2.0 * max(out.divergence, 0.0))),
         "penalty": out.penalty.__dict__.copy(),
+        "W_refined": out.loss_before_refine is not None,
+        "loss_before_refine": out.loss_before_refine,
     }
     return NMFResult(W=W, H=H, loss=o.loss_history[-1], loss_history=o.loss_history,
                      n_iter=o.n_iter, converged=o.converged, stop_reason=o.stop_reason,
@@ -154,7 +157,9 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
     -------
     NMFResult
         ``W``, ``H`` (DataFrames when ``X`` is one), the final objective, its history,
-        iterations, the stop reason and timing.
+        iterations, the stop reason and timing. ``W`` is the solver's own last
+        iterate (the :class:`NMF` estimator additionally re-solves ``W`` exactly for
+        the final ``H`` under the Frobenius loss; see its Notes).
 
     Examples
     --------
@@ -220,8 +225,15 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     -----
     ``transform`` is an exact non-negative least-squares projection on the fixed
     components for the Frobenius loss (one product and a batched k × k NNLS), and a
-    solve iterated to convergence for other losses or missing entries. It therefore
-    can differ slightly from ``fit_transform``, which returns the fit's own ``W``.
+    solve iterated to convergence for other losses or missing entries. For the
+    Frobenius loss without missing entries the fit ends with that same exact solve
+    for ``W`` (it can only lower the objective; ``loss_history_[-1]`` and ``loss_``
+    are the objective after it, ``result_.info["loss_before_refine"]`` the one
+    before), so ``fit_transform(X)`` equals ``fit(X).transform(X)``; the functional
+    :func:`nmfkit.nmf` returns the solver's own iterate. For other losses, or with
+    missing entries, ``fit_transform`` returns the fit's own ``W`` (an exact
+    projection there is an iterative solve costing as much as the fit or more),
+    which can differ from ``transform(X)`` by the solvers' tolerance.
 
     Examples
     --------
@@ -265,6 +277,15 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def _check(self, X, reset: bool):
         data = check_data(X, allow_nan=self.handle_missing == "mask")
+        if not reset:
+            fitted_torch = is_torch(self.components_)
+            if fitted_torch != is_torch(X):
+                fitted, given = (("a torch tensor", "not a") if fitted_torch
+                                 else ("NumPy-like data", "a"))
+                raise NMFInputError(
+                    f"{type(self).__name__} was fitted on {fitted} but X is {given} torch tensor; "
+                    "pass X as the same array type as in fit (or refit)"
+                )
         if is_torch(X):
             if reset:
                 self.n_features_in_ = int(X.shape[1])
@@ -272,11 +293,22 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     del self.feature_names_in_
             elif X.shape[1] != self.n_features_in_:
                 raise NMFInputError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
-                    f"{self.n_features_in_}; pass data with the same features"
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input; pass data with the features "
+                    "(columns) it was fitted on"
                 )
         else:
-            validate_data(self, X, reset=reset, skip_check_array=True)
+            try:
+                validate_data(self, X, reset=reset, skip_check_array=True)
+            except NMFInputError:
+                raise
+            except ValueError as exc:  # feature count or names differ from fit
+                text = " ".join(str(exc).split()).rstrip(". ")
+                if "feature names" in text.lower():
+                    fix = "select the fitted columns in order with X[model.feature_names_in_]"
+                else:
+                    fix = "pass data with the features (columns) it was fitted on"
+                raise NMFInputError(f"{text}; {fix}") from exc
         return data
 
     def _penalty(self, shape):
@@ -296,7 +328,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                    W=W, H=H, mask=mask, max_iter=self.max_iter, tol=self.tol,
                    max_time=self.max_time, alpha_W=self.alpha_W, alpha_H=self.alpha_H,
                    l1_ratio=self.l1_ratio, random_state=self.random_state, verbose=self.verbose,
-                   callback=None, loss_every=None)
+                   callback=None, loss_every=None, refine_W=True)
         self.result_ = _result(out)
         self.components_ = out.H
         self.n_components_ = int(out.H.shape[0])
@@ -318,14 +350,24 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         data = self._check(X, reset=reset)
         return build_target(data, mask)
 
-    def transform(self, X, mask=None):
-        """Codes ``W >= 0`` of ``X`` on the fitted components (an exact NNLS for Frobenius)."""
+    def _codes(self, X, mask):
+        """The data term of ``X`` and its codes on the fitted components (in X's dtype)."""
         check_is_fitted(self)
         target = self._target(X, mask)
         H = self.components_
-        if target.backend.name == "numpy" and H.dtype != (target.X.dtype):
+        if target.backend.name == "numpy" and H.dtype != target.X.dtype:
             H = H.astype(target.X.dtype)
-        return project(target, H, beta=self._beta, penalty=self._penalty(target.shape))
+        elif target.backend.name == "torch":
+            H = H.to(device=target.X.device, dtype=target.X.dtype)  # no copy when they match
+        return target, project(target, H, beta=self._beta, penalty=self._penalty(target.shape)), H
+
+    def transform(self, X, mask=None):
+        """Codes ``W >= 0`` of ``X`` on the fitted components (an exact NNLS for Frobenius).
+
+        For the Frobenius loss without missing entries this is what ``fit_transform``
+        returns for the training data.
+        """
+        return self._codes(X, mask)[1]
 
     def inverse_transform(self, X):
         """The reconstruction ``X @ components_`` of codes ``X`` (n_samples × n_components)."""
@@ -341,7 +383,5 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def score(self, X, y=None, mask=None):
         """Minus the mean divergence per observed entry of ``X`` from its projection (higher is better)."""
-        check_is_fitted(self)
-        target = self._target(X, mask)
-        W = project(target, self.components_, beta=self._beta, penalty=self._penalty(target.shape))
-        return -beta_divergence(target, W, self.components_, self._beta) / target.n_observed
+        target, W, H = self._codes(X, mask)
+        return -float(beta_divergence(target, W, H, self._beta)) / target.n_observed

@@ -1,0 +1,54 @@
+"""scikit-learn's estimator checks (``parametrize_with_checks``) on :class:`nmfkit.NMF`."""
+
+from __future__ import annotations
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from nmfkit import NMF
+
+# the checks fit tiny matrices with few iterations on purpose: hitting max_iter is expected
+pytestmark = pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")
+
+ESTIMATORS = [
+    NMF(n_components=2, max_iter=50, random_state=0),  # Frobenius, accelerated HALS
+    NMF(n_components=2, loss="kl", max_iter=50, random_state=0),  # KL, multiplicative updates
+    NMF(n_components=2, solver="mu", max_iter=50, random_state=0),  # Frobenius, multiplicative
+]
+
+# Documented design decision (NMF's Notes): for the Frobenius loss the fit ends with the exact
+# NNLS solve of W that ``transform`` computes, so ``fit_transform(X) == fit(X).transform(X)`` and
+# those estimators pass every check. For the KL / beta losses the projection on fixed components
+# is an iterative solve (up to 1000 multiplicative sweeps; measured at 2-4x the time of the whole
+# default fit on 2000 x 500 counts), so ``fit_transform`` returns the fit's own W and
+# ``transform`` converges separately. They agree in loss (test_estimator checks 1e-4 relative)
+# but not to the check's atol=1e-2 on every entry: multiplicative updates approach zero entries
+# sublinearly. Lifted once the solvers offer a fast exact KL projection (then widen
+# ``models._core.has_exact_projection``).
+_KL_TRANSFORM = (
+    "KL: fit_transform returns the fit's own W while transform solves the W sub-problem "
+    "iteratively; they agree to the solvers' tolerance, not to atol=1e-2 entrywise (documented "
+    "in NMF's Notes; an exact KL projection in every fit would cost 2-4x the fit)"
+)
+
+
+def _expected_failed_checks(estimator):
+    if estimator.loss == "kl":
+        return {
+            "check_transformer_general": _KL_TRANSFORM,
+            "check_transformer_data_not_an_array": _KL_TRANSFORM,
+        }
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_tags_follow_handle_missing():
+    """NaN is a missing entry by default (allow_nan); with handle_missing='error' it is not."""
+    tags = NMF().__sklearn_tags__()
+    assert tags.input_tags.allow_nan and tags.input_tags.positive_only and tags.input_tags.sparse
+    assert tags.transformer_tags.preserves_dtype == ["float64", "float32"]
+    assert not NMF(handle_missing="error").__sklearn_tags__().input_tags.allow_nan
