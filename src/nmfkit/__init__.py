@@ -24,6 +24,7 @@ __all__ = [
     "datasets",
     "io",
     "plotting",
+    "selection",
     "__version__",
 ]
 
@@ -31,7 +32,7 @@ _LAZY_ATTRS = {
     "NMF": ("nmfkit.models.nmf", "NMF"),
     "nmf": ("nmfkit.models.nmf", "nmf"),
 }
-_LAZY_MODULES = {"datasets", "io", "plotting", "backends", "losses", "solvers", "models", "init"}
+_LAZY_MODULES = {"datasets", "io", "plotting", "selection", "backends", "losses", "solvers", "models", "init"}
 
 
 def __getattr__(name: str):

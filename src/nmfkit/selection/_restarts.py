@@ -1,0 +1,228 @@
+r"""Many restarts of one NMF problem, best kept: :func:`restarts`.
+
+NMF is non-convex: different starts end in different local minima. ``restarts``
+runs ``n_restarts`` fits of
+
+.. math::
+    \min_{W \ge 0,\, H \ge 0}\; D_\beta(X \mid W H)
+
+from independent random starts and keeps the one with the lowest final objective.
+By default the restarts run as one batched computation
+(:func:`nmfkit.solvers.batched.run_batched`) that reads ``X`` once per half-iteration
+for all of them; ``batched=False`` runs them one after another with
+:func:`nmfkit.nmf` (the reference path; both give the same results up to rounding).
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .._result import NMFResult
+from .._validation import check_data, check_n_components, check_nonneg_float, check_positive_int
+from ..backends._random import check_random_state
+from ..exceptions import ConvergenceWarning, NMFInputError
+from ..init import initialize
+from ..losses import beta_divergence, loss_to_beta
+from ..models._core import build_target, check_beta_data, fix_gauge, resolve_solver
+
+__all__ = ["RestartsResult", "restarts"]
+
+
+@dataclass(frozen=True)
+class RestartsResult:
+    """Outcome of :func:`restarts`.
+
+    Attributes
+    ----------
+    best : NMFResult
+        The restart with the lowest final objective (in the fixed gauge: rows of H sum
+        to 1, components ordered by mass). ``best.info["restart"]`` is its index.
+    losses : ndarray, shape (n_restarts,)
+        Final objective of every restart, in restart order.
+    results : tuple of NMFResult or None
+        Every restart (with ``keep_all=True``), else None.
+    seeds : ndarray, shape (n_restarts,)
+        The seed of each restart's initialisation: ``nmfkit.nmf(X, k, init=init,
+        random_state=seeds[r], ...)`` reproduces restart r alone.
+    """
+
+    best: NMFResult
+    losses: np.ndarray
+    results: Optional[tuple]
+    seeds: np.ndarray
+
+    @property
+    def best_index(self) -> int:
+        return int(self.best.info["restart"])
+
+
+def _check_args(n_restarts, max_iter, tol, max_time, verbose, keep_all, batched):
+    check_positive_int(n_restarts, "n_restarts")
+    check_positive_int(max_iter, "max_iter")
+    check_nonneg_float(tol, "tol")
+    if max_time is not None:
+        check_nonneg_float(max_time, "max_time")
+    if not isinstance(verbose, numbers.Integral):
+        raise NMFInputError(f"verbose={verbose!r} must be an integer (0 = silent)")
+    for name, val in (("keep_all", keep_all), ("batched", batched)):
+        if not isinstance(val, (bool, np.bool_)):
+            raise NMFInputError(f"{name}={val!r} must be True or False")
+
+
+def _summarise_warnings(reasons, tol, max_iter):
+    n_max = sum(r == "max_iter" for r in reasons)
+    if tol > 0 and n_max:
+        warnings.warn(
+            f"restarts: {n_max} of {len(reasons)} restarts stopped at max_iter={max_iter} before "
+            f"the relative decrease fell below tol={tol:g}; raise max_iter or tol",
+            ConvergenceWarning, stacklevel=3,
+        )
+    n_bad = sum(r == "nonfinite" for r in reasons)
+    if n_bad:
+        warnings.warn(
+            f"restarts: the objective became non-finite in {n_bad} of {len(reasons)} restarts; "
+            "check the input scale", ConvergenceWarning, stacklevel=3,
+        )
+
+
+def _labelled(W, H, data):
+    if data.index is None:
+        return W, H
+    import pandas as pd
+
+    names = [f"nmf{j}" for j in range(H.shape[0])]
+    return (pd.DataFrame(W, index=data.index, columns=names),
+            pd.DataFrame(H, index=names, columns=data.columns))
+
+
+def _batched(data, k, seeds, *, beta, solver, init, max_iter, tol, max_time, verbose):
+    from ..solvers.batched import run_batched
+
+    if data.n_nan:
+        raise NMFInputError(
+            f"X has {data.n_nan} NaN entries: batched restarts do not support missing values yet; "
+            "use restarts(..., batched=False) (runs nmfkit.nmf per restart, which masks them) "
+            "or impute them"
+        )
+    target = build_target(data)
+    check_beta_data(target, beta)
+    b = target.backend
+    X_np = target.X if target.sparse else b.to_numpy(target.X)
+    starts = [initialize(X_np, k, init, backend=b, dtype=data.values.dtype,
+                         random_state=int(s)) for s in seeds]
+    out = run_batched(target, [w for w, _ in starts], [h for _, h in starts], beta=beta,
+                      solver=solver, max_iter=max_iter, tol=tol, max_time=max_time,
+                      verbose=verbose)
+    results = []
+    for r in range(len(seeds)):
+        W, H = fix_gauge(out.W[r], out.H[r], b)
+        div = beta_divergence(target, W, H, beta)
+        W, H = _labelled(W, H, data)
+        info = {"loss_iters": out.loss_iters[r], "divergence": div,
+                "reconstruction_err": float(np.sqrt(2.0 * max(div, 0.0))),
+                "restart": r, "seed": int(seeds[r]), "batched": True}
+        results.append(NMFResult(W=W, H=H, loss=out.loss_history[r][-1],
+                                 loss_history=out.loss_history[r], n_iter=int(out.n_iter[r]),
+                                 converged=bool(out.converged[r]), stop_reason=out.stop_reason[r],
+                                 elapsed=out.elapsed, beta=beta, solver=solver, info=info))
+    return results
+
+
+def _sequential(X, k, seeds, *, loss, solver, init, max_iter, tol, max_time, verbose):
+    from ..models.nmf import nmf
+
+    per = None if max_time is None else max_time / len(seeds)
+    results = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for r, s in enumerate(seeds):
+            res = nmf(X, k, loss=loss, solver=solver, init=init, max_iter=max_iter, tol=tol,
+                      max_time=per, random_state=int(s), verbose=verbose)
+            info = dict(res.info, restart=r, seed=int(s), batched=False)
+            results.append(NMFResult(W=res.W, H=res.H, loss=res.loss, loss_history=res.loss_history,
+                                     n_iter=res.n_iter, converged=res.converged,
+                                     stop_reason=res.stop_reason, elapsed=res.elapsed,
+                                     beta=res.beta, solver=res.solver, info=info))
+    return results
+
+
+def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto", init="random",
+             max_iter=200, tol=1e-4, max_time=None, random_state=None, keep_all=False,
+             batched=True, verbose=0) -> RestartsResult:
+    r"""Fit ``X ≈ W H`` from ``n_restarts`` starts and keep the lowest objective.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame, shape (n_samples, n_features)
+        Non-negative data (dense NumPy is the tested path; scipy.sparse works for the
+        batched products). NaN (missing) entries need ``batched=False``.
+    n_components : int
+        The rank k.
+    n_restarts : int
+        Number of restarts R.
+    loss : {"frobenius", "kl", "is"} or float
+        The β-divergence, as in :func:`nmfkit.nmf`.
+    solver : {"auto", "hals", "mu"}
+        "auto" is HALS for Frobenius, MU otherwise. Batched MU with β ≠ 2 runs the
+        restarts one by one inside the batch (no saving over ``batched=False``).
+    init : {"random", "nndsvd", "nndsvda", "nndsvdar"}
+        Start of each restart, drawn with that restart's seed ("random" is the useful
+        one: the SVD-based starts differ little between seeds).
+    max_iter, tol : int, float
+        Per restart, as in :func:`nmfkit.nmf`; a batched restart that converged is
+        frozen while the others go on.
+    max_time : float, optional
+        Budget in seconds for all restarts together (batched: the whole batch stops;
+        sequential: each restart gets ``max_time / n_restarts``).
+    random_state : int, Generator or None
+        One Generator made from it draws the R seeds, so the same value gives the same
+        restarts.
+    keep_all : bool
+        Keep every restart's result in ``results``.
+    batched : bool
+        One batched computation (default) or ``nmfkit.nmf`` per restart.
+    verbose : int
+        1 shows a progress bar on a terminal.
+
+    Returns
+    -------
+    RestartsResult
+
+    Examples
+    --------
+    >>> import nmfkit
+    >>> from nmfkit.selection import restarts
+    >>> X = nmfkit.datasets.make_low_rank(100, 40, 3, random_state=0).X
+    >>> res = restarts(X, 3, n_restarts=4, random_state=0)
+    >>> res.losses.shape, res.best.H.shape
+    ((4,), (3, 40))
+    """
+    _check_args(n_restarts, max_iter, tol, max_time, verbose, keep_all, batched)
+    beta = loss_to_beta(loss)
+    solver = resolve_solver(solver, beta)
+    if init == "custom":
+        raise NMFInputError(f"init={init!r} cannot seed several restarts; use 'random' or an SVD start")
+    data = check_data(X, allow_nan=True)
+    k = check_n_components(n_components, data.shape)
+    rng = check_random_state(random_state)
+    seeds = rng.integers(0, 2**31 - 1, size=n_restarts)
+    kw = dict(solver=solver, init=init, max_iter=max_iter, tol=tol, max_time=max_time,
+              verbose=verbose)
+    start = time.perf_counter()
+    if batched:
+        results = _batched(data, k, seeds, beta=beta, **kw)
+    else:
+        results = _sequential(X, k, seeds, loss=beta, **kw)
+    _summarise_warnings([r.stop_reason for r in results], tol, max_iter)
+    losses = np.array([r.loss for r in results], dtype=np.float64)
+    ranked = np.where(np.isfinite(losses), losses, np.inf)
+    best = results[int(np.argmin(ranked))]
+    best = NMFResult(**{**best.__dict__, "info": dict(best.info, total_elapsed=time.perf_counter() - start)})
+    return RestartsResult(best=best, losses=losses, results=tuple(results) if keep_all else None,
+                          seeds=seeds)
