@@ -11,19 +11,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from .backends import Backend, get_namespace, is_sparse, is_torch
-from .exceptions import NMFInputError
+from .exceptions import NMFInputError, NMFInputTypeError
 
-__all__ = ["CheckedData", "NMFInputTypeError", "check_data", "check_mask", "check_n_components",
+__all__ = ["CheckedData", "check_data", "check_mask", "check_n_components",
            "check_positive_int", "check_nonneg_float"]
-
-
-class NMFInputTypeError(NMFInputError, TypeError):
-    """Entries of the wrong type (text, objects): an :class:`NMFInputError` that is also a TypeError.
-
-    NumPy raises ``TypeError`` when an object cannot be converted to a number; this
-    keeps that contract for callers that catch ``TypeError`` while staying an
-    ``NMFInputError`` (a ``ValueError``) like every other input error.
-    """
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NMFInputError", "ConvergenceWarning"]
+__all__ = ["NMFInputError", "NMFInputTypeError", "ConvergenceWarning"]
 
 
 class NMFInputError(ValueError):
@@ -10,6 +10,15 @@ class NMFInputError(ValueError):
 
     A subclass of :class:`ValueError`, so code that catches ``ValueError`` (as
     scikit-learn's checks do) keeps working.
+    """
+
+
+class NMFInputTypeError(NMFInputError, TypeError):
+    """Entries of the wrong type (text, objects): an :class:`NMFInputError` that is also a TypeError.
+
+    NumPy raises ``TypeError`` when an object cannot be converted to a number; this
+    keeps that contract for callers that catch ``TypeError`` while staying an
+    ``NMFInputError`` (a ``ValueError``) like every other input error.
     """
 
 
