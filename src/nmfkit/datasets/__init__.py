@@ -20,6 +20,7 @@ loader                         X                   what
 
 from __future__ import annotations
 
+from . import _real
 from ._real import (
     load_breast_cancer_sbs96,
     load_digits,
@@ -30,13 +31,4 @@ from ._real import (
 )
 from ._synthetic import LowRankData, make_low_rank
 
-__all__ = [
-    "load_mice_protein",
-    "load_breast_cancer_sbs96",
-    "load_pbmc68k",
-    "load_mouse10k",
-    "load_digits",
-    "load_microbiome_atlas",
-    "make_low_rank",
-    "LowRankData",
-]
+__all__ = [*_real.__all__, "make_low_rank", "LowRankData"]
