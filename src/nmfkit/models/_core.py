@@ -17,8 +17,11 @@ from ..exceptions import NMFInputError
 from ..losses import Penalty, Target, beta_divergence
 from ..solvers import HALSStep, LoopOptions, MUStep, nnls_bpp, run
 from ..solvers.hals import right_products
+from ..solvers.accelerate import Extrapolated
+from ..solvers.mu_sparse import SparseKLStep
 
 __all__ = ["FitOutput", "build_target", "resolve_solver", "fit_factors", "fix_gauge", "project",
+           "resolve_accelerate",
            "has_exact_projection"]
 
 SOLVERS = ("auto", "mu", "hals")
@@ -89,6 +92,8 @@ def check_beta_data(t: Target, beta: float):
 def make_step(target: Target, beta: float, solver: str, penalty: Penalty, update_H=True):
     if solver == "hals":
         return HALSStep(target, penalty, update_H=update_H)
+    if beta == 1 and target.sparse and target.M is None:
+        return SparseKLStep(target, penalty, update_H=update_H)
     return MUStep(target, beta, penalty, update_H=update_H)
 
 
@@ -115,6 +120,8 @@ class FitOutput:
     target: Target
     divergence: float
     loss_before_refine: Any = None
+    n_steps: int = 0  # inner solver steps (extrapolation: a failed iteration runs two)
+    n_failed: int = 0  # discarded extrapolated steps
 
 
 def has_exact_projection(target: Target, beta: float) -> bool:
@@ -122,8 +129,18 @@ def has_exact_projection(target: Target, beta: float) -> bool:
     return beta == 2 and target.M is None
 
 
+def resolve_accelerate(accelerate, solver: str, target: Target) -> bool:
+    """``accelerate="auto"``: extrapolation for HALS without element weights (where the
+    loss of each step comes free from its products); otherwise as given."""
+    if accelerate == "auto":
+        return solver == "hals" and target.M is None
+    if not isinstance(accelerate, (bool, np.bool_)):
+        raise NMFInputError(f"accelerate={accelerate!r} must be 'auto', True or False")
+    return bool(accelerate)
+
+
 def fit_factors(target: Target, W0, H0, *, beta, solver, penalty, options: LoopOptions,
-                refine_W: bool = False) -> FitOutput:
+                refine_W: bool = False, accelerate=False) -> FitOutput:
     """Run the chosen solver from ``(W0, H0)``; return factors in the fixed gauge.
 
     With ``refine_W`` and an exact projection available (Frobenius, no element
@@ -138,9 +155,13 @@ def fit_factors(target: Target, W0, H0, *, beta, solver, penalty, options: LoopO
     """
     check_beta_data(target, beta)
     step = make_step(target, beta, solver, penalty)
+    objective = objective_fn(target, beta, penalty)
+    if resolve_accelerate(accelerate, solver, target):
+        step = Extrapolated(step, objective, target.backend)
     if hasattr(step, "prepare"):
         W0, H0 = step.prepare(W0, H0)
-    outcome = run(step, objective_fn(target, beta, penalty), W0, H0, options)
+    outcome = run(step, objective, W0, H0, options)
+    steps = (getattr(step, "n_steps", outcome.n_iter), getattr(step, "n_failed", 0))
     b = target.backend
     W, H = fix_gauge(outcome.W, outcome.H, b, normalise=not penalty.any)
     divergence = beta_divergence(target, W, H, beta)
@@ -156,7 +177,8 @@ def fit_factors(target: Target, W0, H0, *, beta, solver, penalty, options: LoopO
             W, H, divergence, loss_before_refine = W_new, H_new, div_new, before
             outcome = replace(outcome, W=W, H=H, loss=after,
                               loss_history=outcome.loss_history[:-1] + (after,))
-    return FitOutput(W, H, outcome, beta, solver, penalty, target, divergence, loss_before_refine)
+    return FitOutput(W, H, outcome, beta, solver, penalty, target, divergence, loss_before_refine,
+                     *steps)
 
 
 def fix_gauge(W, H, backend: Backend, normalise: bool = True):

@@ -62,7 +62,7 @@ def _check_common(max_iter, tol, max_time, alpha_W, alpha_H, l1_ratio, handle_mi
 
 
 def _fit(data, k, *, loss, solver, init, W, H, mask, max_iter, tol, max_time, alpha_W, alpha_H,
-         l1_ratio, random_state, verbose, callback, loss_every, refine_W=False):
+         l1_ratio, random_state, verbose, callback, loss_every, refine_W=False, accelerate="auto"):
     beta = loss_to_beta(loss)
     solver = resolve_solver(solver, beta)
     k = check_n_components(k, data.shape)
@@ -79,7 +79,7 @@ def _fit(data, k, *, loss, solver, init, W, H, mask, max_iter, tol, max_time, al
     options = LoopOptions(max_iter=max_iter, tol=tol, max_time=max_time, loss_every=loss_every,
                           verbose=verbose, callback=callback, desc=f"nmf[{solver}]")
     return fit_factors(target, W0, H0, beta=beta, solver=solver, penalty=penalty, options=options,
-                       refine_W=refine_W)
+                       refine_W=refine_W, accelerate=accelerate)
 
 
 def _result(out, labels=None) -> NMFResult:
@@ -98,6 +98,8 @@ def _result(out, labels=None) -> NMFResult:
         "penalty": out.penalty.__dict__.copy(),
         "W_refined": out.loss_before_refine is not None,
         "loss_before_refine": out.loss_before_refine,
+        "n_steps": out.n_steps,
+        "n_failed_extrapolations": out.n_failed,
     }
     return NMFResult(W=W, H=H, loss=o.loss_history[-1], loss_history=o.loss_history,
                      n_iter=o.n_iter, converged=o.converged, stop_reason=o.stop_reason,
@@ -107,7 +109,7 @@ def _result(out, labels=None) -> NMFResult:
 def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None, H=None,
         mask=None, max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
         l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0, callback=None,
-        loss_every=None) -> NMFResult:
+        loss_every=None, accelerate="auto") -> NMFResult:
     r"""Factor a non-negative matrix ``X ≈ W H``.
 
     Minimises the objective in the module docstring (:mod:`nmfkit.models.nmf`).
@@ -152,6 +154,11 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
         ``callback(n_iter, W, H, loss)`` at each loss check; return True to stop.
     loss_every : int, optional
         Iterations between loss checks (default 1 for HALS, where it is free, 10 for MU).
+    accelerate : {"auto", True, False}
+        Extrapolation with restarts (Ang & Gillis 2019; :mod:`nmfkit.solvers.accelerate`),
+        kept monotone: a failed extrapolated step is replaced by a plain one.
+        "auto" uses it for HALS without missing values, where it reaches a converged
+        loss in about 2/3 of the steps; for MU it was measured not to help.
 
     Returns
     -------
@@ -174,7 +181,7 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
     out = _fit(data, n_components, loss=loss, solver=solver, init=init, W=W, H=H, mask=mask,
                max_iter=max_iter, tol=tol, max_time=max_time, alpha_W=alpha_W, alpha_H=alpha_H,
                l1_ratio=l1_ratio, random_state=random_state, verbose=verbose, callback=callback,
-               loss_every=loss_every)
+               loss_every=loss_every, accelerate=accelerate)
     labels = (data.index, data.columns) if data.index is not None else None
     return _result(out, labels)
 
@@ -201,6 +208,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     handle_missing : {"mask", "error"}, default="mask"
     random_state : int, Generator or None, default=None
     verbose : int, default=0
+    accelerate : {"auto", True, False}, default="auto"
 
     See :func:`nmfkit.nmf` for the meaning of each parameter.
 
@@ -247,7 +255,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, n_components=2, *, loss="frobenius", solver="auto", init="auto",
                  max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
-                 l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0):
+                 l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0,
+                 accelerate="auto"):
         self.n_components = n_components
         self.loss = loss
         self.solver = solver
@@ -261,6 +270,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.handle_missing = handle_missing
         self.random_state = random_state
         self.verbose = verbose
+        self.accelerate = accelerate
 
     # -- scikit-learn plumbing -----------------------------------------------------------
     def __sklearn_tags__(self):
@@ -328,7 +338,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                    W=W, H=H, mask=mask, max_iter=self.max_iter, tol=self.tol,
                    max_time=self.max_time, alpha_W=self.alpha_W, alpha_H=self.alpha_H,
                    l1_ratio=self.l1_ratio, random_state=self.random_state, verbose=self.verbose,
-                   callback=None, loss_every=None, refine_W=True)
+                   callback=None, loss_every=None, refine_W=True, accelerate=self.accelerate)
         self.result_ = _result(out)
         self.components_ = out.H
         self.n_components_ = int(out.H.shape[0])

@@ -29,7 +29,8 @@ from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
 from ..init import initialize
 from ..losses import loss_to_beta
-from ..models._core import build_target, check_beta_data, fix_gauge, resolve_solver
+from ..models._core import (build_target, check_beta_data, fix_gauge, resolve_accelerate,
+                            resolve_solver)
 
 __all__ = ["RestartsResult", "restarts"]
 
@@ -101,7 +102,7 @@ def _labelled(W, H, data):
             pd.DataFrame(H, index=names, columns=data.columns))
 
 
-def _batched(data, k, seeds, *, beta, solver, init, max_iter, tol, max_time, verbose):
+def _batched(data, k, seeds, *, beta, solver, init, max_iter, tol, max_time, verbose, accelerate):
     from ..solvers.batched import run_batched
 
     if data.n_nan:
@@ -118,7 +119,7 @@ def _batched(data, k, seeds, *, beta, solver, init, max_iter, tol, max_time, ver
                          random_state=int(s)) for s in seeds]
     out = run_batched(target, [w for w, _ in starts], [h for _, h in starts], beta=beta,
                       solver=solver, max_iter=max_iter, tol=tol, max_time=max_time,
-                      verbose=verbose)
+                      verbose=verbose, accelerate=resolve_accelerate(accelerate, solver, target))
     results = []
     for r in range(len(seeds)):
         W, H = fix_gauge(out.W[r], out.H[r], b)
@@ -136,7 +137,7 @@ def _batched(data, k, seeds, *, beta, solver, init, max_iter, tol, max_time, ver
     return results
 
 
-def _sequential(X, k, seeds, *, loss, solver, init, max_iter, tol, max_time, verbose):
+def _sequential(X, k, seeds, *, loss, solver, init, max_iter, tol, max_time, verbose, accelerate):
     from ..models.nmf import nmf
 
     per = None if max_time is None else max_time / len(seeds)
@@ -145,7 +146,7 @@ def _sequential(X, k, seeds, *, loss, solver, init, max_iter, tol, max_time, ver
         warnings.simplefilter("ignore", ConvergenceWarning)
         for r, s in enumerate(seeds):
             res = nmf(X, k, loss=loss, solver=solver, init=init, max_iter=max_iter, tol=tol,
-                      max_time=per, random_state=int(s), verbose=verbose)
+                      max_time=per, random_state=int(s), verbose=verbose, accelerate=accelerate)
             info = dict(res.info, restart=r, seed=int(s), batched=False)
             results.append(NMFResult(W=res.W, H=res.H, loss=res.loss, loss_history=res.loss_history,
                                      n_iter=res.n_iter, converged=res.converged,
@@ -156,7 +157,7 @@ def _sequential(X, k, seeds, *, loss, solver, init, max_iter, tol, max_time, ver
 
 def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto", init="random",
              max_iter=200, tol=1e-4, max_time=None, random_state=None, keep_all=False,
-             batched=True, verbose=0) -> RestartsResult:
+             batched=True, verbose=0, accelerate="auto") -> RestartsResult:
     r"""Fit ``X ≈ W H`` from ``n_restarts`` starts and keep the lowest objective.
 
     Parameters
@@ -191,6 +192,9 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
         One batched computation (default) or ``nmfkit.nmf`` per restart.
     verbose : int
         1 shows a progress bar on a terminal.
+    accelerate : {"auto", True, False}
+        Safeguarded extrapolation, as in :func:`nmfkit.nmf` ("auto": HALS only);
+        batched restarts apply it per restart, step for step like the sequential fits.
 
     Returns
     -------
@@ -215,7 +219,7 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
     rng = check_random_state(random_state)
     seeds = rng.integers(0, 2**31 - 1, size=n_restarts)
     kw = dict(solver=solver, init=init, max_iter=max_iter, tol=tol, max_time=max_time,
-              verbose=verbose)
+              verbose=verbose, accelerate=accelerate)
     start = time.perf_counter()
     if batched:
         results = _batched(data, k, seeds, beta=beta, **kw)

@@ -194,6 +194,85 @@ class _HALS:
         return losses
 
 
+def _clone(a):
+    return a.copy() if isinstance(a, np.ndarray) else a.clone()
+
+
+def _column(v, like):
+    """A per-restart vector as an (R, 1, 1) array of ``like``'s kind and dtype."""
+    if isinstance(like, np.ndarray):
+        return v.astype(like.dtype)[:, None, None]
+    return like.new_tensor(v)[:, None, None]
+
+
+class _Extrapolated:
+    """Safeguarded extrapolation per restart around a state that returns losses.
+
+    The batched form of :class:`~nmfkit.solvers.accelerate.Extrapolated`: each restart
+    has its own β; the restarts whose extrapolated step did not lower their objective
+    are reset and take one plain step (together, as a sub-batch).
+    """
+
+    returns_loss = True
+
+    def __init__(self, inner, beta0=0.25, eta=3.0, gamma=1.2, gamma_bar=1.1):
+        self.inner = inner
+        nR = inner.H.shape[0]
+        self.beta = np.full(nR, beta0)
+        self.beta_bar = np.ones(nR)
+        self.eta, self.gamma, self.gamma_bar = eta, gamma, gamma_bar
+        self.prev = None
+        self.loss = None
+        self.n_steps = np.zeros(nR, dtype=int)
+        self.n_failed = np.zeros(nR, dtype=int)
+
+    def factors(self, r):
+        return self.inner.factors(r)
+
+    def initial_losses(self):
+        self.loss = np.asarray(self.inner.initial_losses(), dtype=np.float64)
+        return self.loss.copy()
+
+    def _extrapolated(self, cur, prev, beta):
+        out = cur - prev
+        out *= _column(beta, cur)
+        out += cur
+        if isinstance(out, np.ndarray):
+            return np.maximum(out, 0.0, out=out)
+        return out.clamp_(min=0.0)
+
+    def step(self, idx, full, want_loss):
+        inner = self.inner
+        self.n_steps[idx] += 1
+        if self.prev is None:
+            self.prev = (_clone(inner.Wt), _clone(inner.H))
+            L = np.asarray(inner.step(idx, full, True), dtype=np.float64)
+            self.loss[idx] = L
+            return L
+        Wc, Hc = _clone(inner.Wt[idx]), _clone(inner.H[idx])
+        beta = self.beta[idx]
+        inner.Wt[idx] = self._extrapolated(Wc, self.prev[0][idx], beta)
+        inner.H[idx] = self._extrapolated(Hc, self.prev[1][idx], beta)
+        L = np.asarray(inner.step(idx, full, True), dtype=np.float64)
+        self.prev[0][idx] = Wc
+        self.prev[1][idx] = Hc
+        ok = L <= self.loss[idx]
+        good, bad = idx[ok], idx[~ok]
+        self.beta_bar[good] = np.minimum(1.0, self.gamma_bar * self.beta_bar[good])
+        self.beta[good] = np.minimum(self.beta_bar[good], self.gamma * self.beta[good])
+        if bad.size:
+            self.n_failed[bad] += 1
+            self.n_steps[bad] += 1
+            self.beta_bar[bad] = self.beta[bad]
+            self.beta[bad] = self.beta[bad] / self.eta
+            keep = np.flatnonzero(~ok)
+            inner.Wt[bad] = Wc[keep]
+            inner.H[bad] = Hc[keep]
+            L[~ok] = np.asarray(inner.step(bad, False, True), dtype=np.float64)
+        self.loss[idx] = L
+        return L
+
+
 class _MUFrobenius:
     """State: ``W (R, m, k)``, ``H (R, k, n)``; see :class:`~nmfkit.solvers.mu.MUStep` (β = 2)."""
 
@@ -273,7 +352,8 @@ def _xp(a):
 
 def run_batched(target: Target, W0s, H0s, *, beta: float, solver: str, max_iter: int = 200,
                 tol: float = 1e-4, max_time: Optional[float] = None,
-                loss_every: Optional[int] = None, verbose: int = 0) -> BatchedOutcome:
+                loss_every: Optional[int] = None, verbose: int = 0,
+                accelerate: bool = False) -> BatchedOutcome:
     """Run R restarts of ``X ≈ W H`` from the starts ``(W0s[r], H0s[r])`` together.
 
     Parameters
@@ -288,6 +368,8 @@ def run_batched(target: Target, W0s, H0s, *, beta: float, solver: str, max_iter:
         restart is frozen); ``max_time`` bounds the whole batch.
     loss_every : int, optional
         Iterations between loss checks (default 1 for HALS, 10 for MU, as ``nmf``).
+    accelerate : bool
+        Safeguarded extrapolation per restart (HALS only), as ``nmf(accelerate=True)``.
 
     Returns
     -------
@@ -303,6 +385,8 @@ def run_batched(target: Target, W0s, H0s, *, beta: float, solver: str, max_iter:
     start = time.perf_counter()
     if solver == "hals":
         state = _HALS(target, W0s, H0s)
+        if accelerate:
+            state = _Extrapolated(state)
     elif beta == 2:
         state = _MUFrobenius(target, W0s, H0s)
     else:

@@ -45,6 +45,51 @@ def _solve_groups(G, Rhs, F):
     return X
 
 
+#: Above this condition number of G the inverse-based update is not used.
+_MAX_COND = 1e6
+
+
+def _solve_from_inverse(S, U, F):
+    """``(x, y)`` for the passive sets ``F`` from ``S = G⁻¹`` and ``U = S Rhs``.
+
+    With the active set ``Z = ~F`` of a column and ``u = G⁻¹ b``, the solution with
+    ``x_Z = 0`` and ``(G x − b)_F = 0`` is ``x = u + S[:, Z] λ`` where
+    ``S[Z, Z] λ = −u_Z``; the gradient ``y = G x − b`` is ``λ`` on ``Z`` and 0 on ``F``.
+    So a column costs a ``|Z| × |Z|`` solve and O(k |Z|) work, not a k × k solve:
+    columns are grouped by ``|Z|`` and each group is one batched solve.
+    """
+    k, r = U.shape
+    X = U.copy()
+    Y = np.zeros_like(U)
+    Z = ~F
+    nz = Z.sum(axis=0)
+    for z in np.unique(nz):
+        if z == 0:
+            continue
+        cols = np.flatnonzero(nz == z)
+        idx = np.nonzero(Z[:, cols].T)[1].reshape(cols.size, z)  # (c, z) active rows
+        Szz = S[idx[:, :, None], idx[:, None, :]]
+        uz = U[idx, cols[:, None]]
+        lam = np.linalg.solve(Szz, -uz[:, :, None])[:, :, 0]
+        X[:, cols] += np.einsum("kcz,cz->kc", S[:, idx], lam)
+        X[idx, cols[:, None]] = 0.0
+        Y[idx, cols[:, None]] = lam
+    return X, Y
+
+
+def _inverse(G):
+    """``G⁻¹`` when G is positive definite and well conditioned, else None."""
+    try:
+        L = np.linalg.cholesky(G)
+    except np.linalg.LinAlgError:
+        return None
+    d = np.diagonal(L)
+    if d.min() <= 0 or (d.max() / d.min()) ** 2 > _MAX_COND:
+        return None
+    Linv = np.linalg.inv(L)
+    return Linv.T @ Linv
+
+
 def nnls_bpp(G, Rhs, *, max_iter: int = None, X0_passive=None):
     """Solve the NNLS problems ``min_{x>=0} ½ xᵀGx − bᵀx`` for all columns ``b`` of ``Rhs``.
 
@@ -70,18 +115,30 @@ def nnls_bpp(G, Rhs, *, max_iter: int = None, X0_passive=None):
     k, r = Rhs.shape
     if max_iter is None:
         max_iter = 5 * k + 10
+    S = _inverse(G)
+    U = None if S is None else S @ Rhs
+
+    def solve(cols):
+        if S is not None:
+            return _solve_from_inverse(S, U[:, cols], F[:, cols])
+        Xc = _solve_groups(G, Rhs[:, cols], F[:, cols])
+        Yc = G @ Xc - Rhs[:, cols]
+        Yc[F[:, cols]] = 0
+        return Xc, Yc
+
     if X0_passive is None:
         # start from the support of the unconstrained solution: usually near the answer,
         # so few pivoting rounds follow
-        try:
-            F = np.linalg.solve(G, Rhs) > 0
-        except np.linalg.LinAlgError:
-            F = np.zeros((k, r), dtype=bool)
+        if U is not None:
+            F = U > 0
+        else:
+            try:
+                F = np.linalg.solve(G, Rhs) > 0
+            except np.linalg.LinAlgError:
+                F = np.zeros((k, r), dtype=bool)
     else:
         F = np.array(X0_passive, dtype=bool)
-    X = _solve_groups(G, Rhs, F)
-    Y = G @ X - Rhs
-    Y[F] = 0
+    X, Y = solve(slice(None))
     scale = max(float(np.abs(Rhs).max(initial=0.0)), float(np.abs(G).max(initial=0.0)), 1e-300)
     tol = 1e-12 * scale
     alpha = np.full(r, 3)
@@ -105,10 +162,7 @@ def nnls_bpp(G, Rhs, *, max_iter: int = None, X0_passive=None):
         for c in backup:  # Murty's single-index backup rule
             j = np.flatnonzero(V[:, c]).max()
             F[j, c] = ~F[j, c]
-        X[:, cols] = _solve_groups(G, Rhs[:, cols], F[:, cols])
-        Yc = G @ X[:, cols] - Rhs[:, cols]
-        Yc[F[:, cols]] = 0
-        Y[:, cols] = Yc
+        X[:, cols], Y[:, cols] = solve(cols)
     X[~F] = 0
     np.maximum(X, 0, out=X)
     return X
