@@ -48,8 +48,8 @@ def test_hals_objective_never_increases(seed, m, n, k, missing):
     X = _data(seed, m, n, k, positive=False)
     if missing:
         X[np.random.default_rng(seed + 1).random((m, n)) < 0.2] = np.nan
-        if not np.nansum(X) > 0:
-            return
+    if not np.nansum(X) > 0:  # nothing to factor (rejected with an error, tested elsewhere)
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = nmfkit.nmf(X, k, solver="hals", init="random", random_state=seed, max_iter=30, tol=0)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["SparseInfo", "RowBlock", "sddmm", "csr_like", "BLOCK_ELEMENTS", "DENSE_BLOCK_DENSITY"]
+__all__ = ["SparseInfo", "RowBlock", "iter_block_values", "sddmm", "csr_like", "BLOCK_ELEMENTS", "DENSE_BLOCK_DENSITY"]
 
 #: Dense entries of one row block (8 MB in float64).
 BLOCK_ELEMENTS = 1 << 18
@@ -117,6 +117,28 @@ class SparseInfo:
         return np.einsum("ij,ij->i", A[blk.r0 : blk.r1][rows], Bt[self.indices[blk.lo : blk.hi]])
 
 
+def iter_block_values(info: SparseInfo, A: np.ndarray, B: np.ndarray):
+    """Yield ``(blk, y)`` with ``y = (A B)`` at the stored entries of each row block.
+
+    ``y`` may live in a buffer reused by the next block: use it before advancing.
+    """
+    Bt = np.ascontiguousarray(B.T)
+    dtype = np.result_type(A.dtype, B.dtype)
+    buf = vals = None
+    for blk in info.blocks:
+        if blk.dense:
+            size = (blk.r1 - blk.r0) * info.shape[1]
+            if buf is None or buf.size < size:
+                buf = np.empty(size, dtype=dtype)
+                vals = np.empty(max(BLOCK_ELEMENTS, size), dtype=dtype)
+            Y = np.matmul(A[blk.r0 : blk.r1], B, out=buf[:size].reshape(blk.r1 - blk.r0, -1))
+            y = vals[: blk.hi - blk.lo]
+            np.take(Y.ravel(), blk.index(info, info._cache_index), out=y, mode="clip")
+            yield blk, y
+        else:
+            yield blk, info.gather_values(blk, A, Bt)
+
+
 def sddmm(info: SparseInfo, A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``(A @ B)[i, j]`` for every stored entry ``(i, j)`` of ``info.X``, in CSR order.
 
@@ -135,17 +157,8 @@ def sddmm(info: SparseInfo, A: np.ndarray, B: np.ndarray, out: np.ndarray | None
     """
     if out is None:
         out = np.empty(info.nnz, dtype=np.result_type(A.dtype, B.dtype))
-    Bt = np.ascontiguousarray(B.T)
-    buf = None
-    for blk in info.blocks:
-        if blk.dense:
-            size = (blk.r1 - blk.r0) * info.shape[1]
-            if buf is None or buf.size < size:
-                buf = np.empty(size, dtype=out.dtype)
-            Y = np.matmul(A[blk.r0 : blk.r1], B, out=buf[:size].reshape(blk.r1 - blk.r0, -1))
-            np.take(Y.ravel(), blk.index(info, info._cache_index), out=out[blk.lo : blk.hi])
-        else:
-            out[blk.lo : blk.hi] = info.gather_values(blk, A, Bt)
+    for blk, y in iter_block_values(info, A, B):
+        out[blk.lo : blk.hi] = y
     return out
 
 

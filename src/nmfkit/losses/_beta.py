@@ -28,7 +28,8 @@ import numbers
 
 import numpy as np
 
-from ..backends._sparse import csr_like, sddmm
+from ..backends import single_threaded_blas
+from ..backends._sparse import csr_like, iter_block_values, sddmm
 from ._target import Target
 
 __all__ = [
@@ -118,12 +119,13 @@ def _sparse_value(t: Target, A, B, beta: float) -> float:
         cross = float(np.einsum("ij,ij->", info.X @ B.T, A))
         quad = float(np.einsum("ij,ij->", A.T @ A, B @ B.T))
         return 0.5 * max(t.norm2 - 2.0 * cross + quad, 0.0)
-    y = np.maximum(sddmm(info, A, B), EPSILON)
     if beta == 1:
-        from scipy.special import xlogy
-
-        total_y = float(A.sum(axis=0) @ B.sum(axis=1))
-        return float(np.sum(xlogy(x, x / y) - x)) + total_y
+        # Σ_nz [x log(x / y) − x] + Σ_all y, block by block: no nnz-sized temporaries
+        total = float(A.sum(axis=0) @ B.sum(axis=1))
+        with single_threaded_blas():
+            blocks = list(_kl_block_sums(info, x, A, B))
+        return total + float(sum(blocks))
+    y = np.maximum(sddmm(info, A, B), EPSILON)
     # zeros contribute y^beta / beta: needs sum of (AB)^beta over every entry, in row chunks
     total = 0.0
     for start in range(0, A.shape[0], _ROW_CHUNK):
@@ -131,6 +133,18 @@ def _sparse_value(t: Target, A, B, beta: float) -> float:
         total += float(np.sum(Yc**beta))
     nz = np.sum(x**beta - beta * x * y ** (beta - 1)) / (beta * (beta - 1))
     return float(nz) + total / beta
+
+
+def _kl_block_sums(info, x, A, B):
+    """Per row block, ``Σ x log(x / y) − x`` over its stored entries (``y = (A B)``)."""
+    from scipy.special import xlogy
+
+    for blk, y in iter_block_values(info, A, B):
+        xb = x[blk.lo : blk.hi]
+        np.maximum(y, EPSILON, out=y)
+        np.divide(xb, y, out=y)
+        xlogy(xb, y, out=y)
+        yield float(y.sum()) - float(xb.sum())
 
 
 def beta_divergence(t: Target, A, B, beta: float) -> float:

@@ -39,6 +39,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from ..backends import single_threaded_blas
 from ..losses import EPSILON, Target, beta_divergence
 from .mu import mu_update_left
 
@@ -181,10 +182,12 @@ class _HALS:
         t = self.t
         Wt, H = _take(self.Wt, idx, full), _take(self.H, idx, full)
         Rw = _stacked_right(t.X, H)
-        _sweeps(Wt, Rw, H @ _swap(H), self.budget_W, self.inner_tol)
+        with single_threaded_blas():
+            _sweeps(Wt, Rw, H @ _swap(H), self.budget_W, self.inner_tol)
         Rh = _stacked_right(t.X.T, Wt)
         Gw = Wt @ _swap(Wt)
-        _sweeps(H, Rh, Gw, self.budget_H, self.inner_tol)
+        with single_threaded_blas():
+            _sweeps(H, Rh, Gw, self.budget_H, self.inner_tol)
         _put(self.Wt, idx, Wt, full)
         _put(self.H, idx, H, full)
         losses = _frob_losses(t.norm2, Rh, H, Gw, H @ _swap(H))

@@ -19,6 +19,7 @@ whose HALS step never increases the weighted objective (the EM view of missing d
 
 from __future__ import annotations
 
+from ..backends import single_threaded_blas
 from ..losses import Penalty, Target, beta_divergence, frobenius_from_products
 
 __all__ = ["HALSStep", "hals_sweeps", "right_products"]
@@ -123,14 +124,16 @@ class HALSStep:
         Wt = W.T  # C-contiguous k × m view (see prepare)
         R = right_products(t, H)
         G = H @ H.T
-        hals_sweeps(Wt, R, G, p.l1_W / s, p.l2_W / s, b, self._budget(m, n, k), inner_tol)
+        with single_threaded_blas():
+            hals_sweeps(Wt, R, G, p.l1_W / s, p.l2_W / s, b, self._budget(m, n, k), inner_tol)
         if not self.update_H:
             return W, H, None
         if self.weighted:
             t = self._imputed(W, H)
         R = right_products(t.T, Wt)
         G = Wt @ W
-        hals_sweeps(H, R, G, p.l1_H / s, p.l2_H / s, b, self._budget(n, m, k), inner_tol)
+        with single_threaded_blas():
+            hals_sweeps(H, R, G, p.l1_H / s, p.l2_H / s, b, self._budget(n, m, k), inner_tol)
         if self.weighted:
             return W, H, None
         loss = frobenius_from_products(t.norm2, R, H, G, H @ H.T, b)

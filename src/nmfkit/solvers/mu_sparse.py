@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backends import single_threaded_blas
 from ..backends._sparse import csr_like, sddmm
 from ..losses import EPSILON, Penalty, Target
 
@@ -58,7 +59,8 @@ class SparseKLStep:
         info = self.info
         if self._r is None or self._r.dtype != W.dtype:
             self._r = np.empty(info.nnz, dtype=W.dtype)
-        r = sddmm(info, W, H, out=self._r)
+        with single_threaded_blas():
+            r = sddmm(info, W, H, out=self._r)
         np.maximum(r, EPSILON, out=r)
         np.divide(info.data, r, out=r)
         return csr_like(info, r)
@@ -70,7 +72,10 @@ class SparseKLStep:
             den = den + p.l1_W
         if p.l2_W:
             den = den + p.l2_W * W
-        W *= (self._ratio(W, H) @ H.T) / _safe(den)
+        num = self._ratio(W, H) @ H.T
+        num /= _safe(den)
+        W *= num
+        del num
         if not self.update_H:
             return W, H, None
         numH = (self._ratio(W, H).T @ W).T
@@ -79,5 +84,6 @@ class SparseKLStep:
             den = den + p.l1_H
         if p.l2_H:
             den = den + p.l2_H * H
-        H *= numH / _safe(den)
+        numH /= _safe(den)
+        H *= numH
         return W, H, None

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backends import single_threaded_blas
+
 __all__ = ["nnls_bpp"]
 
 
@@ -110,6 +112,11 @@ def nnls_bpp(G, Rhs, *, max_iter: int = None, X0_passive=None):
     X : ndarray, shape (k, r)
         The minimisers, ``X >= 0``; the KKT conditions hold to round-off.
     """
+    with single_threaded_blas():  # k x k work: many small calls
+        return _nnls_bpp(G, Rhs, max_iter, X0_passive)
+
+
+def _nnls_bpp(G, Rhs, max_iter, X0_passive):
     G = np.asarray(G, dtype=np.float64)
     Rhs = np.asarray(Rhs, dtype=np.float64)
     k, r = Rhs.shape
