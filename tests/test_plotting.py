@@ -56,12 +56,16 @@ def _png_ok(fig, path):
 def test_public_api():
     import nmfkit.plotting as pl
 
-    assert set(pl.__all__) == {
+    assert {
         "plot_loss",
         "plot_factor_heatmap",
         "plot_components_images",
         "plot_top_features",
-    }
+        "plot_rank_search",
+        "plot_consensus",
+        "plot_component_stability",
+    } <= set(pl.__all__)
+    assert all(name.startswith("plot_") and callable(getattr(pl, name)) for name in pl.__all__)
 
 
 def test_plot_loss_result(result, tmp_path):

@@ -7,11 +7,15 @@ figure, and returns it; none calls ``plt.show()`` or changes global style.
 - :func:`plot_factor_heatmap`: ``W`` or ``H`` as a heat-map with a colour bar.
 - :func:`plot_components_images`: each component as an image (e.g. 8x8 digits).
 - :func:`plot_top_features`: bar charts of each component's heaviest features.
+- :func:`plot_rank_search`, :func:`plot_consensus`, :func:`plot_component_stability`:
+  model selection (``nmfkit.selection.rank_search``).
 """
 
 from __future__ import annotations
 
 from ._factors import plot_components_images, plot_factor_heatmap, plot_top_features
 from ._loss import plot_loss
+from ._selection import plot_component_stability, plot_consensus, plot_rank_search
 
-__all__ = ["plot_loss", "plot_factor_heatmap", "plot_components_images", "plot_top_features"]
+__all__ = ["plot_loss", "plot_factor_heatmap", "plot_components_images", "plot_top_features",
+           "plot_rank_search", "plot_consensus", "plot_component_stability"]
