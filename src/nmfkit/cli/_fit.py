@@ -112,15 +112,28 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="auto (default: HALS for Frobenius, else MU), mu or hals")
     model.add_argument("--init", choices=_INITS, default="auto",
                        help="initialisation (default: auto)")
-    model.add_argument("--seed", type=int, default=None, metavar="N",
+    add_run_options(model, what="the fit", per="")
+    add_reading_options(p)
+    p.set_defaults(handler=run)
+    return p
+
+
+def add_run_options(group, *, what: str, per: str) -> None:
+    """``--seed``, ``--max-iter``, ``--tol``, ``--max-time`` (shared by the sub-commands)."""
+    group.add_argument("--seed", type=int, default=None, metavar="N",
                        help="random seed, for reproducible results")
-    model.add_argument("--max-iter", type=positive_int, default=200, metavar="N",
-                       help="most iterations (default: 200)")
-    model.add_argument("--tol", type=_non_negative_float, default=1e-4, metavar="X",
-                       help="stop when the relative decrease of the loss is below X (default: 1e-4)")
-    model.add_argument("--max-time", type=_positive_float, default=None, metavar="SECONDS",
-                       help="stop after this many seconds")
-    reading = p.add_argument_group("reading INPUT")
+    group.add_argument("--max-iter", type=positive_int, default=200, metavar="N",
+                       help=f"most iterations{per} (default: 200)")
+    group.add_argument("--tol", type=_non_negative_float, default=1e-4, metavar="X",
+                       help=f"stop{per} when the relative decrease of the loss is below X "
+                            "(default: 1e-4)")
+    group.add_argument("--max-time", type=_positive_float, default=None, metavar="SECONDS",
+                       help=f"time budget of {what} in seconds")
+
+
+def add_reading_options(p) -> None:
+    """How INPUT files are read (``--transpose``, ``--sep``, ``--layer``) and ``--quiet``."""
+    reading = p.add_argument_group("reading input files")
     reading.add_argument("--transpose", action="store_true",
                          help="the file holds features as rows: transpose it after reading")
     reading.add_argument("--sep", default=None, metavar="SEP",
@@ -129,8 +142,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                          help="layer of an .h5ad file to use instead of X")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar and no summary on stdout (errors still go to stderr)")
-    p.set_defaults(handler=run)
-    return p
 
 
 def print_warning(message: str) -> None:

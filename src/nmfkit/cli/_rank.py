@@ -7,7 +7,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from ._fit import _INITS, _loss, _non_negative_float, _positive_float, positive_int, print_warning
+from ._fit import (_INITS, _loss, _positive_float, add_reading_options, add_run_options, positive_int,
+                   print_warning)
 from ._outdir import check_out_dir, staged_dir
 from ._report import figure, save_figure, versions, write_factors, write_json
 
@@ -90,23 +91,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     model.add_argument("--solver", choices=("auto", "mu", "hals"), default="auto")
     model.add_argument("--init", choices=_INITS, default="random",
                        help="start of each restart (default: random)")
-    model.add_argument("--seed", type=int, default=None, metavar="N",
-                       help="random seed, for reproducible results")
-    model.add_argument("--max-iter", type=positive_int, default=200, metavar="N",
-                       help="most iterations per restart (default: 200)")
-    model.add_argument("--tol", type=_non_negative_float, default=1e-4, metavar="X",
-                       help="relative decrease that stops a restart (default: 1e-4)")
-    model.add_argument("--max-time", type=_positive_float, default=None, metavar="SECONDS",
-                       help="time budget of the whole search")
-    reading = p.add_argument_group("reading INPUT")
-    reading.add_argument("--transpose", action="store_true",
-                         help="the file holds features as rows: transpose it after reading")
-    reading.add_argument("--sep", default=None, metavar="SEP",
-                         help="column separator of a text file (default: guessed)")
-    reading.add_argument("--layer", default=None, metavar="NAME",
-                         help="layer of an .h5ad file to use instead of X")
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="no progress bar and no summary on stdout (errors still go to stderr)")
+    add_run_options(model, what="the whole search", per=" per restart")
+    add_reading_options(p)
     p.set_defaults(handler=run)
     return p
 
