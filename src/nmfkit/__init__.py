@@ -18,6 +18,9 @@ __version__ = "0.1.0"
 __all__ = [
     "NMF",
     "nmf",
+    "ConvexNMF",
+    "SemiNMF",
+    "NonnegativeAutoencoder",
     "NMFResult",
     "NMFInputError",
     "ConvergenceWarning",
@@ -25,14 +28,19 @@ __all__ = [
     "io",
     "plotting",
     "selection",
+    "signatures",
     "__version__",
 ]
 
 _LAZY_ATTRS = {
     "NMF": ("nmfkit.models.nmf", "NMF"),
     "nmf": ("nmfkit.models.nmf", "nmf"),
+    "ConvexNMF": ("nmfkit.models.convex", "ConvexNMF"),
+    "SemiNMF": ("nmfkit.models.convex", "SemiNMF"),
+    "NonnegativeAutoencoder": ("nmfkit.models.autoencoder", "NonnegativeAutoencoder"),
 }
-_LAZY_MODULES = {"datasets", "io", "plotting", "selection", "backends", "losses", "solvers", "models", "init"}
+_LAZY_MODULES = {"datasets", "io", "plotting", "selection", "backends", "losses", "solvers", "models", "init",
+                 "signatures"}
 
 
 def __getattr__(name: str):

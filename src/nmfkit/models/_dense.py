@@ -1,0 +1,153 @@
+"""Shared plumbing of the dense factor models (ConvexNMF, SemiNMF, NonnegativeAutoencoder).
+
+Validation of real (possibly mixed-sign) dense data, the exact NNLS projection that
+their ``transform`` uses, the scale/order gauge, and the scikit-learn feature checks.
+No update rule lives here.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from .._validation import _from_frame, _to_numpy_2d
+from ..backends import Backend, get_namespace, is_sparse, is_torch
+from ..exceptions import NMFInputError
+from ..solvers import nnls_bpp
+
+__all__ = ["check_real", "check_factor", "check_features", "check_int", "frobenius", "gauge", "nnls_codes"]
+
+
+def check_real(X, model: str, *, name: str = "X", nonneg: bool = False):
+    """Validate a dense, finite, 2-D real matrix; return ``(values, backend, index, columns)``.
+
+    Negative entries are allowed unless ``nonneg``; NaN is an error (these models
+    have no missing-value handling).
+    """
+    if X is None:
+        raise NMFInputError(f"{name} is None; pass a 2-D matrix (n_samples x n_features)")
+    if is_sparse(X):
+        raise NMFInputError(
+            f"{name} is a scipy.sparse matrix; {model} works on dense data: pass {name}.toarray()"
+        )
+    index = columns = None
+    if is_torch(X):
+        import torch
+
+        if X.is_complex():
+            raise NMFInputError(f"{name} is complex; {model} needs real numbers (pass {name}.real)")
+        if X.layout != torch.strided:
+            raise NMFInputError(f"{name} is a sparse torch tensor; pass {name}.to_dense()")
+        values = X if X.dtype in (torch.float32, torch.float64) else X.to(torch.float64)
+    elif hasattr(X, "columns") and hasattr(X, "to_numpy"):
+        values, index, columns = _from_frame(X, name)
+    else:
+        values = _to_numpy_2d(X, name)
+    if values.ndim != 2:
+        raise NMFInputError(
+            f"{name} must be 2-D (n_samples x n_features) but has shape {tuple(values.shape)}; "
+            f"reshape it, e.g. {name}.reshape(-1, 1) for one feature"
+        )
+    if values.shape[0] == 0 or values.shape[1] == 0:
+        raise NMFInputError(f"{name} is empty (shape {tuple(values.shape)}); pass at least one "
+                            "sample and one feature")
+    b = get_namespace(values)
+    finite = bool(values.isfinite().all()) if is_torch(values) else bool(np.isfinite(values).all())
+    if not finite:
+        raise NMFInputError(
+            f"{name} has NaN or infinite entries; {model} needs finite values: impute or drop them "
+            "(nmfkit.NMF leaves NaN entries out of its objective)"
+        )
+    lo = float(b.item(values.min()))
+    if nonneg and lo < 0:
+        n_neg = int(b.item((values < 0).sum()))
+        raise NMFInputError(
+            f"{name} has {n_neg} negative entries (min {lo:.4g}); {model} needs {name} >= 0: clip, "
+            "shift, or use nmfkit.SemiNMF for mixed-sign data"
+        )
+    if not float(b.item(abs(values).max())) > 0:
+        raise NMFInputError(f"{name} is all zeros; {model} has nothing to factor")
+    return values, b, index, columns
+
+
+def check_factor(M, name: str, shape, b: Backend, dtype, *, nonneg: bool = True):
+    """A user-given starting factor: right shape, finite, ``>= 0``; cast to X's backend/dtype."""
+    if M is None:
+        raise NMFInputError(f"init='custom' needs {name} (shape {shape}); pass it to fit")
+    if is_torch(M) != (b.name == "torch"):
+        raise NMFInputError(f"{name} must be the same array type as X (NumPy or torch on X's device)")
+    M_np = b.to_numpy(M) if is_torch(M) else np.asarray(M, dtype=np.float64)
+    if tuple(M_np.shape) != tuple(shape):
+        raise NMFInputError(f"{name} has shape {tuple(M_np.shape)} but must have shape {tuple(shape)}")
+    if not np.isfinite(M_np).all():
+        raise NMFInputError(f"{name} has NaN or infinite entries; pass finite starting values")
+    if nonneg and (M_np < 0).any():
+        raise NMFInputError(f"{name} has negative entries (min {M_np.min():.4g}); it must be >= 0")
+    return b.from_numpy(M_np.astype(np.float64), dtype=dtype)
+
+
+def nnls_codes(X, H, b: Backend):
+    """Exact ``argmin_{W >= 0} ‖X − W H‖_F`` (one batched k × k NNLS; X may be mixed-sign)."""
+    G = b.to_numpy(H @ H.T)
+    R = b.to_numpy(H @ X.T)
+    return b.from_numpy(nnls_bpp(G, R).T, dtype=H.dtype)
+
+
+def frobenius(X, W, H) -> float:
+    """``½ ‖X − W H‖²_F``."""
+    R = X - W @ H
+    return 0.5 * float((R * R).sum())
+
+
+def gauge(W, H, b: Backend, scale=None, *, by: str = "sum"):
+    """Fix the scale and order of the components; return ``(W, H, scale, order)``.
+
+    Row ``j`` of ``H`` is divided by ``scale[j]`` (by default its sum) and column ``j``
+    of ``W`` multiplied by it, so ``W H`` is unchanged; components are then ordered by
+    their mass ``Σ_i W_ij Σ_f H_jf`` (``by="sum"``, non-negative factors) or by
+    ``‖W_:j‖ ‖H_j:‖`` (``by="norm"``, mixed signs), largest first.
+    """
+    if scale is None:
+        scale = b.sum(H, axis=1) if by == "sum" else b.sqrt(b.sum(H * H, axis=1))
+    ok = scale > 0
+    scale = b.where(ok, scale, b.ones(scale.shape, scale.dtype))
+    H = H / scale[:, None]
+    W = W * scale[None, :]
+    if by == "sum":
+        mass = b.to_numpy(b.sum(W, axis=0) * b.sum(H, axis=1))
+    else:
+        mass = b.to_numpy(b.sqrt(b.sum(W * W, axis=0) * b.sum(H * H, axis=1)))
+    order = np.argsort(-mass, kind="stable")
+    idx = b.torch.as_tensor(order, device=b.device) if b.name == "torch" else order
+    return b.contiguous(W[:, idx]), b.contiguous(H[idx]), scale, idx
+
+
+def check_features(est, X, reset: bool):
+    """``n_features_in_`` / ``feature_names_in_`` bookkeeping, as in :class:`nmfkit.NMF`."""
+    if is_torch(X):
+        if reset:
+            est.n_features_in_ = int(X.shape[1])
+            if hasattr(est, "feature_names_in_"):
+                del est.feature_names_in_
+        elif X.shape[1] != est.n_features_in_:
+            raise NMFInputError(
+                f"X has {X.shape[1]} features, but {type(est).__name__} is expecting "
+                f"{est.n_features_in_} features as input; pass data with the fitted columns"
+            )
+        return
+    try:
+        validate_data(est, X, reset=reset, skip_check_array=True)
+    except NMFInputError:
+        raise
+    except ValueError as exc:
+        text = " ".join(str(exc).split()).rstrip(". ")
+        raise NMFInputError(f"{text}; pass data with the features (columns) it was fitted on") from exc
+
+
+def check_int(value, name: str, low: int = 1):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise NMFInputError(f"{name}={value!r} must be an integer >= {low}")
+    return int(value)
+
