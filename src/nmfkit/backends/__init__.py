@@ -131,6 +131,11 @@ class NumpyBackend(Backend):
             total += float(c @ c)
         return total
 
+    def sumsq(self, a) -> float:
+        """``Σ a²`` of a dense array in its own precision (cheap; for stopping tests)."""
+        a = a.ravel() if a.flags.c_contiguous or a.flags.f_contiguous else a.reshape(-1)
+        return float(a @ a)
+
     def vdot(self, a, b) -> float:
         """Sum of the elementwise product of two dense arrays of one shape, in float64."""
         if a.dtype == np.float64 and b.dtype == np.float64:
@@ -216,6 +221,10 @@ class TorchBackend(Backend):
     def norm2(self, a) -> float:
         """Squared Frobenius norm, accumulated in float64."""
         return float(self.torch.linalg.vector_norm(a, dtype=self.torch.float64).item()) ** 2
+
+    def sumsq(self, a) -> float:
+        """``Σ a²`` in the array's own precision (cheap; for stopping tests)."""
+        return float((a * a).sum().item())
 
     def vdot(self, a, b) -> float:
         """Sum of the elementwise product, accumulated in float64."""

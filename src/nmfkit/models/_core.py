@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import CheckedData, check_mask
-from ..backends import Backend
+from ..backends import Backend, single_threaded_blas
 from ..exceptions import NMFInputError
 from ..losses import Penalty, Target, beta_divergence
 from ..solvers import HALSStep, LoopOptions, MUStep, nnls_bpp, run
@@ -216,8 +216,9 @@ def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int =
     """
     b = target.backend
     k = H.shape[0]
-    G = H @ H.T
     R = right_products(target, H)
+    with single_threaded_blas():  # a k x k Gram: BLAS threads only add latency
+        G = H @ H.T
     if penalty.l2_W:
         G = G + penalty.l2_W * b.from_numpy(np.eye(k), dtype=G.dtype)
     if penalty.l1_W:

@@ -62,7 +62,8 @@ def hals_sweeps(At, R, G, l1, l2, backend, max_sweeps: int = 1, inner_tol: float
             row += g / d
             b.clamp_min_(row, 0.0)
         if track:
-            change = b.norm2(At - prev)
+            prev -= At
+            change = b.sumsq(prev)
             if first is None:
                 first = change
             elif change <= inner_tol * inner_tol * first:
