@@ -17,7 +17,18 @@ from typing import Any, Callable, Optional
 
 from ..exceptions import ConvergenceWarning
 
-__all__ = ["LoopOptions", "LoopOutcome", "run"]
+__all__ = ["LoopOptions", "LoopOutcome", "NO_PROGRESS", "run"]
+
+
+class _NoProgress:
+    def __repr__(self):
+        return "NO_PROGRESS"
+
+
+#: What a step returns as its loss when it discarded its own result and handed back
+#: the previous iterate (a rejected extrapolation): the iteration counts, but no loss
+#: is recorded and no convergence test is made on it.
+NO_PROGRESS = _NoProgress()
 
 
 @dataclass
@@ -95,10 +106,17 @@ def run(step: Callable, objective: Callable, W, H, options: LoopOptions,
     history, iters = [loss], [0]
     last_checked = loss
     bar = _progress(options)
-    reason, converged, n_iter = "max_iter", False, 0
+    reason, converged, n_iter, step_loss = "max_iter", False, 0, None
     try:
         for n_iter in range(1, options.max_iter + 1):
             W, H, step_loss = step(W, H)
+            if step_loss is NO_PROGRESS:
+                if bar is not None:
+                    bar.update(1)
+                if options.max_time is not None and time.perf_counter() - start >= options.max_time:
+                    reason = "max_time"
+                    break
+                continue
             check = n_iter % options.loss_every == 0 or n_iter == options.max_iter
             if step_loss is not None:
                 loss = step_loss
@@ -130,7 +148,7 @@ def run(step: Callable, objective: Callable, W, H, options: LoopOptions,
     finally:
         if bar is not None:
             bar.close()
-    if iters[-1] != n_iter and n_iter > 0:
+    if iters[-1] != n_iter and n_iter > 0 and step_loss is not NO_PROGRESS:
         loss = objective(W, H)
         history.append(loss)
         iters.append(n_iter)

@@ -12,10 +12,12 @@ extrapolated point
 and adapt β: it grows (``β ← min(β̄, γ β)``, ``β̄ ← min(1, γ̄ β̄)``) after a step
 that lowered the objective and shrinks (``β̄ ← β``, ``β ← β / η``) after one that did
 not. Our safeguard differs from their heuristic in one point: a failed extrapolated
-step is **discarded** and replaced by a plain step from ``(W_t, H_t)``, so every
-reported iterate has an objective no higher than the previous one (the loss history
-stays monotone, and a tolerance on its relative decrease means what it says). A
-failed step costs one extra plain step; β adapts so that failures stay rare.
+step is **discarded**: the iteration hands back ``(W_t, H_t)`` unchanged (reported as
+:data:`~nmfkit.solvers._loop.NO_PROGRESS`: no loss recorded, no convergence test)
+and the next iteration is a plain step from it. So every recorded iterate has an
+objective no higher than the previous one (the loss history stays monotone, and a
+tolerance on its relative decrease means what it says). Batched restarts follow the
+same schedule, so a failed restart simply takes its plain step with the next batch.
 
 Measured (``benchmarks/bench_core.py`` data, dense 5,000 × 2,000, k = 20): HALS
 reaches the converged loss to 1e-12 relative in about 30 steps instead of 47. For
@@ -25,6 +27,8 @@ slowed convergence), so ``nmf(accelerate="auto")`` uses it for HALS only.
 """
 
 from __future__ import annotations
+
+from ._loop import NO_PROGRESS
 
 __all__ = ["Extrapolated"]
 
@@ -47,7 +51,7 @@ class Extrapolated:
     Attributes
     ----------
     n_steps : int
-        Inner steps run (an iteration whose extrapolation failed costs two).
+        Inner steps run (one per iteration, rejected ones included).
     n_failed : int
         Extrapolated steps that were discarded.
     """
@@ -92,11 +96,11 @@ class Extrapolated:
             self.prev = (W, H)
             self.beta_bar = min(1.0, self.gamma_bar * self.beta_bar)
             self.beta = min(self.beta_bar, self.gamma * self.beta)
-        else:
-            self.n_failed += 1
-            self.beta_bar = self.beta
-            self.beta = self.beta / self.eta
-            self.prev = (b.copy(W), b.copy(H))
-            W1, H1, L1 = self._run(W, H)
-        self.loss = L1
-        return W1, H1, L1
+            self.loss = L1
+            return W1, H1, L1
+        # rejected: keep (W, H); with prev = (W, H) the next extrapolation is a plain step
+        self.n_failed += 1
+        self.beta_bar = self.beta
+        self.beta = self.beta / self.eta
+        self.prev = (W, H)
+        return W, H, NO_PROGRESS

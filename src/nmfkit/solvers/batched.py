@@ -212,8 +212,9 @@ class _Extrapolated:
     """Safeguarded extrapolation per restart around a state that returns losses.
 
     The batched form of :class:`~nmfkit.solvers.accelerate.Extrapolated`: each restart
-    has its own β; the restarts whose extrapolated step did not lower their objective
-    are reset and take one plain step (together, as a sub-batch).
+    has its own β; a restart whose extrapolated step did not lower its objective is put
+    back where it was (``no_progress``: no loss recorded, no convergence test) and takes
+    a plain step with the next batch, exactly as the sequential wrapper does.
     """
 
     returns_loss = True
@@ -226,6 +227,7 @@ class _Extrapolated:
         self.eta, self.gamma, self.gamma_bar = eta, gamma, gamma_bar
         self.prev = None
         self.loss = None
+        self.no_progress = np.zeros(nR, dtype=bool)
         self.n_steps = np.zeros(nR, dtype=int)
         self.n_failed = np.zeros(nR, dtype=int)
 
@@ -249,29 +251,38 @@ class _Extrapolated:
         self.n_steps[idx] += 1
         if self.prev is None:
             self.prev = (_clone(inner.Wt), _clone(inner.H))
+            self.no_progress = np.zeros(idx.size, dtype=bool)
             L = np.asarray(inner.step(idx, full, True), dtype=np.float64)
             self.loss[idx] = L
             return L
-        Wc, Hc = _clone(inner.Wt[idx]), _clone(inner.H[idx])
         beta = self.beta[idx]
-        inner.Wt[idx] = self._extrapolated(Wc, self.prev[0][idx], beta)
-        inner.H[idx] = self._extrapolated(Hc, self.prev[1][idx], beta)
-        L = np.asarray(inner.step(idx, full, True), dtype=np.float64)
-        self.prev[0][idx] = Wc
-        self.prev[1][idx] = Hc
+        if full:  # swap buffers instead of copying the stacks
+            Wc, Hc = inner.Wt, inner.H
+            inner.Wt = self._extrapolated(Wc, self.prev[0], beta)
+            inner.H = self._extrapolated(Hc, self.prev[1], beta)
+            L = np.asarray(inner.step(idx, full, True), dtype=np.float64)
+            self.prev = (Wc, Hc)
+        else:
+            Wc, Hc = _clone(inner.Wt[idx]), _clone(inner.H[idx])
+            inner.Wt[idx] = self._extrapolated(Wc, self.prev[0][idx], beta)
+            inner.H[idx] = self._extrapolated(Hc, self.prev[1][idx], beta)
+            L = np.asarray(inner.step(idx, full, True), dtype=np.float64)
+            self.prev[0][idx] = Wc
+            self.prev[1][idx] = Hc
         ok = L <= self.loss[idx]
         good, bad = idx[ok], idx[~ok]
         self.beta_bar[good] = np.minimum(1.0, self.gamma_bar * self.beta_bar[good])
         self.beta[good] = np.minimum(self.beta_bar[good], self.gamma * self.beta[good])
+        self.no_progress = ~ok
         if bad.size:
+            # rejected: back to the current point; prev = it, so the next step is plain
             self.n_failed[bad] += 1
-            self.n_steps[bad] += 1
             self.beta_bar[bad] = self.beta[bad]
             self.beta[bad] = self.beta[bad] / self.eta
-            keep = np.flatnonzero(~ok)
+            keep = bad if full else np.flatnonzero(~ok)
             inner.Wt[bad] = Wc[keep]
             inner.H[bad] = Hc[keep]
-            L[~ok] = np.asarray(inner.step(bad, False, True), dtype=np.float64)
+            L[~ok] = self.loss[bad]
         self.loss[idx] = L
         return L
 
@@ -407,6 +418,7 @@ def run_batched(target: Target, W0s, H0s, *, beta: float, solver: str, max_iter:
     last = np.array([h[0] for h in hist])
     active = np.ones(nR, dtype=bool)
     n_iter = np.zeros(nR, dtype=int)
+    stale = np.zeros(nR, dtype=bool)  # last iteration was a rejected extrapolation
     reason = ["max_iter"] * nR
     bar = None
     if verbose:
@@ -421,8 +433,11 @@ def run_batched(target: Target, W0s, H0s, *, beta: float, solver: str, max_iter:
             check = it % loss_every == 0 or it == max_iter
             losses = state.step(idx, idx.size == nR, check)
             n_iter[idx] = it
+            skip = getattr(state, "no_progress", None)
             for pos, r in enumerate(idx):
-                if losses is None and not check:
+                # a rejected extrapolation hands back the previous point: nothing to record
+                stale[r] = skip is not None and bool(skip[pos])
+                if (losses is None and not check) or stale[r]:
                     continue
                 loss = float(losses[pos])
                 hist[r].append(loss)
@@ -448,7 +463,7 @@ def run_batched(target: Target, W0s, H0s, *, beta: float, solver: str, max_iter:
         if bar is not None:
             bar.close()
     for r in range(nR):
-        if iters[r][-1] != n_iter[r] and n_iter[r] > 0:
+        if iters[r][-1] != n_iter[r] and n_iter[r] > 0 and not stale[r]:
             hist[r].append(objective(r))
             iters[r].append(int(n_iter[r]))
     Ws, Hs = [], []
