@@ -126,3 +126,27 @@ def test_float32_end_to_end_matches_float64():
     k64 = nmfkit.nmf(sp.csr_matrix(X), k, loss="kl", random_state=0, max_iter=60, tol=0)
     assert k32.W.dtype == np.float32
     assert k32.loss == pytest.approx(k64.loss, rel=1e-3)
+
+
+def test_transform_checks_x_while_projecting():
+    X, k = DATA["planted"]
+    model = nmfkit.NMF(k, random_state=0).fit(X)
+    fast = model.transform(X)  # one read of X: validation fused with H Xᵀ
+    from nmfkit.models._core import project
+    from nmfkit.losses import Penalty
+    t = Target(X, None, NumpyBackend())
+    np.testing.assert_allclose(fast, project(t, model.components_, beta=2.0, penalty=Penalty()),
+                               rtol=1e-12, atol=1e-12)
+    bad = X.copy()
+    bad[7, 3] = -0.5
+    with pytest.raises(nmfkit.NMFInputError, match="negative"):
+        model.transform(bad)
+    bad[7, 3] = np.inf
+    with pytest.raises(nmfkit.NMFInputError, match="infinite"):
+        model.transform(bad)
+    missing = X.copy()
+    missing[7, 3] = np.nan  # falls back to the masked projection
+    W = model.transform(missing)
+    ref = model.transform(X, mask=~np.isnan(missing))
+    np.testing.assert_allclose(W, ref, rtol=1e-6, atol=1e-9)
+    assert abs(W[7] - fast[7]).max() > 0  # row 7 really lost an entry

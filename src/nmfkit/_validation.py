@@ -30,6 +30,7 @@ class CheckedData:
     index: Optional[Any] = None
     columns: Optional[Any] = None
     n_nan: int = 0
+    scanned: bool = True  # False: values not yet checked for NaN / inf / negatives
 
     @property
     def sparse(self) -> bool:
@@ -118,7 +119,8 @@ def _fast_ok(data) -> bool:
     return np.isfinite(lo) and np.isfinite(hi) and lo >= 0 and hi > 0
 
 
-def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None) -> CheckedData:
+def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
+               scan: bool = True) -> CheckedData:
     """Validate a data matrix for NMF.
 
     Parameters
@@ -190,6 +192,10 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None) -> Che
             "required; pass at least one sample and one feature"
         )
     data = values.data if is_sparse(values) else values
+    if not scan and isinstance(data, np.ndarray) and not is_sparse(values) and data.size:
+        # the caller reads X anyway and checks it on the way (one pass over memory):
+        # see nmfkit.solvers.hals.checked_right_products
+        return CheckedData(values, backend, index, columns, 0, scanned=False)
     if data.size and _fast_ok(data):
         return CheckedData(values, backend, index, columns, 0)
     if is_torch(data):

@@ -206,7 +206,7 @@ def fix_gauge(W, H, backend: Backend, normalise: bool = True):
 
 
 def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int = 500,
-            tol: float = 1e-6):
+            tol: float = 1e-6, R=None):
     """The codes ``W >= 0`` minimising ``D_beta(X | W H) + W-penalties`` with H fixed.
 
     Frobenius without missing entries: an exact NNLS solve (one product ``H Xᵀ``,
@@ -216,7 +216,8 @@ def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int =
     """
     b = target.backend
     k = H.shape[0]
-    R = right_products(target, H)
+    if R is None:
+        R = right_products(target, H)  # H Xᵀ, k x m
     with single_threaded_blas():  # a k x k Gram: BLAS threads only add latency
         G = H @ H.T
     if penalty.l2_W:

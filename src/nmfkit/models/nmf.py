@@ -38,6 +38,7 @@ from ..exceptions import NMFInputError
 from ..init import initialize
 from ..losses import Penalty, beta_divergence, loss_to_beta
 from ..solvers import LoopOptions
+from ..solvers.hals import checked_right_products
 from ._core import build_target, fit_factors, project, resolve_solver
 
 __all__ = ["NMF", "nmf"]
@@ -285,8 +286,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _n_features_out(self):
         return self.components_.shape[0]
 
-    def _check(self, X, reset: bool):
-        data = check_data(X, allow_nan=self.handle_missing == "mask")
+    def _check(self, X, reset: bool, scan: bool = True):
+        data = check_data(X, allow_nan=self.handle_missing == "mask", scan=scan)
         if not reset:
             fitted_torch = is_torch(self.components_)
             if fitted_torch != is_torch(X):
@@ -363,7 +364,21 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _codes(self, X, mask):
         """The data term of ``X`` and its codes on the fitted components (in X's dtype)."""
         check_is_fitted(self)
-        target = self._target(X, mask)
+        target = None
+        if mask is None and self._beta == 2 and not is_torch(X) and not self._penalty((1, 1)).any:
+            # exact NNLS path for dense X: validate X while forming H Xᵀ (one read of X)
+            data = self._check(X, reset=False, scan=False)
+            if not data.scanned:
+                H = self.components_.astype(data.values.dtype, copy=False)
+                R = checked_right_products(data.values, H)
+                if R is not None:
+                    target = build_target(data)
+                    return target, project(target, H, beta=2.0, penalty=Penalty(), R=R), H
+                # NaN, inf or negative entries: the full validation below handles or names them
+            else:
+                target = build_target(data)
+        if target is None:
+            target = self._target(X, mask)
         H = self.components_
         if target.backend.name == "numpy" and H.dtype != target.X.dtype:
             H = H.astype(target.X.dtype)

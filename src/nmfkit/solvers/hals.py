@@ -19,10 +19,14 @@ whose HALS step never increases the weighted objective (the EM view of missing d
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
+
 from ..backends import single_threaded_blas
 from ..losses import Penalty, Target, beta_divergence, frobenius_from_products
 
-__all__ = ["HALSStep", "hals_sweeps", "right_products"]
+__all__ = ["HALSStep", "checked_right_products", "hals_sweeps", "right_products"]
 
 
 def right_products(t: Target, B):
@@ -33,6 +37,55 @@ def right_products(t: Target, B):
     OpenBLAS), and the transpose copy costs O(k m).
     """
     return t.backend.contiguous((t.X @ B.T).T)
+
+
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
+                                   thread_name_prefix="nmfkit")
+    return _POOL
+
+
+def _checked_rows(X, Bt, out, r_start, r_stop, rows):
+    for r0 in range(r_start, r_stop, rows):
+        blk = X[r0 : min(r_stop, r0 + rows)]
+        lo, hi = blk.min(), blk.max()
+        if not (lo >= 0 and hi < np.inf):
+            return False
+        np.matmul(blk, Bt, out=out[r0 : r0 + blk.shape[0]])
+    return True
+
+
+def checked_right_products(X, B, rows: int = 64):
+    """``B @ Xᵀ`` (k × m) for a dense NumPy ``X``, checking ``X`` on the way.
+
+    ``X`` is read in blocks of rows: each block's min and max are taken while it is in
+    cache, then it is multiplied, so ``X`` comes from memory once instead of twice
+    (validation scan + product). The row range is split between a few threads (NumPy
+    releases the GIL), each with a one-thread BLAS: small blocks on a multi-threaded
+    BLAS would wait on its thread synchronisation. Returns None if some entry is
+    negative, NaN or infinite (the caller then runs the full validation, which says
+    which).
+    """
+    m = X.shape[0]
+    out = np.empty((m, B.shape[0]), dtype=np.result_type(X.dtype, B.dtype))
+    Bt = B.T
+    workers = _pool()._max_workers if m >= 8 * rows else 1
+    bounds = np.linspace(0, m, workers + 1).astype(int)
+    with single_threaded_blas():
+        if workers == 1:
+            ok = _checked_rows(X, Bt, out, 0, m, rows)
+        else:
+            futures = [_pool().submit(_checked_rows, X, Bt, out, int(lo), int(hi), rows)
+                       for lo, hi in zip(bounds[:-1], bounds[1:])]
+            ok = all([f.result() for f in futures])
+    return np.ascontiguousarray(out.T) if ok else None
 
 
 def hals_sweeps(At, R, G, l1, l2, backend, max_sweeps: int = 1, inner_tol: float = 0.0):
