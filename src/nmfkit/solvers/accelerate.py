@@ -66,6 +66,7 @@ class Extrapolated:
         self.eta, self.gamma, self.gamma_bar = eta, gamma, gamma_bar
         self.prev = None
         self.loss = None
+        self.after_reject = False
         self.n_steps = 0
         self.n_failed = 0
 
@@ -94,12 +95,15 @@ class Extrapolated:
         W1, H1, L1 = self._run(Wy, Hy)
         if L1 <= self.loss:
             self.prev = (W, H)
-            self.beta_bar = min(1.0, self.gamma_bar * self.beta_bar)
-            self.beta = min(self.beta_bar, self.gamma * self.beta)
+            if not self.after_reject:  # the plain step that follows a rejection leaves β alone
+                self.beta_bar = min(1.0, self.gamma_bar * self.beta_bar)
+                self.beta = min(self.beta_bar, self.gamma * self.beta)
+            self.after_reject = False
             self.loss = L1
             return W1, H1, L1
         # rejected: keep (W, H); with prev = (W, H) the next extrapolation is a plain step
         self.n_failed += 1
+        self.after_reject = True
         self.beta_bar = self.beta
         self.beta = self.beta / self.eta
         self.prev = (W, H)

@@ -228,6 +228,7 @@ class _Extrapolated:
         self.prev = None
         self.loss = None
         self.no_progress = np.zeros(nR, dtype=bool)
+        self.after_reject = np.zeros(nR, dtype=bool)
         self.n_steps = np.zeros(nR, dtype=int)
         self.n_failed = np.zeros(nR, dtype=int)
 
@@ -270,9 +271,11 @@ class _Extrapolated:
             self.prev[0][idx] = Wc
             self.prev[1][idx] = Hc
         ok = L <= self.loss[idx]
-        good, bad = idx[ok], idx[~ok]
-        self.beta_bar[good] = np.minimum(1.0, self.gamma_bar * self.beta_bar[good])
-        self.beta[good] = np.minimum(self.beta_bar[good], self.gamma * self.beta[good])
+        bad = idx[~ok]
+        grow = idx[ok & ~self.after_reject[idx]]  # the plain step after a rejection keeps β
+        self.beta_bar[grow] = np.minimum(1.0, self.gamma_bar * self.beta_bar[grow])
+        self.beta[grow] = np.minimum(self.beta_bar[grow], self.gamma * self.beta[grow])
+        self.after_reject[idx] = ~ok
         self.no_progress = ~ok
         if bad.size:
             # rejected: back to the current point; prev = it, so the next step is plain
