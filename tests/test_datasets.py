@@ -39,7 +39,8 @@ def bunches():
 
 
 def test_public_api():
-    assert set(datasets.__all__) == {f.__name__ for f in LOADERS} | {"make_low_rank", "LowRankData"}
+    assert set(datasets.__all__) == {f.__name__ for f in LOADERS} | {
+        "make_low_rank", "LowRankData", "make_contrastive_counts", "ContrastiveCounts"}
 
 
 @pytest.mark.parametrize("name", [f.__name__ for f in LOADERS])

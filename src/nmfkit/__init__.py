@@ -21,6 +21,9 @@ __all__ = [
     "ConvexNMF",
     "SemiNMF",
     "NonnegativeAutoencoder",
+    "ContrastiveNMF",
+    "contrastive_nmf",
+    "contrastive_path",
     "NMFResult",
     "NMFInputError",
     "ConvergenceWarning",
@@ -38,6 +41,9 @@ _LAZY_ATTRS = {
     "ConvexNMF": ("nmfkit.models.convex", "ConvexNMF"),
     "SemiNMF": ("nmfkit.models.convex", "SemiNMF"),
     "NonnegativeAutoencoder": ("nmfkit.models.autoencoder", "NonnegativeAutoencoder"),
+    "ContrastiveNMF": ("nmfkit.models.contrastive", "ContrastiveNMF"),
+    "contrastive_nmf": ("nmfkit.models.contrastive", "contrastive_nmf"),
+    "contrastive_path": ("nmfkit.selection._contrastive_path", "contrastive_path"),
 }
 _LAZY_MODULES = {"datasets", "io", "plotting", "selection", "backends", "losses", "solvers", "models", "init",
                  "signatures"}

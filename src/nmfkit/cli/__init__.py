@@ -23,6 +23,7 @@ nmfkit: non-negative matrix factorisation, X ~ W H with W, H >= 0.
 
   nmfkit fit INPUT -k K --out DIR   factorise a matrix file, write factors, figures, summary
   nmfkit rank INPUT --ks 2-10 --out DIR   choose k: CV error, consensus, stability per rank
+  nmfkit contrast TARGET BACKGROUND -k K --alpha A --out DIR   programs enriched over a background
   nmfkit demo                       fit the bundled digits and write an HTML report
   nmfkit info                       versions, optional backends (torch/CUDA...), BLAS threads
 
@@ -32,7 +33,7 @@ Run `nmfkit COMMAND --help` for the options of each command."""
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``nmfkit`` command, with its sub-commands."""
     from .. import __version__
-    from . import _demo, _fit, _info, _rank
+    from . import _contrast, _demo, _fit, _info, _rank
 
     parser = argparse.ArgumentParser(
         prog="nmfkit",
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     _fit.add_parser(sub)
     _rank.add_parser(sub)
+    _contrast.add_parser(sub)
     _demo.add_parser(sub)
     _info.add_parser(sub)
     return parser

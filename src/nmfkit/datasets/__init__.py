@@ -15,6 +15,7 @@ loader                         X                   what
 ``load_digits``                ndarray 1797×64     8×8 digit images (CC BY 4.0)
 ``load_microbiome_atlas``      DataFrame 1151×130  gut microbiota genus abundances (CC0)
 ``make_low_rank``              ndarray             synthetic ``W @ H`` + noise, with the truth
+``make_contrastive_counts``    ndarray 1000×3000   target/background counts (bcNMF simulation)
 =============================  ==================  ==========================================
 """
 
@@ -29,6 +30,8 @@ from ._real import (
     load_mouse10k,
     load_pbmc68k,
 )
+from ._contrastive import ContrastiveCounts, make_contrastive_counts
 from ._synthetic import LowRankData, make_low_rank
 
-__all__ = [*_real.__all__, "make_low_rank", "LowRankData"]
+__all__ = [*_real.__all__, "make_low_rank", "LowRankData", "make_contrastive_counts",
+           "ContrastiveCounts"]

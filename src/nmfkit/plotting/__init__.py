@@ -9,13 +9,17 @@ figure, and returns it; none calls ``plt.show()`` or changes global style.
 - :func:`plot_top_features`: bar charts of each component's heaviest features.
 - :func:`plot_rank_search`, :func:`plot_consensus`, :func:`plot_component_stability`:
   model selection (``nmfkit.selection.rank_search``).
+- :func:`plot_enrichment`, :func:`plot_contrastive_path`: background-contrastive NMF
+  (``nmfkit.ContrastiveNMF``, ``nmfkit.contrastive_path``).
 """
 
 from __future__ import annotations
 
+from ._contrastive import plot_contrastive_path, plot_enrichment
 from ._factors import plot_components_images, plot_factor_heatmap, plot_top_features
 from ._loss import plot_loss
 from ._selection import plot_component_stability, plot_consensus, plot_rank_search
 
 __all__ = ["plot_loss", "plot_factor_heatmap", "plot_components_images", "plot_top_features",
-           "plot_rank_search", "plot_consensus", "plot_component_stability"]
+           "plot_rank_search", "plot_consensus", "plot_component_stability",
+           "plot_enrichment", "plot_contrastive_path"]

@@ -10,6 +10,8 @@
   :func:`speckled_mask`, :func:`one_se_rule`: cross-validation errors of ranks.
 - :func:`rank_search`: all of the above for a range of ranks, a tidy table and a
   chosen ``best_k``.
+- :func:`contrastive_path`: held-out fit, background suppression and restart
+  stability of :class:`nmfkit.ContrastiveNMF` along a grid of α (and k).
 """
 
 from ._consensus import (
@@ -21,6 +23,7 @@ from ._consensus import (
     dispersion,
 )
 from ._bicv import bicv
+from ._contrastive_path import ContrastivePathResult, contrastive_path
 from ._cv import CVResult, heldout_divergence, one_se_rule, speckled_cv, speckled_mask
 from ._rank import RankSearchResult, rank_search
 from ._restarts import RestartsResult, restarts
@@ -30,6 +33,7 @@ __all__ = [
     "CVResult",
     "ComponentStability",
     "Consensus",
+    "ContrastivePathResult",
     "RankSearchResult",
     "RestartsResult",
     "bicv",
@@ -37,6 +41,7 @@ __all__ = [
     "connectivity",
     "consensus",
     "consensus_matrix",
+    "contrastive_path",
     "cophenetic_correlation",
     "dispersion",
     "heldout_divergence",

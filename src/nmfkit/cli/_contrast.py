@@ -1,0 +1,163 @@
+"""``nmfkit contrast``: background-contrastive NMF of a target file against a background file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from ._fit import _non_negative_float, _positive_float, positive_int, print_warning
+from ._outdir import check_out_dir, staged_dir
+from ._report import figure, save_figure, versions, write_json
+
+__all__ = ["add_parser", "run"]
+
+DESCRIPTION = """\
+Find programs enriched in TARGET over BACKGROUND (both samples x features, with
+the same features): a shared non-negative basis H with codes for both datasets,
+fitted so that H explains the target while the background's best fit on it stays
+poor (ContrastiveNMF, objective D(X|W_X H)/E_X - alpha D(Y|W_Y H)/E_Y). Writes DIR:
+
+  target_codes.tsv      target samples x comp1..compK
+  background_codes.tsv  background samples x comp1..compK
+  basis.tsv             comp1..compK x features (rows sum to 1)
+  enrichment.tsv        per component: log2 usage ratio target / background
+  summary.json          inputs, parameters, objective, iterations, versions
+  loss.png  enrichment.png  basis.png
+
+Components are ordered by enrichment (most target-specific first). NaN / NA
+entries are missing values (left out of the fit). alpha is scale-free: 0 is
+plain NMF of the target; above 1, programs that explain both datasets equally
+well are dropped. DIR is written atomically; an existing DIR is replaced only
+with --force."""
+
+EPILOG = """\
+examples:
+  nmfkit contrast disease.csv healthy.csv -k 3 --alpha 2 --out contrast-k3
+  nmfkit contrast tgt.tsv bg.tsv -k 5 --loss kl --alpha 0.5 --seed 0 --out run1 --force"""
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register the ``contrast`` sub-command."""
+    p = subparsers.add_parser(
+        "contrast",
+        help="background-contrastive NMF: programs enriched in a target over a background",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", metavar="TARGET", help="target matrix file, samples as rows")
+    p.add_argument("background", metavar="BACKGROUND", help="background matrix file, same features")
+    p.add_argument("-k", "--n-components", dest="k", type=positive_int, required=True, metavar="K",
+                   help="number of shared components")
+    p.add_argument("--alpha", type=_non_negative_float, default=2.0, metavar="A",
+                   help="contrast strength >= 0 (default: 2)")
+    p.add_argument("--out", required=True, metavar="DIR", help="result folder to create")
+    p.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    model = p.add_argument_group("model and solver")
+    model.add_argument("--loss", choices=("frobenius", "kl"), default="frobenius",
+                       help="frobenius (default) or kl")
+    model.add_argument("--restarts", type=positive_int, default=4, metavar="N",
+                       help="random restarts, best non-degenerate kept (default: 4)")
+    model.add_argument("--seed", type=int, default=None, metavar="N", help="random seed")
+    model.add_argument("--max-iter", type=positive_int, default=1000, metavar="N",
+                       help="most iterations per restart (default: 1000)")
+    model.add_argument("--tol", type=_non_negative_float, default=1e-5, metavar="X",
+                       help="stop on a relative decrease below X over 10 iterations (default: 1e-5)")
+    model.add_argument("--max-time", type=_positive_float, default=None, metavar="SECONDS",
+                       help="stop after this many seconds (all restarts)")
+    model.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
+                       help="mini-batch training with N target samples per batch")
+    reading = p.add_argument_group("reading the files")
+    reading.add_argument("--transpose", action="store_true",
+                         help="both files hold features as rows: transpose them after reading")
+    reading.add_argument("--sep", default=None, metavar="SEP", help="column separator of text files")
+    reading.add_argument("--layer", default=None, metavar="NAME", help="layer of .h5ad files")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary on stdout")
+    p.set_defaults(handler=run)
+    return p
+
+
+def _frame(data, name):
+    import pandas as pd
+    import scipy.sparse as sp
+
+    X = data.X.toarray() if sp.issparse(data.X) else data.X
+    rows = data.row_names or [f"{name}{i + 1}" for i in range(X.shape[0])]
+    cols = data.col_names or [f"feature{j + 1}" for j in range(X.shape[1])]
+    return pd.DataFrame(X, index=pd.Index([str(r) for r in rows], name="sample"),
+                        columns=[str(c) for c in cols])
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``nmfkit contrast``; NMFInputError / OSError propagate to ``main``."""
+    import pandas as pd
+
+    from .. import io
+    from ..exceptions import NMFInputError
+    from ..models.contrastive import contrastive_nmf
+    from ..plotting import plot_enrichment, plot_factor_heatmap, plot_loss
+
+    check_out_dir(args.out, args.force)
+    kw = dict(sep=args.sep, transpose=args.transpose, layer=args.layer)
+    tpath, bpath = Path(args.target), Path(args.background)
+    T = _frame(io.read_matrix(tpath, **kw), "target")
+    B = _frame(io.read_matrix(bpath, **kw), "background")
+    if T.shape[1] != B.shape[1]:
+        raise NMFInputError(
+            f"TARGET has {T.shape[1]} features but BACKGROUND has {B.shape[1]}; both files must "
+            "hold the same features (columns; rows with --transpose)"
+        )
+    params = dict(alpha=args.alpha, loss=args.loss, n_restarts=args.restarts,
+                  max_iter=args.max_iter, tol=args.tol, max_time=args.max_time,
+                  batch_size=args.batch_size, random_state=args.seed)
+    verbose = 1 if (not args.quiet and sys.stderr.isatty()) else 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        res = contrastive_nmf(T, B, args.k, verbose=verbose, **params)
+    for text in dict.fromkeys(str(w.message) for w in caught):
+        print_warning(text)
+
+    comps = [f"comp{j + 1}" for j in range(args.k)]
+    W_X = pd.DataFrame(res.W_target.to_numpy(), index=T.index, columns=comps)
+    W_Y = pd.DataFrame(res.W_background.to_numpy(), index=B.index, columns=comps)
+    H = pd.DataFrame(res.H.to_numpy(), index=pd.Index(comps, name="component"), columns=T.columns)
+    enr = pd.DataFrame({"enrichment_log2": res.enrichment,
+                        "top_features": [", ".join(map(str, H.loc[c].nlargest(5).index)) for c in comps]},
+                       index=pd.Index(comps, name="component"))
+    with staged_dir(args.out, args.force) as stage:
+        io.write_table(W_X, stage / "target_codes.tsv")
+        io.write_table(W_Y, stage / "background_codes.tsv")
+        io.write_table(H, stage / "basis.tsv")
+        io.write_table(enr, stage / "enrichment.tsv")
+        summary = dict(target=str(tpath.resolve()), background=str(bpath.resolve()),
+                       command=getattr(args, "command_line", None), k=args.k, **params,
+                       target_shape=list(T.shape), background_shape=list(B.shape),
+                       objective=res.loss, target_loss=res.target_loss,
+                       background_loss=res.background_loss, loss_initial=res.loss_history[0],
+                       enrichment=[float(v) for v in res.enrichment], n_iter=res.n_iter,
+                       converged=res.converged, stop_reason=res.stop_reason,
+                       restart_losses=[float(v) for v in res.restart_losses],
+                       elapsed=res.elapsed, versions=versions())
+        write_json(summary, stage / "summary.json")
+        fig = figure(6.0, 4.0)
+        plot_loss(res, ax=fig.add_subplot(), log=False)
+        save_figure(fig, stage / "loss.png")
+        fig = figure(max(4.0, 0.6 * args.k + 2.5), 3.8)
+        plot_enrichment(res, ax=fig.add_subplot(), component_names=comps)
+        save_figure(fig, stage / "enrichment.png")
+        m = H.shape[1]
+        fig = figure(min(14.0, max(6.0, 0.22 * min(m, 60) + 3.0)), min(10.0, max(2.8, 0.35 * args.k + 1.8)))
+        plot_factor_heatmap(H, ax=fig.add_subplot(), title=f"basis: {args.k} components x {m} features",
+                            xlabel="feature", ylabel="component", max_labels=60)
+        save_figure(fig, stage / "basis.png")
+
+    if not args.quiet:
+        print(f"nmfkit: contrasted {T.shape[0]} target vs {B.shape[0]} background samples "
+              f"({m} features), k={args.k}, alpha={args.alpha:g}, {args.loss}, in {res.elapsed:.2f} s")
+        print(f"  objective {res.loss:.6g}: target term {res.target_loss:.4g}, background term "
+              f"{res.background_loss:.4g}; {res.n_iter} iterations (stop: {res.stop_reason})")
+        print("  enrichment (log2): " + ", ".join(f"{c} {v:+.2f}" for c, v in zip(comps, res.enrichment)))
+        print(f"  results in {args.out}")
+    return 0

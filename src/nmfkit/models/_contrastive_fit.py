@@ -1,0 +1,262 @@
+"""Validation and the restart driver of background-contrastive NMF (no update math).
+
+Kept apart from :mod:`nmfkit.models.contrastive` (the public estimator and function)
+so both stay small. The update steps live in :mod:`nmfkit.solvers.contrastive`.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from .._validation import check_data, check_n_components, check_nonneg_float, check_positive_int
+from ..backends._random import check_random_state
+from ..exceptions import ConvergenceWarning, NMFInputError
+from ..losses import Penalty, loss_to_beta
+from ..solvers import LoopOptions, run
+from ..solvers.contrastive import (
+    ContrastiveProblem,
+    ContrastiveStep,
+    MiniBatchContrastiveStep,
+    start_codes,
+)
+from ._core import build_target, has_exact_projection, project
+
+__all__ = ["check_pair", "check_params", "fit_pair", "enrichment", "PairFit", "trivial_divergence",
+           "KL_DEGENERATE"]
+
+_LOSSES = {2.0: "frobenius", 1.0: "kl"}
+
+
+def check_params(*, alpha, loss, n_restarts, max_iter, tol, max_time, batch_size, basis_floor,
+                 handle_missing, verbose) -> float:
+    """Validate the scalar parameters; return the β of the loss (2 or 1)."""
+    check_nonneg_float(alpha, "alpha")
+    beta = loss_to_beta(loss)
+    if beta not in _LOSSES:
+        raise NMFInputError(
+            f"loss={loss!r} is not available for ContrastiveNMF; use 'frobenius' or 'kl'"
+        )
+    check_positive_int(n_restarts, "n_restarts")
+    check_positive_int(max_iter, "max_iter")
+    check_nonneg_float(tol, "tol")
+    if max_time is not None:
+        check_nonneg_float(max_time, "max_time")
+    check_positive_int(batch_size, "batch_size", allow_none=True)
+    check_nonneg_float(basis_floor, "basis_floor")
+    if not 0 < basis_floor < 1e-2:
+        raise NMFInputError(
+            f"basis_floor={basis_floor!r} must be in (0, 0.01): it bounds the basis entries "
+            "(rows sum to 1) away from 0; the default 1e-10 suits almost any data"
+        )
+    if handle_missing not in ("mask", "error"):
+        raise NMFInputError(f"handle_missing={handle_missing!r} must be 'mask' or 'error'")
+    if not isinstance(verbose, numbers.Integral):
+        raise NMFInputError(f"verbose={verbose!r} must be an integer (0 = silent)")
+    return beta
+
+
+def check_pair(X, Y, *, allow_nan: bool = True):
+    """Validate target and background; same feature count (and labels for two DataFrames).
+
+    Both end in one float dtype: float32 when both are float32, else float64.
+    """
+    dX = check_data(X, name="X_target", allow_nan=allow_nan)
+    dY = check_data(Y, name="X_background", allow_nan=allow_nan)
+    if dX.backend.name != dY.backend.name or (
+        dX.backend.name == "torch" and dX.values.device != dY.values.device
+    ):
+        raise NMFInputError(
+            "X_target and X_background are different array types or on different devices; pass "
+            "both as NumPy/pandas/SciPy data or both as torch tensors on one device"
+        )
+    mX, mY = dX.shape[1], dY.shape[1]
+    if mX != mY:
+        raise NMFInputError(
+            f"X_target has {mX} features but X_background has {mY}; the two datasets must share "
+            "their features (columns) in the same order: select the common features of both"
+        )
+    if dX.columns is not None and dY.columns is not None:
+        cx, cy = list(map(str, dX.columns)), list(map(str, dY.columns))
+        if cx != cy:
+            if set(cx) == set(cy):
+                fix = "reorder the background with X_background[X_target.columns]"
+            else:
+                diff = sorted(set(cx) ^ set(cy))[:3]
+                fix = f"they differ in e.g. {diff}; keep the common columns in one order"
+            raise NMFInputError(
+                f"X_target and X_background have different column labels; {fix}"
+            )
+    if dX.values.dtype != dY.values.dtype:
+        dX = check_data(X, name="X_target", allow_nan=allow_nan, dtype=np.float64)
+        dY = check_data(Y, name="X_background", allow_nan=allow_nan, dtype=np.float64)
+    return dX, dY
+
+
+def _row_totals(t, b) -> np.ndarray:
+    """Each sample's total over all features, missing entries counted at the sample's mean."""
+    m = t.shape[1]
+    if t.sparse:
+        return np.asarray(t.X.sum(axis=1)).ravel().astype(np.float64)
+    tot = b.to_numpy(b.sum(t.MX, axis=1)).astype(np.float64)
+    if t.M is None:
+        return tot
+    n_obs = b.to_numpy(b.sum(t.M, axis=1)).astype(np.float64)
+    return tot * m / np.maximum(n_obs, 1)
+
+
+def enrichment(W_X, W_Y, tX, tY, b) -> np.ndarray:
+    r"""``log2`` of (mean usage in the target) / (mean usage in the background), per component.
+
+    A sample's usage of component j is ``W_ij / Σ_f x_if``: the share of the sample's
+    own total that the component reconstructs (rows of ``H`` sum to one, so
+    ``Σ_f W_ij H_jf = W_ij``; missing entries count at the sample's mean). Usages are
+    scale-free, so the enrichment depends neither on the data's scale nor on the
+    numbers of samples; a pseudo-usage of ``1e-6`` keeps it finite.
+    """
+    def usage(W, t):
+        W = b.to_numpy(W).astype(np.float64)
+        tot = _row_totals(t, b)
+        return (W / np.where(tot > 0, tot, np.inf)[:, None]).mean(axis=0)
+
+    return np.log2((usage(W_X, tX) + 1e-6) / (usage(W_Y, tY) + 1e-6))
+
+
+@dataclass
+class PairFit:
+    W_X: Any
+    W_Y: Any
+    H: Any
+    loss: float
+    target_loss: float
+    background_loss: float
+    enrichment: np.ndarray
+    loss_history: tuple
+    loss_iters: tuple
+    n_iter: int
+    converged: bool
+    stop_reason: str
+    elapsed: float
+    restart_losses: np.ndarray
+    restart_valid: np.ndarray
+    seeds: np.ndarray
+    best: int
+    beta: float
+    loss_before_refine: Optional[float] = None
+
+
+def _order(W_X, W_Y, H, enr, b):
+    order = np.argsort(-enr, kind="stable")
+    idx = b.torch.as_tensor(order, device=b.device) if b.name == "torch" else order
+    return (b.contiguous(W_X[:, idx]), b.contiguous(W_Y[:, idx]), b.contiguous(H[idx]),
+            enr[order])
+
+
+#: A KL fit is degenerate when its target term ``Σ x log(x/ŷ) / Σ x`` (totals are matched,
+#: so this is the count-weighted mean log-ratio) exceeds ``log(100)``: the data-carrying
+#: entries are reconstructed about 100 times too small, i.e. the basis sits on its floor.
+KL_DEGENERATE = float(np.log(100.0))
+
+
+def trivial_divergence(t, beta: float) -> float:
+    """Divergence of a trivial model (the diagnostics' reference).
+
+    Frobenius: the zero matrix (``½ Σ M X²``); KL: every sample reconstructed by its own
+    mean over its observed entries (the zero matrix has infinite KL divergence).
+    """
+    b = t.backend
+    if beta == 2:
+        return 0.5 * t.norm2
+    if t.sparse:
+        X = t.X.toarray()
+        M = np.ones_like(X)
+    else:
+        X, M = b.to_numpy(t.X), (np.ones(t.shape) if t.M is None else b.to_numpy(t.M))
+    mean = (M * X).sum(axis=1) / np.maximum(M.sum(axis=1), 1)
+    from scipy.special import xlogy
+
+    R = np.maximum(mean[:, None], 1e-300)
+    return float(np.sum(M * (xlogy(X, X / R) - X + R)))
+
+
+def fit_pair(dX, dY, k, *, alpha, beta, n_restarts, max_iter, tol, max_time, batch_size,
+             basis_floor, random_state, verbose, loss_every=None, callback=None,
+             refine=True) -> PairFit:
+    """Run ``n_restarts`` fits; keep the best non-degenerate one (see ContrastiveNMF Notes)."""
+    k = check_n_components(k, (min(dX.shape[0], dY.shape[0]), dX.shape[1]))
+    tX, tY = build_target(dX), build_target(dY)
+    b = tX.backend
+    problem = ContrastiveProblem.build(tX, tY, alpha, beta, basis_floor)
+    if problem.E_Y <= 0:
+        raise NMFInputError("X_background has no positive observed entry; nothing to contrast")
+    limit_X = 1.0 if beta == 2 else KL_DEGENERATE
+    rng = check_random_state(random_state)
+    seeds = rng.integers(0, 2**31 - 1, size=n_restarts)
+    if loss_every is None:
+        loss_every = 10
+    dtype = dX.values.dtype
+    start = time.perf_counter()
+    runs = []
+    for r, seed in enumerate(seeds):
+        remaining = None if max_time is None else max(max_time - (time.perf_counter() - start), 0.0)
+        if remaining is not None and remaining <= 0 and runs:
+            break
+        g = np.random.default_rng(int(seed))
+        W_X, W_Y, H = start_codes(tX.shape, tY.shape, k, g, b, dtype)
+        if batch_size is None:
+            step = ContrastiveStep(problem)
+        else:
+            step = MiniBatchContrastiveStep(problem, batch_size, np.random.default_rng(int(seed) + 1))
+        W, H = step.prepare((W_X, W_Y), H)
+        options = LoopOptions(max_iter=max_iter, tol=tol, max_time=remaining,
+                              loss_every=loss_every, verbose=verbose, callback=callback,
+                              warn=False, desc=f"contrastive[{r + 1}/{n_restarts}]")
+        out = run(step, problem.objective, W, H, options)
+        (W_X, W_Y), H = out.W, out.H
+        before = None
+        if refine and has_exact_projection(tX, beta) and has_exact_projection(tY, beta):
+            # exact best-fit codes of both datasets for the final basis
+            W_X = project(tX, H, beta=beta, penalty=Penalty())
+            W_Y = project(tY, H, beta=beta, penalty=Penalty())
+            before = out.loss
+        dXn, dYn = problem.terms(W_X, W_Y, H)
+        loss = dXn - problem.alpha * dYn
+        finite = all(np.isfinite(v) for v in (loss, dXn, dYn)) and all(
+            bool(np.isfinite(b.to_numpy(A)).all()) for A in (W_X, W_Y, H))
+        valid = finite and dXn < limit_X
+        runs.append((out, W_X, W_Y, H, loss, dXn, dYn, before, valid))
+    losses = np.array([r[4] for r in runs], dtype=float)
+    valid = np.array([r[8] for r in runs], dtype=bool)
+    if valid.any():
+        best = int(np.flatnonzero(valid)[np.argmin(losses[valid])])
+    else:
+        finite = np.where(np.isfinite(losses), losses, np.inf)
+        best = int(np.argmin(finite)) if np.isfinite(finite).any() else 0
+        warnings.warn(
+            "every ContrastiveNMF restart is degenerate (non-finite, or a target fit no better "
+            "than the zero matrix (Frobenius) / a basis on its floor (KL)); lower alpha",
+            ConvergenceWarning, stacklevel=3,
+        )
+    out, W_X, W_Y, H, loss, dXn, dYn, before, _ = runs[best]
+    if out.stop_reason == "max_iter" and tol > 0:
+        warnings.warn(
+            f"ContrastiveNMF: the best restart stopped at max_iter={max_iter} before the "
+            f"relative decrease fell below tol={tol:g}; raise max_iter or tol",
+            ConvergenceWarning, stacklevel=3,
+        )
+    enr = enrichment(W_X, W_Y, tX, tY, b)
+    W_X, W_Y, H, enr = _order(W_X, W_Y, H, enr, b)
+    history = out.loss_history
+    if before is not None:  # the exact best-fit codes replace the loop's last iterate
+        history = history[:-1] + (loss,)
+    iters = out.loss_iters
+    return PairFit(W_X, W_Y, H, float(loss), float(dXn), float(dYn), enr, tuple(map(float, history)),
+                   iters, out.n_iter, out.converged, out.stop_reason,
+                   time.perf_counter() - start, losses, valid, seeds[: len(runs)], best, beta,
+                   before)
+

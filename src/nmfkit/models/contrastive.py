@@ -1,0 +1,385 @@
+r"""Background-contrastive NMF: programs enriched in a target over a matched background.
+
+Target ``X`` (n_X × m) and background ``Y`` (n_Y × m), samples as rows, share a
+non-negative basis ``H`` (k × m, ``components_``); ``W_X`` (n_X × k) and ``W_Y``
+(n_Y × k) are their codes. The fit solves
+
+.. math::
+    \min_{H \ge 0,\, W_X \ge 0}\; \frac{D(X \mid W_X H)}{E_X}
+      \;-\; \alpha\, \min_{W_Y \ge 0} \frac{D(Y \mid W_Y H)}{E_Y}
+
+(the idea of bcNMF, Li, Yang & Li 2026): explain the target, while the best fit of
+the background on the same basis stays poor, so the basis keeps what the target has
+and the background lacks. ``D`` sums ``d(x|y) = ½(x-y)²`` (``loss="frobenius"``) or
+``x log(x/y) - x + y`` (``loss="kl"``) over the **observed** entries (NaN = missing).
+
+**How α is scaled.** Each term is divided by its own size ``E``: ``E = ½ Σ X²``
+(the divergence of the zero matrix) for Frobenius, ``E = Σ X`` for KL, over observed
+entries. For Frobenius the objective is therefore
+``(1 − R²_X) − α (1 − R²_Y)`` with ``R²`` the (uncentred) share of each dataset's
+energy that the basis explains. Multiplying ``X`` or ``Y`` (or both) by a constant, or
+repeating / resampling samples, leaves ``L`` unchanged (D and E scale together), so
+one α means the same on any data: ``α = 1`` weighs a point of explained target
+energy against a point of explained background energy; programs that explain the
+two equally are dropped for any ``α > 1``.
+
+**Why it is bounded** (the reference objective is unbounded below: scaling the
+basis up, or the background codes, sends it to −∞). Three rules make it bounded:
+
+1. *gauge*: each row of ``H`` sums to one after every step (scale moved into the codes);
+2. *best-fit background*: after every code step each sample is moved to its optimal
+   scale ``c_i = argmin_c D(y_i | c ŷ_i)``, which never raises the divergence, so
+   ``W_Y`` tracks ``argmin_{W_Y} D(Y | W_Y H)`` and cannot grow without bound;
+3. *floor*: every basis entry is at least ``basis_floor`` (KL only needs it).
+
+*Frobenius*: at the optimal scale ``‖y − c ŷ‖² = ‖y‖² − ⟨y, ŷ⟩²/‖ŷ‖² ≤ ‖y‖²``, so
+``0 ≤ D_Y/E_Y ≤ 1`` and likewise ``0 ≤ D_X/E_X ≤ 1``: **−α ≤ L ≤ 1**. The target's
+reconstruction is never worse than the zero matrix, and since ``‖ŷ_i‖ ≤ ‖y_i‖`` and
+``‖w H‖² ≥ Σ_j w_j² / m`` (rows of ``H`` sum to one) every code obeys
+``w_ij ≤ √m ‖x_i‖``: nothing overflows. *KL*: the optimal scale matches totals,
+``Σ ŷ = Σ y``; with ``H ≥ ε = basis_floor`` each ``ŷ_f ≥ ε Σ_f ŷ_f = ε Σ y``, hence
+``D(y | ŷ) = Σ y_f log(y_f/ŷ_f) ≤ Σ y log(1/ε)``, so **L ≥ −α log(1/ε)** (≈ −23 α for
+the default ε = 1e-10). Codes are also floored (1e-12 × the mean row total of their
+data) so none decays into float32 subnormals.
+
+**Choosing α.** Frobenius: α > 1 drops every program the two datasets share; the
+default 2 recovers target-only programs on the bcNMF count simulation for every
+background strength. KL: the background term is not capped by a zero model (the KL
+divergence of the zero matrix is infinite), so for α ≥ 1 the optimum pushes the basis
+onto its floor (bounded, but flagged as degenerate); use α < 1 (0.3–0.6 works on the
+mice protein data). :func:`nmfkit.contrastive_path` gives label-free guidance.
+
+**Updates.** Multiplicative (matrix products only, so they run on a GPU through the
+backend layer): the basis step uses the positive/negative gradient parts of both
+terms with the background's swapped (a majorise-minimise step for fixed codes), the
+code steps are ordinary MU steps followed by the optimal scale. See
+:mod:`nmfkit.solvers.contrastive`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..backends import is_torch
+from ..exceptions import NMFInputError
+from ..losses import Penalty
+from ._contrastive_fit import PairFit, check_pair, check_params, fit_pair
+from ._core import build_target, project
+
+__all__ = ["ContrastiveNMF", "ContrastiveResult", "contrastive_nmf", "DEFAULT_ALPHA"]
+
+#: The default contrast: programs must explain the target at least twice as well
+#: (in share of energy) as the background to be worth keeping.
+DEFAULT_ALPHA = 2.0
+
+
+@dataclass(frozen=True)
+class ContrastiveResult:
+    """Outcome of :func:`contrastive_nmf` (DataFrames where the inputs were).
+
+    Attributes
+    ----------
+    H : array (k, n_features)
+        Shared basis; rows sum to one; ordered by ``enrichment`` (largest first).
+    W_target, W_background : arrays (n_target, k), (n_background, k)
+        Codes of the two datasets.
+    enrichment : ndarray (k,)
+        ``log2`` of (mean usage in the target) / (mean usage in the background);
+        a sample's usage of component j is ``W_ij / Σ_f x_if``, the share of its own
+        total that the component reconstructs.
+    loss : float
+        Final objective ``L = D_X/E_X − α D_Y/E_Y``.
+    target_loss, background_loss : float
+        ``D_X/E_X`` and ``D_Y/E_Y`` (for Frobenius: 1 − share of energy explained).
+    loss_history : tuple of float
+        ``L`` at the start and at each check (the last entry after the final exact
+        best-fit codes, where those exist).
+    n_iter, converged, stop_reason, elapsed, alpha, beta :
+        As in :class:`nmfkit.NMFResult`; ``elapsed`` covers all restarts.
+    restart_losses : ndarray
+        Final ``L`` of each restart; ``info["restart_valid"]`` says which were not
+        degenerate, ``info["restart"]`` which was kept.
+    """
+
+    H: Any
+    W_target: Any
+    W_background: Any
+    enrichment: np.ndarray
+    loss: float
+    target_loss: float
+    background_loss: float
+    loss_history: tuple
+    n_iter: int
+    converged: bool
+    stop_reason: str
+    elapsed: float
+    alpha: float
+    beta: float
+    restart_losses: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    @property
+    def W(self):
+        """The target codes (so plotting helpers written for NMFResult work)."""
+        return self.W_target
+
+    @property
+    def n_components(self) -> int:
+        return int(self.H.shape[0])
+
+
+def _run(X, Y, n_components, alpha, loss, n_restarts, max_iter, tol, max_time, batch_size,
+         basis_floor, handle_missing, random_state, verbose, callback=None):
+    beta = check_params(alpha=alpha, loss=loss, n_restarts=n_restarts, max_iter=max_iter,
+                        tol=tol, max_time=max_time, batch_size=batch_size,
+                        basis_floor=basis_floor, handle_missing=handle_missing, verbose=verbose)
+    dX, dY = check_pair(X, Y, allow_nan=handle_missing == "mask")
+    fit = fit_pair(dX, dY, n_components, alpha=alpha, beta=beta, n_restarts=n_restarts,
+                   max_iter=max_iter, tol=tol, max_time=max_time, batch_size=batch_size,
+                   basis_floor=basis_floor, random_state=random_state, verbose=verbose,
+                   callback=callback)
+    return dX, dY, fit
+
+
+def contrastive_nmf(X_target, X_background, n_components: int = 2, *,
+                    alpha: float = DEFAULT_ALPHA, loss: str = "frobenius", n_restarts: int = 4,
+                    max_iter: int = 1000, tol: float = 1e-5, max_time: float | None = None,
+                    batch_size: int | None = None, basis_floor: float = 1e-10,
+                    handle_missing: str = "mask", random_state=None, verbose: int = 0,
+                    callback=None) -> ContrastiveResult:
+    r"""Background-contrastive NMF of a target against a background (functional form).
+
+    Minimises the objective of :mod:`nmfkit.models.contrastive` (module docstring):
+    ``D(X | W_X H)/E_X − α min_{W_Y} D(Y | W_Y H)/E_Y``. Parameters are those of
+    :class:`ContrastiveNMF`; ``callback(n_iter, (W_X, W_Y), H, loss)`` runs at each
+    loss check (return True to stop).
+
+    Returns
+    -------
+    ContrastiveResult
+
+    Examples
+    --------
+    >>> import nmfkit
+    >>> from nmfkit.datasets import make_contrastive_counts
+    >>> X, Y = make_contrastive_counts(beta=8, random_state=0).log_normalized()
+    >>> res = nmfkit.contrastive_nmf(X, Y, 2, n_restarts=1, random_state=0)
+    >>> res.H.shape, res.W_target.shape, bool(res.enrichment.min() > 0)
+    ((2, 3000), (1000, 2), True)
+    """
+    dX, dY, fit = _run(X_target, X_background, n_components, alpha, loss, n_restarts, max_iter,
+                       tol, max_time, batch_size, basis_floor, handle_missing, random_state,
+                       verbose, callback)
+    W_X, W_Y, H = fit.W_X, fit.W_Y, fit.H
+    names = [f"cnmf{j}" for j in range(H.shape[0])]
+    if dX.columns is not None:
+        import pandas as pd
+
+        H = pd.DataFrame(H, index=names, columns=dX.columns)
+        W_X = pd.DataFrame(W_X, index=dX.index, columns=names)
+    if dY.columns is not None:
+        import pandas as pd
+
+        W_Y = pd.DataFrame(W_Y, index=dY.index, columns=names)
+    info = {"loss_iters": fit.loss_iters, "restart": fit.best, "restart_valid": fit.restart_valid,
+            "seeds": fit.seeds, "loss_before_refine": fit.loss_before_refine,
+            "component_names": names}
+    return ContrastiveResult(H, W_X, W_Y, fit.enrichment, fit.loss, fit.target_loss,
+                             fit.background_loss, fit.loss_history, fit.n_iter, fit.converged,
+                             fit.stop_reason, fit.elapsed, float(alpha), fit.beta,
+                             fit.restart_losses, info)
+
+
+class ContrastiveNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    r"""Background-contrastive NMF (scikit-learn style; ``fit(X_target, X_background)``).
+
+    Minimises, over a shared basis ``H`` and target codes ``W_X`` (background codes
+    ``W_Y`` being their best fit),
+
+    .. math::
+        L = \frac{D(X \mid W_X H)}{E_X} - \alpha\,\frac{D(Y \mid W_Y H)}{E_Y}
+
+    with ``E = ½ Σ X²`` (Frobenius) or ``Σ X`` (KL) over observed entries. The module
+    docstring (:mod:`nmfkit.models.contrastive`) states the scaling rule of α and
+    proves the bound ``−α ≤ L ≤ 1`` (Frobenius; ``L ≥ −α log(1/basis_floor)`` for KL).
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Number of shared components k.
+    alpha : float, default=2.0
+        Contrast strength, ``>= 0`` (0 is plain NMF of the target). The same value
+        means the same on any data scale and any numbers of samples. Frobenius:
+        above 1 shared programs are dropped; KL: keep it below 1 (module docstring).
+    loss : {"frobenius", "kl"}, default="frobenius"
+    n_restarts : int, default=4
+        Independent random starts; the kept one has the lowest final ``L`` among the
+        non-degenerate runs. Degenerate: non-finite, or a target fit no better than the
+        zero matrix (Frobenius: ``D_X/E_X >= 1``), or, for KL, a basis sitting on its
+        floor (``D_X/E_X = Σ x log(x/ŷ)/Σ x >= log 100``: data reconstructed ~100 times
+        too small). ``L`` is bounded below, so no run can win by collapsing; if every
+        run is degenerate a ConvergenceWarning says so.
+    max_iter : int, default=1000
+    tol : float, default=1e-5
+        Stop when the relative decrease of ``L`` over 10 iterations falls below ``tol``.
+    max_time : float, optional
+        Seconds for all restarts together.
+    batch_size : int, optional
+        Mini-batch training: each epoch walks the target in batches of this many
+        samples and the background in as many batches; ``None`` is full batch.
+    basis_floor : float, default=1e-10
+        Lower bound of the basis entries (rows sum to one).
+    handle_missing : {"mask", "error"}, default="mask"
+        NaN entries are left out of both terms (their weight is 0), or rejected.
+    random_state : int, Generator or None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    components_ : array (k, n_features)
+        The shared basis, rows summing to one, ordered by enrichment.
+    target_codes_, background_codes_ : arrays (n_target, k), (n_background, k)
+    enrichment_ : ndarray (k,)
+        ``log2(mean target usage / mean background usage)`` per component, where the
+        usage of component j by a sample is ``W_ij / Σ_f x_if`` (the share of the
+        sample's own total that the component reconstructs; missing entries count at
+        the sample's mean). Scale-free; positive = used more by the target.
+    loss_, target_loss_, background_loss_ : float
+    loss_history_ : tuple of float
+        The objective ``L`` (the true, bounded one) at each check.
+    n_iter_, converged_, stop_reason_, restart_losses_, result_ :
+    n_features_in_, feature_names_in_ :
+
+    Notes
+    -----
+    Inputs are samples × features: the target's and the background's features must
+    be the same (for two DataFrames, the same column labels in the same order).
+    Torch tensors are computed on their device, float32 stays float32. With the
+    Frobenius loss and no missing entries the final codes of both datasets are exact
+    non-negative least-squares fits on the final basis (as :meth:`transform` gives).
+
+    Examples
+    --------
+    >>> from nmfkit import ContrastiveNMF
+    >>> from nmfkit.datasets import make_contrastive_counts
+    >>> d = make_contrastive_counts(beta=8, random_state=0)
+    >>> X, Y = d.log_normalized()  # cells scaled to the median total count, then log1p
+    >>> model = ContrastiveNMF(2, n_restarts=1, random_state=0).fit(X, Y)
+    >>> model.components_.shape, model.target_codes_.shape
+    ((2, 3000), (1000, 2))
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn.metrics import adjusted_rand_score
+    >>> subtypes = KMeans(2, n_init=10, random_state=0).fit_predict(model.target_codes_)
+    >>> adjusted_rand_score(d.labels, subtypes) > 0.99
+    True
+    """
+
+    def __init__(self, n_components=2, *, alpha=DEFAULT_ALPHA, loss="frobenius", n_restarts=4,
+                 max_iter=1000, tol=1e-5, max_time=None, batch_size=None, basis_floor=1e-10,
+                 handle_missing="mask", random_state=None, verbose=0):
+        self.n_components = n_components
+        self.alpha = alpha
+        self.loss = loss
+        self.n_restarts = n_restarts
+        self.max_iter = max_iter
+        self.tol = tol
+        self.max_time = max_time
+        self.batch_size = batch_size
+        self.basis_floor = basis_floor
+        self.handle_missing = handle_missing
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def fit(self, X_target, X_background=None, **fit_params):
+        """Fit the shared basis; returns ``self``."""
+        self.fit_transform(X_target, X_background, **fit_params)
+        return self
+
+    def fit_transform(self, X_target, X_background=None, callback=None):
+        """Fit and return the target codes ``target_codes_``."""
+        if X_background is None:
+            raise NMFInputError(
+                "ContrastiveNMF.fit needs a background: call fit(X_target, X_background)"
+            )
+        self._set_features(X_target)
+        dX, dY, fit = _run(X_target, X_background, self.n_components, self.alpha, self.loss,
+                           self.n_restarts, self.max_iter, self.tol, self.max_time,
+                           self.batch_size, self.basis_floor, self.handle_missing,
+                           self.random_state, self.verbose, callback)
+        self._store(fit)
+        return self.target_codes_
+
+    def _set_features(self, X):
+        if is_torch(X):
+            self.n_features_in_ = int(X.shape[1])
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif hasattr(X, "shape") and len(X.shape) == 2:
+            validate_data(self, X, reset=True, skip_check_array=True)
+
+    def _store(self, fit: PairFit):
+        self.components_ = fit.H
+        self.target_codes_ = fit.W_X
+        self.background_codes_ = fit.W_Y
+        self.enrichment_ = fit.enrichment
+        self.n_components_ = int(fit.H.shape[0])
+        self.loss_ = fit.loss
+        self.target_loss_ = fit.target_loss
+        self.background_loss_ = fit.background_loss
+        self.loss_history_ = fit.loss_history
+        self.n_iter_ = fit.n_iter
+        self.converged_ = fit.converged
+        self.stop_reason_ = fit.stop_reason
+        self.restart_losses_ = fit.restart_losses
+        self.result_ = fit
+        self._beta = fit.beta
+
+    def transform(self, X):
+        """Codes ``W >= 0`` of ``X`` on the shared basis.
+
+        An exact non-negative least-squares projection for the Frobenius loss without
+        missing entries; otherwise multiplicative updates to convergence.
+        """
+        check_is_fitted(self)
+        from .._validation import check_data
+
+        data = check_data(X, allow_nan=self.handle_missing == "mask")
+        if is_torch(X) != is_torch(self.components_):
+            raise NMFInputError(
+                "X must be the same array type as the data ContrastiveNMF was fitted on "
+                "(torch tensor or NumPy-like)"
+            )
+        if data.shape[1] != self.components_.shape[1]:
+            raise NMFInputError(
+                f"X has {data.shape[1]} features but ContrastiveNMF was fitted with "
+                f"{self.components_.shape[1]}; pass data with the fitted features (columns)"
+            )
+        if not is_torch(X) and hasattr(self, "feature_names_in_"):
+            try:
+                validate_data(self, X, reset=False, skip_check_array=True)
+            except ValueError as exc:
+                raise NMFInputError(
+                    f"{' '.join(str(exc).split())}; select the fitted columns with "
+                    "X[model.feature_names_in_]"
+                ) from exc
+        target = build_target(data)
+        H = self.components_
+        if target.backend.name == "numpy":
+            H = H.astype(target.X.dtype, copy=False)
+        else:
+            H = H.to(device=target.X.device, dtype=target.X.dtype)
+        return project(target, H, beta=self._beta, penalty=Penalty())
+
+    def inverse_transform(self, W):
+        """Reconstruction ``W @ components_``."""
+        check_is_fitted(self)
+        return W @ self.components_

@@ -1,0 +1,96 @@
+"""``nmfkit contrast`` (in-process through ``nmfkit.cli.main``)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nmfkit.cli import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def pair(tmp_path):
+    """Target with a target-only program on genes 20-29 (half the cells), background without."""
+    rng = np.random.default_rng(0)
+    H = np.zeros((3, 30))
+    for j in range(3):
+        H[j, 10 * j: 10 * j + 10] = rng.uniform(0.5, 1.5, 10)
+    H += 0.01
+    genes = [f"g{j}" for j in range(30)]
+    WX = np.c_[rng.gamma(2.0, 1.0, (40, 2)), np.repeat([0.0, 3.0], 20)]
+    X = pd.DataFrame(WX @ H, index=[f"t{i}" for i in range(40)], columns=genes)
+    X.iloc[0, 0] = np.nan  # a missing value is masked, not dropped
+    Y = pd.DataFrame(rng.gamma(2.0, 1.0, (30, 2)) @ H[:2], index=[f"b{i}" for i in range(30)],
+                     columns=genes)
+    tp, bp = tmp_path / "target.csv", tmp_path / "background.tsv"
+    X.to_csv(tp)
+    Y.to_csv(bp, sep="\t")
+    return tp, bp
+
+
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nmfkit: error: "), err
+    return lines[0]
+
+
+def test_contrast_writes_codes_basis_enrichment_and_plots(pair, tmp_path, capsys):
+    tp, bp = pair
+    out = tmp_path / "res"
+    rc = main(["contrast", str(tp), str(bp), "-k", "2", "--alpha", "2", "--seed", "0",
+               "--restarts", "2", "--out", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "enrichment (log2)" in text and str(out) in text
+    files = {p.name for p in out.iterdir()}
+    assert {"target_codes.tsv", "background_codes.tsv", "basis.tsv", "enrichment.tsv",
+            "summary.json", "loss.png", "enrichment.png", "basis.png"} <= files
+    for name in ("loss.png", "enrichment.png", "basis.png"):
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC
+    W = pd.read_csv(out / "target_codes.tsv", sep="\t", index_col=0)
+    V = pd.read_csv(out / "background_codes.tsv", sep="\t", index_col=0)
+    H = pd.read_csv(out / "basis.tsv", sep="\t", index_col=0)
+    E = pd.read_csv(out / "enrichment.tsv", sep="\t", index_col=0)
+    assert W.shape == (40, 2) and list(W.index[:2]) == ["t0", "t1"] and V.shape == (30, 2)
+    assert H.shape == (2, 30) and list(H.columns[:2]) == ["g0", "g1"]
+    np.testing.assert_allclose(H.sum(axis=1), 1.0, rtol=1e-8)
+    assert list(E.index) == ["comp1", "comp2"] and E["enrichment_log2"].iloc[0] > 1
+    assert all(g in {f"g{j}" for j in range(20, 30)} for g in E["top_features"].iloc[0].split(", "))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["k"] == 2 and summary["alpha"] == 2.0 and summary["target_shape"] == [40, 30]
+    assert summary["objective"] <= summary["loss_initial"]
+
+
+def test_contrast_errors_are_one_line_exit_2(pair, tmp_path, capsys):
+    tp, bp = pair
+    out = tmp_path / "res"
+    assert main(["contrast", str(tp), str(bp), "-k", "2", "--out", str(out), "-q",
+                 "--restarts", "1"]) == 0
+    assert capsys.readouterr().out == ""
+    # an existing folder needs --force
+    assert main(["contrast", str(tp), str(bp), "-k", "2", "--out", str(out), "-q"]) == 2
+    assert "--force" in _one_error_line(capsys.readouterr().err)
+    assert main(["contrast", str(tp), str(bp), "-k", "2", "--out", str(out), "-q", "--force",
+                 "--restarts", "1"]) == 0
+    # mismatched features
+    other = tmp_path / "other.csv"
+    pd.read_csv(bp, sep="\t", index_col=0).iloc[:, :20].to_csv(other)
+    assert main(["contrast", str(tp), str(other), "-k", "2", "--out", str(tmp_path / "x")]) == 2
+    assert "30 features" in _one_error_line(capsys.readouterr().err)
+    # same count, different labels
+    relabel = tmp_path / "relabel.csv"
+    pd.read_csv(bp, sep="\t", index_col=0).rename(columns=lambda c: c.upper()).to_csv(relabel)
+    assert main(["contrast", str(tp), str(relabel), "-k", "2", "--out", str(tmp_path / "y")]) == 2
+    assert "column labels" in _one_error_line(capsys.readouterr().err)
+    # bad option values and a missing file
+    assert main(["contrast", str(tp), str(bp), "-k", "2", "--alpha", "-1", "--out", "z"]) == 2
+    assert "--alpha: expected a finite number >= 0" in capsys.readouterr().err  # argparse usage
+    assert main(["contrast", str(tp), str(tmp_path / "nope.csv"), "-k", "2",
+                 "--out", str(tmp_path / "z")]) == 2
+    assert "nope.csv" in _one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
