@@ -318,3 +318,37 @@ def check_nonneg_float(value, name: str, allow_none: bool = False):
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value) or value < 0:
         raise NMFInputError(f"{name}={value!r} must be a finite number >= 0")
     return float(value)
+
+
+def check_features(est, X, reset: bool) -> None:
+    """``n_features_in_`` / ``feature_names_in_`` bookkeeping of an estimator.
+
+    ``reset=True`` records them (``fit``); otherwise ``X`` must have the fitted
+    number of features (and, for DataFrames, the fitted names in order). Torch
+    tensors carry no names, so only their column count is recorded and checked.
+    """
+    if is_torch(X):
+        if reset:
+            est.n_features_in_ = int(X.shape[1])
+            if hasattr(est, "feature_names_in_"):
+                del est.feature_names_in_
+        elif X.shape[1] != est.n_features_in_:
+            raise NMFInputError(
+                f"X has {X.shape[1]} features, but {type(est).__name__} is expecting "
+                f"{est.n_features_in_} features as input; pass data with the features "
+                "(columns) it was fitted on"
+            )
+        return
+    from sklearn.utils.validation import validate_data
+
+    try:
+        validate_data(est, X, reset=reset, skip_check_array=True)
+    except NMFInputError:
+        raise
+    except ValueError as exc:  # feature count or names differ from fit
+        text = " ".join(str(exc).split()).rstrip(". ")
+        if "feature names" in text.lower():
+            fix = "select the fitted columns in order with X[model.feature_names_in_]"
+        else:
+            fix = "pass data with the features (columns) it was fitted on"
+        raise NMFInputError(f"{text}; {fix}") from exc

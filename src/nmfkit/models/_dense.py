@@ -10,9 +10,8 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.utils.validation import validate_data
 
-from .._validation import _from_frame, _to_numpy_2d
+from .._validation import _from_frame, _to_numpy_2d, check_features
 from ..backends import Backend, get_namespace, is_sparse, is_torch
 from ..exceptions import NMFInputError
 from ..solvers import nnls_bpp
@@ -122,28 +121,6 @@ def gauge(W, H, b: Backend, scale=None, *, by: str = "sum"):
     order = np.argsort(-mass, kind="stable")
     idx = b.torch.as_tensor(order, device=b.device) if b.name == "torch" else order
     return b.contiguous(W[:, idx]), b.contiguous(H[idx]), scale, idx
-
-
-def check_features(est, X, reset: bool):
-    """``n_features_in_`` / ``feature_names_in_`` bookkeeping, as in :class:`nmfkit.NMF`."""
-    if is_torch(X):
-        if reset:
-            est.n_features_in_ = int(X.shape[1])
-            if hasattr(est, "feature_names_in_"):
-                del est.feature_names_in_
-        elif X.shape[1] != est.n_features_in_:
-            raise NMFInputError(
-                f"X has {X.shape[1]} features, but {type(est).__name__} is expecting "
-                f"{est.n_features_in_} features as input; pass data with the fitted columns"
-            )
-        return
-    try:
-        validate_data(est, X, reset=reset, skip_check_array=True)
-    except NMFInputError:
-        raise
-    except ValueError as exc:
-        text = " ".join(str(exc).split()).rstrip(". ")
-        raise NMFInputError(f"{text}; pass data with the features (columns) it was fitted on") from exc
 
 
 def check_int(value, name: str, low: int = 1):

@@ -24,11 +24,12 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._result import NMFResult
 from .._validation import (
     check_data,
+    check_features,
     check_n_components,
     check_nonneg_float,
     check_positive_int,
@@ -297,29 +298,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                     f"{type(self).__name__} was fitted on {fitted} but X is {given} torch tensor; "
                     "pass X as the same array type as in fit (or refit)"
                 )
-        if is_torch(X):
-            if reset:
-                self.n_features_in_ = int(X.shape[1])
-                if hasattr(self, "feature_names_in_"):
-                    del self.feature_names_in_
-            elif X.shape[1] != self.n_features_in_:
-                raise NMFInputError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input; pass data with the features "
-                    "(columns) it was fitted on"
-                )
-        else:
-            try:
-                validate_data(self, X, reset=reset, skip_check_array=True)
-            except NMFInputError:
-                raise
-            except ValueError as exc:  # feature count or names differ from fit
-                text = " ".join(str(exc).split()).rstrip(". ")
-                if "feature names" in text.lower():
-                    fix = "select the fitted columns in order with X[model.feature_names_in_]"
-                else:
-                    fix = "pass data with the features (columns) it was fitted on"
-                raise NMFInputError(f"{text}; {fix}") from exc
+        check_features(self, X, reset)
         return data
 
     def _penalty(self, shape):

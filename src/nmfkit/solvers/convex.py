@@ -122,10 +122,10 @@ def semi_least_squares(X, W, b: Backend):
     R = W.T @ X
     try:
         H = b.solve(G, R)
-        if np.isfinite(float(b.item(H.sum()))):
-            return H
-    except Exception:  # singular Gram: a zero column of W
-        pass
+    except (np.linalg.LinAlgError, RuntimeError):  # singular Gram (torch raises a RuntimeError)
+        H = None
+    if H is not None and np.isfinite(float(b.item(H.sum()))):
+        return H
     if b.name == "torch":
         return b.torch.linalg.pinv(W) @ X
     return np.linalg.pinv(W) @ X
