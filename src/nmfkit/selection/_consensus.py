@@ -37,26 +37,38 @@ def _host(M) -> np.ndarray:
     return np.asarray(to_numpy(M), dtype=np.float64)
 
 
-def _codes_of(fits, name: str = "fits") -> list:
-    """The W (n_samples × k) of every restart from a RestartsResult, NMFResults or arrays."""
+def restart_factors(fits, attr: str, name: str, purpose: str):
+    """Factor ``attr`` ("W" or "H") of every restart, as float64 NumPy arrays.
+
+    ``fits``: a RestartsResult kept with ``keep_all=True``, or a list of NMFResult /
+    arrays. Returns ``(arrays, best_index)`` (``best_index`` None for a list).
+    """
+    best = None
     if hasattr(fits, "results") and hasattr(fits, "losses"):  # RestartsResult
         if fits.results is None:
             raise NMFInputError(
-                f"{name} holds only the best restart; consensus needs every restart: call "
+                f"{name} holds only the best restart; {purpose} needs every restart: call "
                 "restarts(..., keep_all=True)"
             )
+        best = fits.best_index
         fits = fits.results
     if not isinstance(fits, (list, tuple)):
         raise NMFInputError(
-            f"{name} must be a RestartsResult (keep_all=True) or a list of NMFResult / W arrays, "
-            f"got {type(fits).__name__}"
+            f"{name} must be a RestartsResult (keep_all=True) or a list of NMFResult / {attr} "
+            f"arrays, got {type(fits).__name__}"
         )
-    Ws = [_host(f.W if hasattr(f, "W") else f) for f in fits]
-    if len(Ws) < 2:
+    arrays = [_host(getattr(f, attr) if hasattr(f, attr) else f) for f in fits]
+    if len(arrays) < 2:
         raise NMFInputError(
-            f"{name} holds {len(Ws)} restart(s); a consensus compares restarts, so it needs at "
+            f"{name} holds {len(arrays)} restart(s); {purpose} compares restarts, so it needs at "
             "least 2: pass n_restarts >= 2 (10 or more is usual)"
         )
+    return arrays, best
+
+
+def _codes_of(fits, name: str = "fits") -> list:
+    """The W (n_samples × k) of every restart from a RestartsResult, NMFResults or arrays."""
+    Ws, _ = restart_factors(fits, "W", name, "a consensus")
     shape = Ws[0].shape
     if any(W.ndim != 2 or W.shape[0] != shape[0] for W in Ws):
         raise NMFInputError(

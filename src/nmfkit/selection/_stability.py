@@ -26,16 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backends import to_numpy
 from ..exceptions import NMFInputError
+from ._consensus import _host, restart_factors
 
 __all__ = ["ComponentStability", "component_stability", "match_components"]
-
-
-def _host(M) -> np.ndarray:
-    if hasattr(M, "to_numpy") and hasattr(M, "columns"):
-        M = M.to_numpy()
-    return np.asarray(to_numpy(M), dtype=np.float64)
 
 
 def _unit_rows(H: np.ndarray) -> np.ndarray:
@@ -125,26 +119,7 @@ class ComponentStability:
 
 
 def _components_of(fits):
-    ref = None
-    if hasattr(fits, "results") and hasattr(fits, "losses"):  # RestartsResult
-        if fits.results is None:
-            raise NMFInputError(
-                "fits holds only the best restart; component stability needs every restart: "
-                "call restarts(..., keep_all=True)"
-            )
-        ref = fits.best_index
-        fits = fits.results
-    if not isinstance(fits, (list, tuple)):
-        raise NMFInputError(
-            "fits must be a RestartsResult (keep_all=True) or a list of NMFResult / H arrays, "
-            f"got {type(fits).__name__}"
-        )
-    Hs = [_host(f.H if hasattr(f, "H") else f) for f in fits]
-    if len(Hs) < 2:
-        raise NMFInputError(
-            f"fits holds {len(Hs)} restart(s); stability compares restarts, so it needs at "
-            "least 2: pass n_restarts >= 2 (10 or more is usual)"
-        )
+    Hs, ref = restart_factors(fits, "H", "fits", "component stability")
     shapes = {H.shape for H in Hs}
     if len(shapes) != 1 or Hs[0].ndim != 2:
         raise NMFInputError(
