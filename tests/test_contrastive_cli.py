@@ -66,6 +66,27 @@ def test_contrast_writes_codes_basis_enrichment_and_plots(pair, tmp_path, capsys
     assert summary["objective"] <= summary["loss_initial"]
 
 
+def test_contrast_with_background_programs(pair, tmp_path, capsys):
+    tp, bp = pair
+    out = tmp_path / "res"
+    assert main(["contrast", str(tp), str(bp), "-k", "1", "--background-components", "2",
+                 "--loss", "kl", "--seed", "0", "--restarts", "2", "--out", str(out), "-q"]) == 0
+    capsys.readouterr()  # an exact-rank background: the MU fit stops at max_iter (warned)
+    Hb = pd.read_csv(out / "background_basis.tsv", sep="\t", index_col=0)
+    Wb = pd.read_csv(out / "target_background_codes.tsv", sep="\t", index_col=0)
+    Vb = pd.read_csv(out / "background_background_codes.tsv", sep="\t", index_col=0)
+    assert list(Hb.index) == ["bg1", "bg2"] and Hb.shape == (2, 30)
+    assert Wb.shape == (40, 2) and Vb.shape == (30, 2)
+    H = pd.read_csv(out / "basis.tsv", sep="\t", index_col=0)
+    assert H.loc["comp1", [f"g{j}" for j in range(20, 30)]].sum() > 0.9  # the target program
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_background_components"] == 2
+    assert summary["background_loss"] <= 1.01 * summary["background_only_loss"] + 1e-6
+    assert main(["contrast", str(tp), str(bp), "-k", "1", "--background-components", "-1",
+                 "--out", str(tmp_path / "neg")]) == 2
+    assert "n_background_components" in _one_error_line(capsys.readouterr().err)
+
+
 def test_contrast_errors_are_one_line_exit_2(pair, tmp_path, capsys):
     tp, bp = pair
     out = tmp_path / "res"

@@ -25,6 +25,9 @@ poor (ContrastiveNMF, objective D(X|W_X H)/E_X - alpha D(Y|W_Y H)/E_Y). Writes D
   enrichment.tsv        per component: log2 usage ratio target / background
   summary.json          inputs, parameters, objective, iterations, versions
   loss.png  enrichment.png  basis.png
+and with --background-components B:
+  background_basis.tsv  bg1..bgB x features: the background's own NMF, held fixed
+  target_background_codes.tsv, background_background_codes.tsv  codes on them
 
 Components are ordered by enrichment (most target-specific first). NaN / NA
 entries are missing values (left out of the fit). alpha is scale-free: 0 is
@@ -35,7 +38,8 @@ with --force."""
 EPILOG = """\
 examples:
   nmfkit contrast disease.csv healthy.csv -k 3 --alpha 2 --out contrast-k3
-  nmfkit contrast tgt.tsv bg.tsv -k 5 --loss kl --alpha 0.5 --seed 0 --out run1 --force"""
+  nmfkit contrast tgt.tsv bg.tsv -k 5 --loss kl --alpha 0.5 --seed 0 --out run1 --force
+  nmfkit contrast counts_t.tsv counts_b.tsv -k 2 --loss kl --background-components 7 --out run2"""
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -58,13 +62,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     model = p.add_argument_group("model and solver")
     model.add_argument("--loss", choices=("frobenius", "kl"), default="frobenius",
                        help="frobenius (default) or kl")
+    model.add_argument("--background-components", type=int, default=0, metavar="B",
+                       help="learn B programs on the background first and hold them fixed in "
+                            "the basis; the K components then carry only target-specific "
+                            "programs, and KL works for any alpha (default: 0)")
     model.add_argument("--restarts", type=positive_int, default=4, metavar="N",
                        help="random restarts, best non-degenerate kept (default: 4)")
     model.add_argument("--seed", type=int, default=None, metavar="N", help="random seed")
     model.add_argument("--max-iter", type=positive_int, default=1000, metavar="N",
                        help="most iterations per restart (default: 1000)")
     model.add_argument("--tol", type=_non_negative_float, default=1e-5, metavar="X",
-                       help="stop on a relative decrease below X over 10 iterations (default: 1e-5)")
+                       help="stop when the objective changes by less than X (relative) over 10 "
+                            "iterations (default: 1e-5)")
     model.add_argument("--max-time", type=_positive_float, default=None, metavar="SECONDS",
                        help="stop after this many seconds (all restarts)")
     model.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
@@ -111,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
         )
     params = dict(alpha=args.alpha, loss=args.loss, n_restarts=args.restarts,
                   max_iter=args.max_iter, tol=args.tol, max_time=args.max_time,
-                  batch_size=args.batch_size, random_state=args.seed)
+                  batch_size=args.batch_size, random_state=args.seed,
+                  n_background_components=args.background_components)
     verbose = 1 if (not args.quiet and sys.stderr.isatty()) else 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
@@ -126,16 +136,27 @@ def run(args: argparse.Namespace) -> int:
     enr = pd.DataFrame({"enrichment_log2": res.enrichment,
                         "top_features": [", ".join(map(str, H.loc[c].nlargest(5).index)) for c in comps]},
                        index=pd.Index(comps, name="component"))
+    nb = args.background_components
+    bg = [f"bg{j + 1}" for j in range(nb)]
     with staged_dir(args.out, args.force) as stage:
         io.write_table(W_X, stage / "target_codes.tsv")
         io.write_table(W_Y, stage / "background_codes.tsv")
         io.write_table(H, stage / "basis.tsv")
         io.write_table(enr, stage / "enrichment.tsv")
+        if nb:
+            io.write_table(pd.DataFrame(res.H_shared.to_numpy(), columns=T.columns,
+                                        index=pd.Index(bg, name="component")),
+                           stage / "background_basis.tsv")
+            io.write_table(pd.DataFrame(res.W_target_shared.to_numpy(), index=T.index, columns=bg),
+                           stage / "target_background_codes.tsv")
+            io.write_table(pd.DataFrame(res.W_background_shared.to_numpy(), index=B.index,
+                                        columns=bg), stage / "background_background_codes.tsv")
         summary = dict(target=str(tpath.resolve()), background=str(bpath.resolve()),
                        command=getattr(args, "command_line", None), k=args.k, **params,
                        target_shape=list(T.shape), background_shape=list(B.shape),
                        objective=res.loss, target_loss=res.target_loss,
                        background_loss=res.background_loss, loss_initial=res.loss_history[0],
+                       background_only_loss=res.info["shared_loss"],
                        enrichment=[float(v) for v in res.enrichment], n_iter=res.n_iter,
                        converged=res.converged, stop_reason=res.stop_reason,
                        restart_losses=[float(v) for v in res.restart_losses],

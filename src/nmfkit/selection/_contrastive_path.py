@@ -7,7 +7,10 @@ the held-out samples (their codes re-solved on the fixed basis):
 
 - ``target_explained`` / ``background_explained``: ``1 − D(held-out | fit) / D(held-out | trivial)``,
   the trivial model being the zero matrix (Frobenius: the uncentred share of energy
-  explained) or each sample's flat mean profile (KL: the deviance explained);
+  explained) or each sample's flat mean profile (KL: the deviance explained); with
+  background programs (``n_background_components``) the reference is the fit on the
+  background programs alone, so the columns measure what the contrastive components
+  add to them;
 - ``contrast``: ``log2(target_explained / background_explained)`` (both floored at 1e-6):
   how much better the basis explains new target samples than new background ones;
 - ``stability``: the mean cosine similarity of the basis rows of every pair of
@@ -98,18 +101,24 @@ def _rows(X, idx):
     return X[idx]
 
 
-def _explained(X_test, H, beta: float) -> float:
+def _explained(X_test, H, beta: float, n_shared: int = 0) -> float:
+    """Share of the held-out divergence that ``H`` explains (beyond its first ``n_shared`` rows)."""
     from ..models._contrastive_fit import trivial_divergence
     from ..models._core import build_target, project
 
     t = build_target(check_data(X_test, name="held-out data"))
     b = t.backend
-    if b.name == "numpy":
-        H = np.asarray(H, dtype=t.X.dtype)
-    else:
-        H = b.from_numpy(np.asarray(H)).to(device=t.X.device, dtype=t.X.dtype)
-    W = project(t, H, beta=beta, penalty=Penalty())
-    return 1.0 - float(beta_divergence(t, W, H, beta)) / trivial_divergence(t, beta)
+
+    def divergence(B):
+        if b.name == "numpy":
+            B = np.asarray(B, dtype=t.X.dtype)
+        else:
+            B = b.from_numpy(np.asarray(B)).to(device=t.X.device, dtype=t.X.dtype)
+        W = project(t, B, beta=beta, penalty=Penalty())
+        return float(beta_divergence(t, W, B, beta))
+
+    ref = divergence(H[:n_shared]) if n_shared else trivial_divergence(t, beta)
+    return 1.0 - divergence(H) / ref
 
 
 def _to_np(A):
@@ -123,7 +132,8 @@ def _to_np(A):
 def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 1, 2, 5, 10),
                      n_components: int | Sequence[int] = 2, *, loss: str = "frobenius",
                      n_restarts: int = 3, test_size: float = 0.2, max_iter: int = 300,
-                     tol: float = 1e-5, handle_missing: str = "mask", random_state=None,
+                     tol: float = 1e-5, handle_missing: str = "mask",
+                     n_background_components: int = 0, random_state=None,
                      verbose: int = 0) -> ContrastivePathResult:
     r"""Scan α (and k) of :class:`~nmfkit.ContrastiveNMF` with label-free diagnostics.
 
@@ -156,6 +166,10 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
         Held-out fraction of each dataset's samples, in (0, 1).
     max_iter, tol, handle_missing, verbose :
         Passed to each fit.
+    n_background_components : int, default=0
+        Background programs of every fit (:class:`~nmfkit.ContrastiveNMF`), learned
+        once on the fit part of the background; ``stability`` and the enrichments
+        then concern the contrastive components only.
     random_state : int, Generator or None
         Seeds the split and the fits.
 
@@ -175,7 +189,7 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
     """
     import pandas as pd
 
-    from ..models._contrastive_fit import check_pair, check_params, fit_pair
+    from ..models._contrastive_fit import check_pair, check_params, fit_pair, shared_programs
 
     ks = [n_components] if isinstance(n_components, numbers.Integral) else list(n_components)
     if not ks:
@@ -200,6 +214,14 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
                       _rows(X_background, ty))
     dX, dY = check_pair(Xf, Yf, allow_nan=handle_missing == "mask")
     seeds = rng.integers(0, 2**31 - 1, size=n_restarts)
+    ns = n_background_components
+    if not isinstance(ns, numbers.Integral) or isinstance(ns, bool) or ns < 0:
+        raise NMFInputError(f"n_background_components={ns!r} must be an integer >= 0")
+    shared = None
+    if ns:
+        shared = shared_programs(dY, int(ns), beta=beta, basis_floor=1e-10, max_iter=max_iter,
+                                 tol=tol, max_time=None, seed=int(rng.integers(0, 2**31 - 1)),
+                                 verbose=verbose)
     rows, bases = [], {}
     for k in ks:
         for alpha in alphas:
@@ -207,7 +229,8 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
                 warnings.simplefilter("always", ConvergenceWarning)
                 fits = [fit_pair(dX, dY, k, alpha=alpha, beta=beta, n_restarts=1,
                                  max_iter=max_iter, tol=tol, max_time=None, batch_size=None,
-                                 basis_floor=1e-10, random_state=int(s), verbose=verbose)
+                                 basis_floor=1e-10, random_state=int(s), verbose=verbose,
+                                 n_shared=ns, shared=shared)
                         for s in seeds]
             for w in caught:
                 if not issubclass(w.category, ConvergenceWarning):
@@ -215,16 +238,16 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
             valid = [f for f in fits if f.restart_valid[0]]
             best = min(valid or fits, key=lambda f: f.loss)
             H = _to_np(best.H)
-            te = _explained(Xt, H, beta)
-            be = _explained(Yt, H, beta)
-            bases[(k, alpha)] = [_to_np(f.H) for f in fits]
+            te = _explained(Xt, H, beta, ns)
+            be = _explained(Yt, H, beta, ns)
+            bases[(k, alpha)] = [_to_np(f.H)[ns:] for f in fits]
             rows.append({
                 "n_components": k, "alpha": alpha, "target_explained": te,
                 "background_explained": be,
                 "contrast": float(np.log2(max(te, 1e-6) / max(be, 1e-6))),
                 "stability": basis_stability(bases[(k, alpha)]), "objective": best.loss,
-                "min_enrichment": float(np.min(best.enrichment)),
-                "max_enrichment": float(np.max(best.enrichment)), "n_valid": len(valid),
+                "min_enrichment": float(np.min(best.enrichment[ns:])),
+                "max_enrichment": float(np.max(best.enrichment[ns:])), "n_valid": len(valid),
                 "n_converged": sum(f.converged for f in fits),
             })
     table = pd.DataFrame(rows)

@@ -42,6 +42,14 @@ class LoopOptions:
     tol : float
         Stop when ``(L_prev - L) / |L_prev| < tol`` between two loss checks (``0``
         runs ``max_iter`` iterations).
+    tol_mode : {"decrease", "change"}
+        ``"change"`` tests ``|L_prev - L| / |L_prev| < tol`` instead: for objectives that
+        are not monotone along the iterations (the contrastive model, whose background
+        codes move towards their best fit and so raise ``L``), a rise is not convergence.
+    tol_scale : callable or None
+        ``tol_scale()`` gives the denominator of the relative change in place of
+        ``|L_prev|`` (for an objective that is a difference of terms and can be near 0,
+        the size of its terms).
     max_time : float or None
         Stop after this many seconds (checked after every iteration).
     loss_every : int
@@ -61,6 +69,8 @@ class LoopOptions:
 
     max_iter: int = 200
     tol: float = 1e-4
+    tol_mode: str = "decrease"
+    tol_scale: Optional[Callable] = None
     max_time: Optional[float] = None
     loss_every: int = 1
     verbose: int = 0
@@ -137,8 +147,11 @@ def run(step: Callable, objective: Callable, W, H, options: LoopOptions,
                     reason = "callback"
                     break
                 if options.tol > 0:
-                    decrease = (last_checked - loss) / max(abs(last_checked), 1e-300)
-                    if decrease < options.tol:
+                    decrease = last_checked - loss
+                    if options.tol_mode == "change":
+                        decrease = abs(decrease)
+                    scale = abs(last_checked) if options.tol_scale is None else options.tol_scale()
+                    if decrease / max(scale, 1e-300) < options.tol:
                         reason, converged = "tol", True
                         break
                 last_checked = loss

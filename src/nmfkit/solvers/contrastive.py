@@ -87,6 +87,10 @@ class ContrastiveProblem:
         that no code decays into float32 subnormals.
     inner : int
         Code steps per outer iteration.
+    n_fixed : int
+        Leading rows of ``H`` held fixed (the background programs learned beforehand,
+        see ``n_background_components`` of :class:`nmfkit.ContrastiveNMF`); only the
+        rows after them are updated.
     """
 
     X: Target
@@ -99,14 +103,24 @@ class ContrastiveProblem:
     floor_X: float
     floor_Y: float
     inner: int = 1
+    n_fixed: int = 0
+    size: float = 1.0  # D_X/E_X at the last evaluation (see tol_scale)
 
     @classmethod
     def build(cls, X: Target, Y: Target, alpha: float, beta: float, basis_floor: float,
-              inner: int = 1) -> "ContrastiveProblem":
+              inner: int = 1, n_fixed: int = 0) -> "ContrastiveProblem":
         E_X, E_Y = normaliser(X, beta), normaliser(Y, beta)
         fX = 1e-12 * _mean_row_total(X)
         fY = 1e-12 * _mean_row_total(Y)
-        return cls(X, Y, float(alpha), float(beta), E_X, E_Y, float(basis_floor), fX, fY, int(inner))
+        return cls(X, Y, float(alpha), float(beta), E_X, E_Y, float(basis_floor), fX, fY,
+                   int(inner), int(n_fixed))
+
+    def update_basis(self, H, parts_X, parts_Y):
+        """The basis step (:func:`basis_update`) on the free rows; fixed rows kept."""
+        H_new = basis_update(H, parts_X, parts_Y, self.alpha, self.backend)
+        if self.n_fixed:
+            H_new[: self.n_fixed] = H[: self.n_fixed]
+        return H_new
 
     @property
     def backend(self):
@@ -120,7 +134,16 @@ class ContrastiveProblem:
     def objective(self, W, H) -> float:
         """``L = D_X/E_X − α D_Y/E_Y`` at codes ``W = (W_X, W_Y)`` and basis ``H``."""
         dX, dY = self.terms(W[0], W[1], H)
+        self.size = dX
         return dX - self.alpha * dY
+
+    def tol_scale(self) -> float:
+        """The target term ``D_X/E_X`` at the last evaluation.
+
+        The stopping rule measures changes of ``L`` relative to it: ``L`` itself is a
+        difference that can sit near 0 (background programs make the two terms close).
+        """
+        return self.size
 
 
 def _mean_row_total(t: Target) -> float:
@@ -225,10 +248,15 @@ def basis_update(H, parts_X, parts_Y, alpha: float, b):
     return H * (num / den)
 
 
-def regauge(H, W_X, W_Y, floor: float, b):
-    """Rows of ``H`` sum to one (scale moved into both codes), then floored at ``floor``."""
+def regauge(H, W_X, W_Y, floor: float, b, n_fixed: int = 0):
+    """Rows of ``H`` sum to one (scale moved into both codes), then floored at ``floor``.
+
+    The first ``n_fixed`` rows (already in the gauge) are left exactly as they are.
+    """
     s = b.sum(H, axis=1)
     s = b.where(s > 0, s, b.ones(s.shape, s.dtype))
+    if n_fixed:
+        s[:n_fixed] = 1.0
     H = H / s[:, None]
     H = b.clamp_min_(H, floor)
     return b.contiguous(H), W_X * s[None, :], W_Y * s[None, :]
@@ -244,7 +272,7 @@ class ContrastiveStep:
     def prepare(self, W, H):
         """Bring a start to the gauge and to the best per-sample scale (no MU step)."""
         p, b = self.p, self.p.backend
-        H, W_X, W_Y = regauge(H, W[0], W[1], p.basis_floor, b)
+        H, W_X, W_Y = regauge(H, W[0], W[1], p.basis_floor, b, p.n_fixed)
         W_X = W_X * _row_scale(p.X, W_X, H, p.beta)[:, None]
         W_Y = W_Y * _row_scale(p.Y, W_Y, H, p.beta)[:, None]
         return (W_X, W_Y), H
@@ -254,13 +282,14 @@ class ContrastiveStep:
         W_X, W_Y = W
         parts_X = basis_parts(p.X, W_X, H, p.beta, 1.0 / p.E_X)
         parts_Y = basis_parts(p.Y, W_Y, H, p.beta, 1.0 / p.E_Y) if p.alpha else (0.0, 0.0)
-        H = basis_update(H, parts_X, parts_Y, p.alpha, b)
-        H, W_X, W_Y = regauge(H, W_X, W_Y, p.basis_floor, b)
+        H = p.update_basis(H, parts_X, parts_Y)
+        H, W_X, W_Y = regauge(H, W_X, W_Y, p.basis_floor, b, p.n_fixed)
         W_X, dX = code_step(p.X, W_X, H, p.beta, p.floor_X, p.inner, want_loss=True)
         W_Y, dY = code_step(p.Y, W_Y, H, p.beta, p.floor_Y, p.inner, want_loss=True)
         loss = None
         if dX is not None and dY is not None:
             loss = dX / p.E_X - p.alpha * dY / p.E_Y
+            p.size = dX / p.E_X
         return (W_X, W_Y), H, loss
 
 
@@ -310,8 +339,8 @@ class MiniBatchContrastiveStep:
             parts_X = basis_parts(tX, wX, H, p.beta, nX / (len(ix_np) * p.E_X))
             parts_Y = (basis_parts(tY, wY, H, p.beta, nY / (len(iy_np) * p.E_Y))
                        if p.alpha else (0.0, 0.0))
-            H = basis_update(H, parts_X, parts_Y, p.alpha, b)
-            H, W_X, W_Y = regauge(H, W_X, W_Y, p.basis_floor, b)
+            H = p.update_basis(H, parts_X, parts_Y)
+            H, W_X, W_Y = regauge(H, W_X, W_Y, p.basis_floor, b, p.n_fixed)
         return (W_X, W_Y), H, None
 
 
