@@ -201,6 +201,17 @@ def test_alpha_scan_is_bounded_in_float32(sim, alpha):
         assert np.isfinite(A).all() and nz.min() >= F32.tiny and nz.max() < F32.max / 1e6
     assert np.isfinite(kl.loss) and kl.loss >= -alpha * np.log(1e10) - 1e-4
     assert kl.info["restart_valid"].all() == (alpha < 1)
+    # with background programs the KL contrast is bounded by the background's own fit,
+    # L >= -alpha D_b/E_Y, and no alpha is degenerate
+    bg = contrastive_nmf(Xm.astype(np.float32), Ym.astype(np.float32), 3, loss="kl",
+                         alpha=alpha, n_background_components=2, n_restarts=1, max_iter=200,
+                         random_state=0)
+    for A in (bg.H, bg.W_target, bg.W_background, bg.H_shared):
+        A = A.to_numpy()
+        nz = A[A != 0]
+        assert np.isfinite(A).all() and nz.min() >= F32.tiny and nz.max() < F32.max / 1e6
+    assert bg.info["restart_valid"].all()
+    assert bg.loss >= -alpha * 1.01 * bg.info["shared_loss"] - 1e-6
 
 
 @pytest.mark.slow
