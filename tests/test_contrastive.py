@@ -285,7 +285,9 @@ def test_mice_genotype_ari_and_minibatch():
         aris.append(_ari(labels, res.W_target))
         full = full or res
     # two control mice (3516, J2292) look trisomic on the strongest genotype proteins:
-    # 0.60 is 2 of 18 mice misassigned (0.75 would need at most one), see the report
+    # 0.60 is 2 of 18 mice misassigned (0.75 would need at most one). Even a supervised
+    # logistic regression, leave-one-mouse-out, misassigns J2292 (ARI 0.74; see
+    # benchmarks/bench_contrastive.py), so 0.75 is at the ceiling of linear read-outs.
     assert np.median(aris) >= 0.59
     mb = contrastive_nmf(X, Y, 3, loss="kl", alpha=0.45, batch_size=64, random_state=0)
     assert abs(mb.loss - full.loss) <= 0.02 * abs(full.loss)
@@ -392,3 +394,21 @@ def test_contrastive_path_table_and_plot(planted):
 
     ax = plot_enrichment(ContrastiveNMF(3, n_restarts=1, random_state=0).fit(X, Y))
     assert len(ax.patches) == 3
+
+
+@pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")
+def test_contrastive_path_with_background_programs(planted):
+    """Explained shares are gains over the background programs; stable target programs at alpha 2."""
+    X, Y, H_target, _ = planted
+    path = contrastive_path(X, Y, alphas=[0, 2], n_components=2, loss="kl",
+                            n_background_components=3, n_restarts=2, max_iter=300,
+                            random_state=0)
+    t = path.table.set_index("alpha")
+    assert path.bases[(2, 2.0)][0].shape == (2, X.shape[1])  # contrastive rows only
+    # the two target programs explain nearly all the held-out target's deviance left by the
+    # background programs; of the held-out background's (pure noise) they fit a third
+    assert t.loc[2.0, "target_explained"] > 0.9 and t.loc[2.0, "background_explained"] < 0.5
+    assert t.loc[2.0, "contrast"] > 1 and t.loc[2.0, "stability"] > 0.95
+    assert t.loc[2.0, "min_enrichment"] > 2
+    with pytest.raises(NMFInputError, match="n_background_components"):
+        contrastive_path(X, Y, alphas=[1], n_background_components=-2)

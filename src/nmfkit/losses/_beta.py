@@ -92,7 +92,10 @@ def elementwise_divergence(X, Y, beta: float, backend):
         return 0.5 * D * D
     Yc = backend.clamp_min(Y, EPSILON)
     if beta == 1:
-        return backend.xlogy(X, X / Yc) - X + Y
+        # x log(x / y) as x · log(max(x / y, 1e-38)): the ratio is 0 only where x = 0, where
+        # the product must be 0; a vectorised log is 2-4x faster than scipy's xlogy
+        R = backend.clamp_min_(X / Yc, 1e-38)
+        return backend.log(R) * X - X + Y
     if beta == 0:
         R = X / Yc
         return R - backend.log(R) - 1
@@ -204,7 +207,9 @@ def grad_parts(t: Target, A, B, beta: float):
     Y = b.clamp_min_(A @ B, EPSILON)
     if beta == 1:
         if t.M is None:
-            return b.sum(B, axis=1)[None, :], (t.X / Y) @ Bt
+            # X / Y into Y's own buffer on NumPy (a temporary): no new m × n array
+            Q = np.divide(t.X, Y, out=Y) if b.name == "numpy" else t.X / Y
+            return b.sum(B, axis=1)[None, :], Q @ Bt
         return t.M @ Bt, (t.MX / Y) @ Bt
     N = (t.MX * Y ** (beta - 2)) @ Bt
     Yb = Y ** (beta - 1)

@@ -152,6 +152,15 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
     largest k that is still stable at that α. The plot
     (:meth:`ContrastivePathResult.plot`) shows the same three curves against α.
 
+    With background programs (``n_background_components``) the explained shares are
+    what the contrastive components add to the background programs, so ``contrast`` is
+    high from α = 0 on; read ``stability`` and ``target_explained``: at α = 0 the free
+    components are not held to anything target-specific and differ between restarts.
+    On the count simulation at β = 16 (KL, 7 background programs, k = 2) stability was
+    0.06 at α = 0, 0.91 at 0.5 and ≥ 0.97 from α = 1 to 10, where ``target_explained``
+    rose to 1.44× its α = 0 value: any α in [1, 10] works there, and the default 2 is
+    inside that range.
+
     Parameters
     ----------
     X_target, X_background : array-like (n_samples, n_features)

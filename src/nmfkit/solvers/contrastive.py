@@ -233,10 +233,17 @@ def basis_parts(t: Target, W, H, beta: float, weight: float):
     else:
         R = b.clamp_min_(W @ H, EPSILON)
         if t.M is None:
-            P, N = b.sum(W, axis=0)[:, None], Wt @ (t.X / R)
+            P, N = b.sum(W, axis=0)[:, None], Wt @ _ratio_(t.X, R, b)
         else:
             P, N = Wt @ t.M, Wt @ (t.MX / R)
     return P * weight, N * weight
+
+
+def _ratio_(X, R, b):
+    """``X / R`` written into ``R`` (a temporary) on NumPy: no new m × n array to fault in."""
+    if b.name == "numpy":
+        return np.divide(X, R, out=R)
+    return X / R
 
 
 def basis_update(H, parts_X, parts_Y, alpha: float, b):
