@@ -337,6 +337,12 @@ def test_sparse_input_matches_dense(planted, loss):
     b = contrastive_nmf(sp.csr_matrix(X0), sp.csr_matrix(Y), 2, **kw)
     np.testing.assert_allclose(b.H, a.H, atol=1e-10)
     assert b.loss == pytest.approx(a.loss, rel=1e-9)
+    kw.update(n_background_components=2, max_iter=30)  # the background NMF on CSR too
+    a = contrastive_nmf(X0, Y, 2, **kw)
+    b = contrastive_nmf(sp.csr_matrix(X0), sp.csr_matrix(Y), 2, **kw)
+    np.testing.assert_allclose(b.H_shared, a.H_shared, atol=1e-8)
+    np.testing.assert_allclose(b.H, a.H, atol=1e-8)
+    assert b.loss == pytest.approx(a.loss, rel=1e-7)
 
 
 @pytest.mark.torch
@@ -373,6 +379,9 @@ def test_cuda_computation_stays_on_gpu(planted):
     res = contrastive_nmf(torch.as_tensor(X, device="cuda"), torch.as_tensor(Y, device="cuda"), 3,
                           n_restarts=1, batch_size=32, random_state=0)
     assert res.H.is_cuda and res.W_target.is_cuda
+    bg = contrastive_nmf(torch.as_tensor(X, device="cuda"), torch.as_tensor(Y, device="cuda"), 2,
+                         loss="kl", n_background_components=3, n_restarts=1, random_state=0)
+    assert bg.H.is_cuda and bg.H_shared.is_cuda and bg.W_target_shared.is_cuda
 
 
 # -- contrastive_path and plots -------------------------------------------------------------------
