@@ -73,13 +73,16 @@ def ari(labels, Z) -> float:
     return float(adjusted_rand_score(labels, KMeans(2, n_init=10, random_state=0).fit_predict(Z)))
 
 
+def _reference_start(X, Y, k, seed):
+    """The reference's start: every factor U[0, 1), in the data's dtype (features x samples)."""
+    rng = np.random.default_rng(seed)
+    return tuple(rng.random(shape).astype(X.dtype)
+                 for shape in ((X.shape[0], k), (k, X.shape[1]), (k, Y.shape[1])))
+
+
 def reference_sse(X, Y, k, alpha, n_iter, seed=0, trace=True):
     """The reference's SSE updates, X and Y features x samples (bcnmf.md §1.2)."""
-    rng = np.random.default_rng(seed)
-    dt = X.dtype
-    W = rng.random((X.shape[0], k)).astype(dt)
-    HX = rng.random((k, X.shape[1])).astype(dt)
-    HY = rng.random((k, Y.shape[1])).astype(dt)
+    W, HX, HY = _reference_start(X, Y, k, seed)
     eps = 1e-10
     perf = []
     for _ in range(n_iter):
@@ -98,11 +101,7 @@ def reference_poisson(X, Y, k, alpha, n_iter, seed=0, damping=0.5, trace=True):
     (cheaper than the reference, so the comparison favours it). ``trace``: its
     per-iteration score ``ll_X − α ll_Y`` (per-element Poisson log-likelihoods).
     """
-    rng = np.random.default_rng(seed)
-    dt = X.dtype
-    W = rng.random((X.shape[0], k)).astype(dt)
-    HX = rng.random((k, X.shape[1])).astype(dt)
-    HY = rng.random((k, Y.shape[1])).astype(dt)
+    W, HX, HY = _reference_start(X, Y, k, seed)
     eps = 1e-16
     perf = []
     for _ in range(n_iter):
@@ -236,6 +235,21 @@ def mice_ceiling(Xi, labels, index):
     return float(adjusted_rand_score(labels, pred)), wrong
 
 
+def _median_time(fn, n, repeats):
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(n)
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def _per_iteration(fn, iters, repeats):
+    """``(slope, whole)``: (t(3n) − t(n)) / 2n, and t(n) / n (set-up included)."""
+    t1 = _median_time(fn, iters, repeats)
+    return (_median_time(fn, 3 * iters, repeats) - t1) / (2 * iters), t1 / iters
+
+
 def timing(iters, repeats):
     """Per-iteration seconds as the slope (t(3n) - t(n)) / 2n, so set-up costs cancel."""
     d = make_contrastive_counts(8, random_state=0)
@@ -248,16 +262,8 @@ def timing(iters, repeats):
             nmfkit.contrastive_nmf(Xd, Yd, 2, alpha=2.0, n_restarts=1, max_iter=n, tol=0,
                                    random_state=0)
 
-        def med(fn, n):
-            ts = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                fn(n)
-                ts.append(time.perf_counter() - t0)
-            return statistics.median(ts)
-
         def per_iter(fn):
-            return (med(fn, 3 * iters) - med(fn, iters)) / (2 * iters), med(fn, iters) / iters
+            return _per_iteration(fn, iters, repeats)
 
         (t_ours, tt_ours) = per_iter(ours)
         (t_ref, tt_ref) = per_iter(lambda n: reference_sse(Xt, Yt, 2, 2.0, n, trace=True))
@@ -281,10 +287,10 @@ def timing(iters, repeats):
                                    tol=0, random_state=0)
 
         kl_iters = max(iters // 4, 5)
-        slope = lambda fn: (med(fn, 3 * kl_iters) - med(fn, kl_iters)) / (2 * kl_iters)  # noqa: E731
-        t_ours = slope(ours_kl)
-        t_ref = slope(lambda n: reference_poisson(Xt, Yt, 2, 0.5, n))
-        t_nt = slope(lambda n: reference_poisson(Xt, Yt, 2, 0.5, n, trace=False))
+        t_ours, t_ref, t_nt = (
+            _per_iteration(fn, kl_iters, repeats)[0]
+            for fn in (ours_kl, lambda n: reference_poisson(Xt, Yt, 2, 0.5, n),
+                       lambda n: reference_poisson(Xt, Yt, 2, 0.5, n, trace=False)))
         name = np.dtype(dtype).name
         print(f"# KL {name}: per iteration ours {1e3 * t_ours:.2f} ms, reference Poisson rules "
               f"{1e3 * t_ref:.2f} ms, without its trace {1e3 * t_nt:.2f} ms (slope over "
