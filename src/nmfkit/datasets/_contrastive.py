@@ -7,6 +7,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
 
 __all__ = ["ContrastiveCounts", "make_contrastive_counts"]
@@ -106,13 +107,7 @@ def make_contrastive_counts(beta: float = 8.0, random_state=0, *,
         raise NMFInputError(f"beta={beta!r} must be a finite number >= 0, e.g. beta=8")
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise NMFInputError(f"dtype={dtype!r} must be float32 or float64")
-    try:
-        rng = np.random.default_rng(random_state)
-    except (TypeError, ValueError) as exc:
-        raise NMFInputError(
-            f"random_state={random_state!r} cannot seed a generator ({exc}); pass an int, a "
-            "numpy.random.Generator or None"
-        ) from None
+    rng = check_random_state(random_state)
     G, N = _G, _N
     S = np.zeros((G, _K_SHARED))
     T = np.zeros((G, _K_TARGET))

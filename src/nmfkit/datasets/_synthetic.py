@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
 
 __all__ = ["LowRankData", "make_low_rank"]
@@ -135,13 +136,7 @@ def make_low_rank(
             "noise=0 with kind='poisson' would need infinite counts (mean count is 1/noise**2); "
             "pass noise > 0, e.g. noise=0.1 for a mean count of 100"
         )
-    try:
-        rng = np.random.default_rng(random_state)
-    except (TypeError, ValueError) as exc:
-        raise NMFInputError(
-            f"random_state={random_state!r} cannot seed a generator ({exc}); "
-            "pass an int, a numpy.random.Generator or None"
-        ) from None
+    rng = check_random_state(random_state)
 
     home = rng.permutation(np.arange(m) % k)
     mask = rng.random((k, m)) < 0.2
