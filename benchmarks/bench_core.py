@@ -39,8 +39,8 @@ from sklearn.decomposition._nmf import _beta_divergence, _initialize_nmf
 import nmfkit
 from nmfkit.backends import NumpyBackend
 from nmfkit.datasets import make_low_rank
-from nmfkit.losses import Target
-from nmfkit.solvers.hals import HALSStep
+from nmfkit.losses import Target, Term
+from nmfkit.solvers import HALSStep
 
 
 def timed(fn):
@@ -112,12 +112,13 @@ def bench_roofline(X, W0, H0, args):
     b = NumpyBackend()
     t = Target(X, None, b)
     n = 5 * args.repeats
-    step = HALSStep(t)
-    W, H = step.prepare(W0.copy(), H0.copy())
+    step = HALSStep([Term(t, 2.0)], b)
+    state = step.prepare({"W": W0.copy()[None], "H": H0.copy()[None]})
     for _ in range(3):  # leave the first, atypical iterations
-        W, H, _ = step(W, H)
+        step(state)
+    W, H = state["W"][0], state["H"][0]
     t_products = _median_call(lambda: (X @ H.T, W.T @ X), n)
-    t_plain = _median_call(lambda: step(W, H), n)
+    t_plain = _median_call(lambda: step(state), n)
     res = nmfkit.nmf(X, H0.shape[0], init="custom", W=W0, H=H0, max_iter=n + 3, tol=0)
     t_acc = res.elapsed / max(res.info["n_steps"], 1)
     print(f"# products X Hᵀ + Wᵀ X: {t_products * 1e3:.1f} ms; HALS iteration {t_plain * 1e3:.1f} ms; "

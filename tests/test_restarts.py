@@ -87,8 +87,6 @@ def test_reproducible_from_seed(planted, batched):
 def test_missing_values_and_bad_input(planted):
     X = planted.X.copy()
     X[0, 0] = np.nan
-    with pytest.raises(NMFInputError, match="batched restarts do not support missing values"):
-        restarts(X, 3, 2, random_state=0)
     res = restarts(X, 3, 2, max_iter=10, tol=0, random_state=0, batched=False)
     assert np.isfinite(res.losses).all()
     with pytest.raises(NMFInputError, match="n_components"):
@@ -118,3 +116,22 @@ def test_dataframe_and_float32(planted):
                    keep_all=True, batched=False)
     assert res32.best.H.dtype == np.float32
     np.testing.assert_allclose(res32.losses, ref.losses, rtol=1e-4)
+
+
+@pytest.mark.parametrize("loss,solver", [("frobenius", "hals"), ("frobenius", "mu"), ("kl", "mu"),
+                                         (1.5, "mu")])
+def test_masked_batched_matches_sequential(planted, loss, solver):
+    """Missing values: R masked restarts in one batch equal R masked fits (issue 11, point 3)."""
+    X = planted.X.copy()
+    rng = np.random.default_rng(0)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    kw = dict(loss=loss, solver=solver, max_iter=30, tol=0, random_state=2, keep_all=True)
+    a = restarts(X, 5, 4, **kw)
+    b = restarts(X, 5, 4, batched=False, **kw)
+    np.testing.assert_allclose(a.losses, b.losses, rtol=1e-10)
+    for ra, rb in zip(a.results, b.results):
+        assert ra.info["loss_iters"] == rb.info["loss_iters"]
+        np.testing.assert_allclose(ra.loss_history, rb.loss_history, rtol=1e-10)
+        np.testing.assert_allclose(ra.W, rb.W, rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(ra.H, rb.H, rtol=1e-8, atol=1e-12)
+    assert len(set(np.round(a.losses, 6))) > 1

@@ -79,6 +79,13 @@ class NumpyBackend(Backend):
     def zeros(self, shape, dtype):
         return np.zeros(shape, dtype=dtype)
 
+    def empty(self, shape, dtype):
+        return np.empty(shape, dtype=dtype)
+
+    def divide_(self, a, b):
+        """``a / b`` written into ``b`` (which must have the broadcast shape); returns it."""
+        return np.divide(a, b, out=b)
+
     def ones(self, shape, dtype):
         return np.ones(shape, dtype=dtype)
 
@@ -184,6 +191,13 @@ class TorchBackend(Backend):
 
     def zeros(self, shape, dtype):
         return self.torch.zeros(shape, dtype=dtype, device=self.device)
+
+    def empty(self, shape, dtype):
+        return self.torch.empty(shape, dtype=dtype, device=self.device)
+
+    def divide_(self, a, b):
+        """``a / b`` written into ``b`` (which must have the broadcast shape); returns it."""
+        return self.torch.div(a, b, out=b)
 
     def ones(self, shape, dtype):
         return self.torch.ones(shape, dtype=dtype, device=self.device)

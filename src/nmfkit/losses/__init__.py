@@ -7,20 +7,27 @@ from ._beta import (
     EPSILON,
     beta_divergence,
     elementwise_divergence,
-    frobenius_from_products,
+    frobenius_values,
     grad_parts,
     loss_to_beta,
 )
+from ._parts import left_parts, right_parts, safe_den, stacked_right
 from ._penalty import Penalty
 from ._target import Target
+from ._term import Term
 
 __all__ = [
     "EPSILON",
     "Penalty",
     "Target",
+    "Term",
+    "frobenius_values",
+    "left_parts",
+    "right_parts",
+    "safe_den",
+    "stacked_right",
     "beta_divergence",
     "elementwise_divergence",
-    "frobenius_from_products",
     "grad_parts",
     "loss_to_beta",
 ]

@@ -30,20 +30,18 @@ import numpy as np
 
 from ..backends import single_threaded_blas
 from ..backends._sparse import csr_like, iter_block_values, sddmm
+from ._parts import EPSILON, left_parts, stacked_right
 from ._target import Target
 
 __all__ = [
     "EPSILON",
     "beta_divergence",
     "elementwise_divergence",
-    "frobenius_from_products",
+    "frobenius_values",
     "grad_parts",
     "loss_to_beta",
 ]
 
-#: Floor for ``A B`` where it is divided by or raised to a negative power (float32 eps,
-#: as scikit-learn uses).
-EPSILON = float(np.finfo(np.float32).eps)
 
 _LOSS_NAMES = {
     "frobenius": 2.0,
@@ -168,27 +166,37 @@ def beta_divergence(t: Target, A, B, beta: float) -> float:
     if t.sparse:
         return _sparse_value(t, A, B, beta)
     if beta == 2 and t.M is None:
-        b = t.backend
-        # ½(‖X‖² − 2⟨XBᵀ, A⟩ + ⟨AᵀA, BBᵀ⟩): no m × n temporary; the direct residual
-        # is used when cancellation could cost accuracy (a near-exact fit)
-        val = frobenius_from_products(t.norm2, (t.X @ B.T).T, A.T, A.T @ A, B @ B.T, b)
-        if val > 1e3 * b.eps(A.dtype) * t.norm2:
-            return val
-        return 0.5 * b.norm2(t.X - A @ B)
+        # ½(‖X‖² − 2⟨XBᵀ, A⟩ + ⟨AᵀA, BBᵀ⟩): no m × n temporary (guarded against cancellation)
+        A3, B3 = A[None], B[None]
+        return float(frobenius_values(t, stacked_right(t.X, B3), A3, A3.swapaxes(-1, -2) @ A3,
+                                      B3 @ B3.swapaxes(-1, -2), B3)[0])
     return _dense_value(t, A @ B, beta)
 
 
-def frobenius_from_products(norm2_X: float, AtX, B, AtA, BBt, backend) -> float:
-    r"""``½‖X − A B‖²`` from products a solver already has.
+def frobenius_values(t: Target, XBt, A, AtA, G, B=None) -> np.ndarray:
+    r"""``½‖X − A_r B_r‖²`` for every restart r from products a solver already has.
 
-    ``½(‖X‖² − 2⟨AᵀX, B⟩ + ⟨AᵀA, BBᵀ⟩)``: O(k n + k²) instead of a pass over ``X``.
+    ``XBt`` is ``X B_rᵀ`` (R, m, k), ``A`` the stack (R, m, k), ``AtA = A_rᵀA_r`` and
+    ``G = B_r B_rᵀ`` (R, k, k): ``½(‖X‖² − 2⟨X Bᵀ, A⟩ + ⟨AᵀA, BBᵀ⟩)`` costs O(R k (m + k))
+    instead of a pass over ``X``. The one cancellation guard of the library: where that
+    value is below ``10³ ε ‖X‖²`` (a near-exact fit, mostly in float32) and ``B`` is
+    given, a dense ``X`` is evaluated from the residual instead.
     """
-    val = norm2_X - 2.0 * backend.vdot(AtX, B) + backend.vdot(AtA, BBt)
-    return 0.5 * max(val, 0.0)
+    b = t.backend
+    cross = b.to_numpy((XBt * A).sum(axis=(1, 2))).astype(np.float64)
+    quad = b.to_numpy((AtA * G).sum(axis=(1, 2))).astype(np.float64)
+    val = 0.5 * np.maximum(t.norm2 - 2.0 * cross + quad, 0.0)
+    if B is not None and not t.sparse:
+        for r in np.flatnonzero(val <= 1e3 * b.eps(A.dtype) * t.norm2):
+            val[r] = 0.5 * b.norm2(t.X - A[r] @ B[r])
+    return val
 
 
 def grad_parts(t: Target, A, B, beta: float):
-    """Positive and negative parts ``(P, N)`` of ``∇_A D_beta(X | A B)``.
+    """Positive and negative parts ``(P, N)`` of ``∇_A D_beta(X | A B)`` for one fit.
+
+    The R = 1 case of :func:`nmfkit.losses._parts.left_parts` (which serves stacks of
+    restarts); the H side is the same call on ``t.T``.
 
     Returns
     -------
@@ -196,38 +204,5 @@ def grad_parts(t: Target, A, B, beta: float):
         Broadcastable to ``A``'s shape (for KL without weights it is one row).
     N : array, shape (m, k)
     """
-    b = t.backend
-    Bt = B.T
-    if t.sparse:
-        return _sparse_grad_parts(t, A, B, beta)
-    if beta == 2:
-        if t.M is None:
-            return A @ (B @ Bt), t.X @ Bt
-        return (t.M * (A @ B)) @ Bt, t.MX @ Bt
-    Y = b.clamp_min_(A @ B, EPSILON)
-    if beta == 1:
-        if t.M is None:
-            # X / Y into Y's own buffer on NumPy (a temporary): no new m × n array
-            Q = np.divide(t.X, Y, out=Y) if b.name == "numpy" else t.X / Y
-            return b.sum(B, axis=1)[None, :], Q @ Bt
-        return t.M @ Bt, (t.MX / Y) @ Bt
-    N = (t.MX * Y ** (beta - 2)) @ Bt
-    Yb = Y ** (beta - 1)
-    P = (Yb if t.M is None else t.M * Yb) @ Bt
-    return P, N
-
-
-def _sparse_grad_parts(t: Target, A, B, beta: float):
-    info = t.info
-    Bt = B.T
-    if beta == 2:
-        return A @ (B @ Bt), info.X @ Bt
-    y = np.maximum(sddmm(info, A, B), EPSILON)
-    if beta == 1:
-        return B.sum(axis=1)[None, :], csr_like(info, info.data / y) @ Bt
-    N = csr_like(info, info.data * y ** (beta - 2)) @ Bt
-    P = np.empty_like(A)
-    for start in range(0, A.shape[0], _ROW_CHUNK):
-        Yc = np.maximum(A[start : start + _ROW_CHUNK] @ B, EPSILON)
-        P[start : start + _ROW_CHUNK] = (Yc ** (beta - 1)) @ Bt
-    return P, N
+    P, N = left_parts(t, A[None], B[None], beta)
+    return P[0], N[0]

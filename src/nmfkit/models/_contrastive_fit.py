@@ -9,7 +9,7 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -208,6 +208,72 @@ def shared_programs(dY, n_shared: int, *, beta: float, basis_floor: float, max_i
     return b.contiguous(H), out.divergence
 
 
+def _loop_callback(callback):
+    """The loop's ``callback(n_iter, state, losses)`` as the public
+    ``callback(n_iter, (W_X, W_Y), H, loss)`` of the first restart."""
+    if callback is None:
+        return None
+
+    def cb(n_iter, state, losses):
+        loss = None if losses is None else float(np.asarray(losses).reshape(-1)[0])
+        return callback(n_iter, (state["W_X"][0], state["W_Y"][0]), state["H"][0], loss)
+
+    return cb
+
+
+def _start_state(problem, seeds, K, H_shared, dtype):
+    """Random starts of every restart, stacked on the restart axis (background programs
+    as the first rows of every basis)."""
+    b = problem.backend
+    starts = [start_codes(problem.X.shape, problem.Y.shape, K, np.random.default_rng(int(s)), b,
+                          dtype) for s in seeds]
+    state = {name: b.xp.stack([st[i] for st in starts]) for i, name in enumerate(("W_X", "W_Y", "H"))}
+    if H_shared is not None:
+        state["H"][:, : H_shared.shape[0]] = H_shared
+    return state
+
+
+def _run_restarts(problem, seeds, K, H_shared, batch_size, options, dtype) -> list:
+    """Full batch: all restarts as one batched computation; mini-batch: one by one (each
+    has its own batch order), sharing ``options.max_time``."""
+    if batch_size is None:
+        state = _start_state(problem, seeds, K, H_shared, dtype)
+        out = run(ContrastiveStep(problem), state, options, problem.objective)
+        return [out.restart(r) for r in range(len(seeds))]
+    outs, start = [], time.perf_counter()
+    for seed in seeds:
+        used = time.perf_counter() - start
+        remaining = None if options.max_time is None else max(options.max_time - used, 0.0)
+        if remaining is not None and remaining <= 0 and outs:
+            break
+        step = MiniBatchContrastiveStep(problem, batch_size, np.random.default_rng(int(seed) + 1))
+        state = _start_state(problem, [seed], K, H_shared, dtype)
+        out = run(step, state, replace(options, max_time=remaining), problem.objective)
+        outs.append(out.restart(0))
+    return outs
+
+
+def _evaluate(problem, o, refine: bool, limit_X: float):
+    """A restart's final codes (exact best fits where available), its terms and validity."""
+    b = problem.backend
+    W_X, W_Y, H = o.blocks["W_X"], o.blocks["W_Y"], o.blocks["H"]
+    before = None
+    tX, tY = problem.X, problem.Y
+    if refine and has_exact_projection(tX, problem.beta) and has_exact_projection(tY, problem.beta):
+        # exact best-fit codes of both datasets for the final basis
+        W_X = project(tX, H, beta=problem.beta, penalty=Penalty())
+        W_Y = project(tY, H, beta=problem.beta, penalty=Penalty())
+        before = o.loss
+    state = {"W_X": W_X[None], "W_Y": W_Y[None], "H": H[None]}
+    term_X, term_Y = problem.terms()
+    dXn = float(term_X.divergences(state)[0]) / problem.E_X
+    dYn = float(term_Y.divergences(state)[0]) / problem.E_Y
+    loss = dXn - problem.alpha * dYn
+    finite = all(np.isfinite(v) for v in (loss, dXn, dYn)) and all(
+        bool(np.isfinite(b.to_numpy(A)).all()) for A in (W_X, W_Y, H))
+    return (o, W_X, W_Y, H, loss, dXn, dYn, before, finite and dXn < limit_X)
+
+
 def fit_pair(dX, dY, k, *, alpha, beta, n_restarts, max_iter, tol, max_time, batch_size,
              basis_floor, random_state, verbose, loss_every=None, callback=None,
              refine=True, n_shared: int = 0, shared=None) -> PairFit:
@@ -232,7 +298,6 @@ def fit_pair(dX, dY, k, *, alpha, beta, n_restarts, max_iter, tol, max_time, bat
     problem = ContrastiveProblem.build(tX, tY, alpha, beta, basis_floor, n_fixed=n_shared)
     if problem.E_Y <= 0:
         raise NMFInputError("X_background has no positive observed entry; nothing to contrast")
-    limit_X = 1.0 if beta == 2 else KL_DEGENERATE
     rng = check_random_state(random_state)
     seeds = rng.integers(0, 2**31 - 1, size=n_restarts)
     start = time.perf_counter()
@@ -247,40 +312,15 @@ def fit_pair(dX, dY, k, *, alpha, beta, n_restarts, max_iter, tol, max_time, bat
         shared_loss = shared_div / problem.E_Y
     if loss_every is None:
         loss_every = 10
-    dtype = dX.values.dtype
-    runs = []
-    for r, seed in enumerate(seeds):
-        remaining = None if max_time is None else max(max_time - (time.perf_counter() - start), 0.0)
-        if remaining is not None and remaining <= 0 and runs:
-            break
-        g = np.random.default_rng(int(seed))
-        W_X, W_Y, H = start_codes(tX.shape, tY.shape, n_shared + k, g, b, dtype)
-        if n_shared:
-            H[:n_shared] = H_shared
-        if batch_size is None:
-            step = ContrastiveStep(problem)
-        else:
-            step = MiniBatchContrastiveStep(problem, batch_size, np.random.default_rng(int(seed) + 1))
-        W, H = step.prepare((W_X, W_Y), H)
-        options = LoopOptions(max_iter=max_iter, tol=tol, max_time=remaining,
-                              loss_every=loss_every, verbose=verbose, callback=callback,
-                              warn=False, desc=f"contrastive[{r + 1}/{n_restarts}]",
-                              tol_mode="change" if batch_size is None else "decrease",
-                              tol_scale=problem.tol_scale)
-        out = run(step, problem.objective, W, H, options)
-        (W_X, W_Y), H = out.W, out.H
-        before = None
-        if refine and has_exact_projection(tX, beta) and has_exact_projection(tY, beta):
-            # exact best-fit codes of both datasets for the final basis
-            W_X = project(tX, H, beta=beta, penalty=Penalty())
-            W_Y = project(tY, H, beta=beta, penalty=Penalty())
-            before = out.loss
-        dXn, dYn = problem.terms(W_X, W_Y, H)
-        loss = dXn - problem.alpha * dYn
-        finite = all(np.isfinite(v) for v in (loss, dXn, dYn)) and all(
-            bool(np.isfinite(b.to_numpy(A)).all()) for A in (W_X, W_Y, H))
-        valid = finite and dXn < limit_X
-        runs.append((out, W_X, W_Y, H, loss, dXn, dYn, before, valid))
+    options = LoopOptions(max_iter=max_iter, tol=tol, max_time=max_time, loss_every=loss_every,
+                          verbose=verbose, callback=_loop_callback(callback), warn=False,
+                          desc=f"contrastive x{n_restarts}",
+                          tol_mode="change" if batch_size is None else "decrease",
+                          tol_scale=problem.tol_scale)
+    outs = _run_restarts(problem, seeds, n_shared + k, H_shared, batch_size, options,
+                         dX.values.dtype)
+    limit_X = 1.0 if beta == 2 else KL_DEGENERATE
+    runs = [_evaluate(problem, o, refine, limit_X) for o in outs]
     losses = np.array([r[4] for r in runs], dtype=float)
     valid = np.array([r[8] for r in runs], dtype=bool)
     if valid.any():

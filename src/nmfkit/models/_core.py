@@ -14,15 +14,11 @@ import numpy as np
 from .._validation import CheckedData, check_mask
 from ..backends import Backend, single_threaded_blas
 from ..exceptions import NMFInputError
-from ..losses import Penalty, Target, beta_divergence
-from ..solvers import HALSStep, LoopOptions, MUStep, nnls_bpp, run
-from ..solvers.hals import right_products
-from ..solvers.accelerate import Extrapolated
-from ..solvers.mu_sparse import SparseKLStep
+from ..losses import Penalty, Target, Term, beta_divergence
+from ..solvers import LoopOptions, nnls_bpp, penalties_of, run_terms
 
 __all__ = ["FitOutput", "build_target", "resolve_solver", "fit_factors", "fix_gauge", "project",
-           "resolve_accelerate",
-           "has_exact_projection"]
+           "resolve_accelerate", "has_exact_projection", "nmf_terms", "run_nmf", "stack"]
 
 SOLVERS = ("auto", "mu", "hals")
 
@@ -89,24 +85,47 @@ def check_beta_data(t: Target, beta: float):
         )
 
 
-def make_step(target: Target, beta: float, solver: str, penalty: Penalty, update_H=True):
-    if solver == "hals":
-        return HALSStep(target, penalty, update_H=update_H)
-    if beta == 1 and target.sparse and target.M is None:
-        return SparseKLStep(target, penalty, update_H=update_H)
-    return MUStep(target, beta, penalty, update_H=update_H)
+def nmf_terms(target: Target, beta: float) -> list:
+    """The declaration of (masked) NMF: one term ``D_β(X | W H)`` (weights 0 = missing)."""
+    return [Term(target, beta, 1.0, "W", "H")]
 
 
-def objective_fn(target: Target, beta: float, penalty: Penalty):
+def stack(backend: Backend, arrays):
+    """Factors of R restarts as one stack with a leading restart axis."""
+    return backend.xp.stack(list(arrays))
+
+
+def run_nmf(target: Target, W0s, H0s, *, beta, solver, penalty, options: LoopOptions,
+            accelerate=False, update_H: bool = True):
+    """Run (masked) NMF from R starts at once on the engine; returns ``(LoopOutcome, step)``.
+
+    ``W0s`` and ``H0s`` are sequences of R starting factors (or stacks (R, ·, ·)).
+    """
     b = target.backend
+    state = {"W": stack(b, W0s), "H": stack(b, H0s)}
+    return run_terms(nmf_terms(target, beta), state, b, solver=solver, options=options,
+                     blocks=("W", "H") if update_H else ("W",), penalties=penalties_of(penalty),
+                     accelerate=accelerate)
 
-    def objective(W, H):
-        val = beta_divergence(target, W, H, beta)
-        if penalty.any:
-            val += penalty.value(W, H, b)
-        return val
 
-    return objective
+@dataclass
+class FitOutcome:
+    """One fit's factors, history and stop reason (what the loop gives for restart r)."""
+
+    W: Any
+    H: Any
+    loss: float
+    loss_history: tuple
+    loss_iters: tuple
+    n_iter: int
+    converged: bool
+    stop_reason: str
+    elapsed: float
+
+    @classmethod
+    def of(cls, o, left: str = "W", right: str = "H") -> "FitOutcome":
+        return cls(o.blocks[left], o.blocks[right], o.loss, o.loss_history, o.loss_iters,
+                   o.n_iter, o.converged, o.stop_reason, o.elapsed)
 
 
 @dataclass
@@ -154,14 +173,16 @@ def fit_factors(target: Target, W0, H0, *, beta, solver, penalty, options: LoopO
     as much as the fit.
     """
     check_beta_data(target, beta)
-    step = make_step(target, beta, solver, penalty)
-    objective = objective_fn(target, beta, penalty)
-    if resolve_accelerate(accelerate, solver, target):
-        step = Extrapolated(step, objective, target.backend)
-    if hasattr(step, "prepare"):
-        W0, H0 = step.prepare(W0, H0)
-    outcome = run(step, objective, W0, H0, options)
-    steps = (getattr(step, "n_steps", outcome.n_iter), getattr(step, "n_failed", 0))
+    acc = resolve_accelerate(accelerate, solver, target)
+    if options.callback is not None:  # the public callback(n_iter, W, H, loss) of one fit
+        user = options.callback
+        options = replace(options, callback=lambda it, state, losses: user(
+            it, state["W"][0], state["H"][0], float(losses[0])))
+    loop, step = run_nmf(target, [W0], [H0], beta=beta, solver=solver, penalty=penalty,
+                         options=options, accelerate=acc)
+    outcome = FitOutcome.of(loop.restart(0))
+    steps = (int(step.n_steps[0]) if acc else outcome.n_iter,
+             int(step.n_failed[0]) if acc else 0)
     b = target.backend
     W, H = fix_gauge(outcome.W, outcome.H, b, normalise=not penalty.any)
     divergence = beta_divergence(target, W, H, beta)
@@ -217,7 +238,7 @@ def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int =
     b = target.backend
     k = H.shape[0]
     if R is None:
-        R = right_products(target, H)  # H Xᵀ, k x m
+        R = b.contiguous((target.X @ H.T).T)  # H Xᵀ, k x m (formed as (X Hᵀ)ᵀ: faster GEMM shape)
     with single_threaded_blas():  # a k x k Gram: BLAS threads only add latency
         G = H @ H.T
     if penalty.l2_W:
@@ -233,9 +254,8 @@ def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int =
     floor = max(float(b.item(b.sum(W))) / max(W.shape[0] * k, 1), 1e-12) * 1e-2
     W = b.clamp_min_(W, floor)
     solver = "hals" if beta == 2 else "mu"
-    step = make_step(target, beta, solver, penalty, update_H=False)
-    if hasattr(step, "prepare"):
-        W, H = step.prepare(W, H)
     options = LoopOptions(max_iter=max_iter, tol=tol, loss_every=1 if solver == "hals" else 10,
                           warn=False, desc="transform")
-    return b.contiguous(run(step, objective_fn(target, beta, penalty), W, H, options).W)
+    loop, _ = run_nmf(target, [W], [H], beta=beta, solver=solver, penalty=penalty,
+                      options=options, update_H=False)
+    return b.contiguous(loop.state["W"][0])

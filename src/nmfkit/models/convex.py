@@ -226,9 +226,10 @@ class ConvexNMF(_DenseFactorModel):
         if self.solver not in ("mu", "lbfgsb"):
             raise NMFInputError(f"solver={self.solver!r} is not known; use 'mu' or 'lbfgsb'")
         step = ConvexStep(values, b) if self.solver == "mu" else ConvexLBFGSBStep(values, b)
-        outcome = run(step, step.objective, W0, A0, self._options(f"convex-nmf[{self.solver}]"))
+        outcome = run(step, step.state(W=W0, A=A0), self._options(f"convex-nmf[{self.solver}]"),
+                      step.objective).restart(0)
         nonneg = float(b.item(values.min())) >= 0
-        Wf, Af = outcome.W, outcome.H  # the loop carries A in its second slot
+        Wf, Af = outcome.blocks["W"], outcome.blocks["A"]
         H = Af @ values
         scale = b.sum(H, axis=1) if nonneg else b.sum(Af, axis=1)
         Wf, H, scale, order = gauge(Wf, H, b, scale, by="sum" if nonneg else "norm")
@@ -320,8 +321,9 @@ class SemiNMF(_DenseFactorModel):
             W0 = b.from_numpy(W0, dtype=values.dtype)
         step = SemiStep(values, b)
         H0 = semi_least_squares(values, W0, b)
-        outcome = run(step, step.objective, W0, H0, self._options("semi-nmf"))
-        Wf = outcome.W
+        outcome = run(step, step.state(W=W0, H=H0), self._options("semi-nmf"),
+                      step.objective).restart(0)
+        Wf = outcome.blocks["W"]
         Hf = semi_least_squares(values, Wf, b)  # exact H for the final W: can only lower the loss
         Wf, Hf, _, _ = gauge(Wf, Hf, b, by="norm")
         loss = frobenius(values, Wf, Hf)

@@ -8,8 +8,8 @@ runs ``n_restarts`` fits of
 
 from independent random starts and keeps the one with the lowest final objective.
 By default the restarts run as one batched computation
-(:func:`nmfkit.solvers.batched.run_batched`) that reads ``X`` once per half-iteration
-for all of them; ``batched=False`` runs them one after another with
+on the engine (:func:`nmfkit.models._core.run_nmf`: the factors of all restarts are
+stacked on a leading axis) that reads ``X`` once per half-iteration for all of them; ``batched=False`` runs them one after another with
 :func:`nmfkit.nmf` (the reference path; both give the same results up to rounding).
 """
 
@@ -28,9 +28,10 @@ from .._validation import check_data, check_n_components, check_nonneg_float, ch
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
 from ..init import initialize
-from ..losses import loss_to_beta
+from ..losses import Penalty, loss_to_beta
 from ..models._core import (build_target, check_beta_data, fix_gauge, resolve_accelerate,
-                            resolve_solver)
+                            resolve_solver, run_nmf)
+from ..solvers import LoopOptions
 
 __all__ = ["RestartsResult", "restarts"]
 
@@ -103,36 +104,32 @@ def _labelled(W, H, data):
 
 
 def _batched(data, k, seeds, *, beta, solver, init, max_iter, tol, max_time, verbose, accelerate):
-    from ..solvers.batched import run_batched
-
-    if data.n_nan:
-        raise NMFInputError(
-            f"X has {data.n_nan} NaN entries: batched restarts do not support missing values yet; "
-            "use restarts(..., batched=False) (runs nmfkit.nmf per restart, which masks them) "
-            "or impute them"
-        )
     target = build_target(data)
     check_beta_data(target, beta)
     b = target.backend
     X_np = target.X if target.sparse else b.to_numpy(target.X)
-    starts = [initialize(X_np, k, init, backend=b, dtype=data.values.dtype,
+    M_np = None if target.M is None else b.to_numpy(target.M)
+    starts = [initialize(X_np, k, init, backend=b, dtype=data.values.dtype, weights_np=M_np,
                          random_state=int(s)) for s in seeds]
-    out = run_batched(target, [w for w, _ in starts], [h for _, h in starts], beta=beta,
-                      solver=solver, max_iter=max_iter, tol=tol, max_time=max_time,
-                      verbose=verbose, accelerate=resolve_accelerate(accelerate, solver, target))
+    options = LoopOptions(max_iter=max_iter, tol=tol, max_time=max_time, verbose=verbose,
+                          loss_every=1 if solver == "hals" else 10, warn=False,
+                          desc=f"restarts[{solver}]x{len(seeds)}")
+    out, _ = run_nmf(target, [w for w, _ in starts], [h for _, h in starts], beta=beta,
+                     solver=solver, penalty=Penalty(), options=options,
+                     accelerate=resolve_accelerate(accelerate, solver, target))
     results = []
     for r in range(len(seeds)):
-        W, H = fix_gauge(out.W[r], out.H[r], b)
+        o = out.restart(r)
+        W, H = fix_gauge(o.blocks["W"], o.blocks["H"], b)
         # no penalties here, so the last loss is the divergence (and the gauge keeps it):
         # no extra pass over X per restart
-        div = float(out.loss_history[r][-1])
+        div = float(o.loss_history[-1])
         W, H = _labelled(W, H, data)
-        info = {"loss_iters": out.loss_iters[r], "divergence": div,
+        info = {"loss_iters": o.loss_iters, "divergence": div,
                 "reconstruction_err": float(np.sqrt(2.0 * max(div, 0.0))),
                 "restart": r, "seed": int(seeds[r]), "batched": True}
-        results.append(NMFResult(W=W, H=H, loss=out.loss_history[r][-1],
-                                 loss_history=out.loss_history[r], n_iter=int(out.n_iter[r]),
-                                 converged=bool(out.converged[r]), stop_reason=out.stop_reason[r],
+        results.append(NMFResult(W=W, H=H, loss=o.loss_history[-1], loss_history=o.loss_history,
+                                 n_iter=o.n_iter, converged=o.converged, stop_reason=o.stop_reason,
                                  elapsed=out.elapsed, beta=beta, solver=solver, info=info))
     return results
 
@@ -163,8 +160,8 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
     Parameters
     ----------
     X : array-like or DataFrame, shape (n_samples, n_features)
-        Non-negative data (dense NumPy is the tested path; scipy.sparse works for the
-        batched products). NaN (missing) entries need ``batched=False``.
+        Non-negative data: dense or scipy.sparse NumPy data, or torch tensors. NaN
+        entries are missing (left out of the objective), batched or not.
     n_components : int
         The rank k.
     n_restarts : int
@@ -172,8 +169,10 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
     loss : {"frobenius", "kl", "is"} or float
         The β-divergence, as in :func:`nmfkit.nmf`.
     solver : {"auto", "hals", "mu"}
-        "auto" is HALS for Frobenius, MU otherwise. Batched MU with β ≠ 2 runs the
-        restarts one by one inside the batch (no saving over ``batched=False``).
+        "auto" is HALS for Frobenius, MU otherwise. Batched, every product with
+        ``X`` serves all restarts (dense ``X`` is read once per half-iteration, in row
+        chunks for the ``X / (W_r H_r)``-type products of β ≠ 2 and of missing values);
+        sparse KL evaluates ``W_r H_r`` at the non-zeros restart by restart.
     init : {"random", "nndsvd", "nndsvda", "nndsvdar"}
         Start of each restart, drawn with that restart's seed ("random" is the useful
         one: the SVD-based starts differ little between seeds).

@@ -1,10 +1,20 @@
 """The one iteration loop every solver runs in.
 
-It owns stopping (relative decrease ``tol``, ``max_iter``, ``max_time``), the loss
-history, the progress bar, callbacks and the stop reason. A solver provides
-``step(W, H) -> (W, H, loss_or_None)``: one outer iteration, returning the objective
-when it comes for free from products it computed, else ``None`` (the loop then asks
-``objective(W, H)`` on the iterations where the loss is checked).
+It iterates a *step* over a *state*: a dict of named factor blocks, each with a
+leading restart axis of length R (R restarts or replicates of one problem computed
+together; a single fit is R = 1). It owns stopping (``tol``, ``max_iter``,
+``max_time``, Ctrl-C), the loss history, the progress bar, callbacks and the stop
+reason, **per restart**: a restart whose stopping rule fired is frozen and leaves the
+batch (the step then runs on the rows of the others), the rest go on.
+
+A step is a callable ``step(state, idx, want_loss) -> losses | None`` that updates the
+state in place (or puts new arrays into the dict) for the restarts ``idx`` (the dict
+it receives holds only those rows when some restarts are frozen) and returns their
+objectives when they come free from products it formed, else None (the loop then
+calls ``objective(state)`` on the iterations where the loss is checked). A step may
+set ``step.no_progress`` (bool per restart of ``idx``): those restarts handed back
+their previous point (a rejected extrapolation): the iteration counts, no loss is
+recorded and no convergence test is made. A step may have ``prepare(state)``.
 """
 
 from __future__ import annotations
@@ -12,23 +22,14 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
 
 from ..exceptions import ConvergenceWarning
 
-__all__ = ["LoopOptions", "LoopOutcome", "NO_PROGRESS", "run"]
-
-
-class _NoProgress:
-    def __repr__(self):
-        return "NO_PROGRESS"
-
-
-#: What a step returns as its loss when it discarded its own result and handed back
-#: the previous iterate (a rejected extrapolation): the iteration counts, but no loss
-#: is recorded and no convergence test is made on it.
-NO_PROGRESS = _NoProgress()
+__all__ = ["LoopOptions", "LoopOutcome", "SingleFitStep", "run"]
 
 
 @dataclass
@@ -40,31 +41,31 @@ class LoopOptions:
     max_iter : int
         Most outer iterations.
     tol : float
-        Stop when ``(L_prev - L) / |L_prev| < tol`` between two loss checks (``0``
-        runs ``max_iter`` iterations).
+        Stop a restart when ``(L_prev - L) / |L_prev| < tol`` between two loss checks
+        (``0`` runs ``max_iter`` iterations).
     tol_mode : {"decrease", "change"}
-        ``"change"`` tests ``|L_prev - L| / |L_prev| < tol`` instead: for objectives that
+        ``"change"`` tests ``|L_prev - L| / scale < tol`` instead: for objectives that
         are not monotone along the iterations (the contrastive model, whose background
         codes move towards their best fit and so raise ``L``), a rise is not convergence.
     tol_scale : callable or None
-        ``tol_scale()`` gives the denominator of the relative change in place of
-        ``|L_prev|`` (for an objective that is a difference of terms and can be near 0,
-        the size of its terms).
+        ``tol_scale(idx)`` gives, per restart of ``idx``, the denominator of the
+        relative change in place of ``|L_prev|`` (for an objective that is a difference
+        of terms and can be near 0: the size of its terms).
     max_time : float or None
-        Stop after this many seconds (checked after every iteration).
+        Stop every restart after this many seconds (checked after every iteration).
     loss_every : int
-        Check the loss every this many iterations (and at the last one); a step
-        that returns its loss is recorded every iteration regardless.
+        Check the loss every this many iterations (and at the last one); a step that
+        returns its loss is recorded every iteration regardless.
     verbose : int
         ``0`` silent; ``>= 1`` a tqdm progress bar (on a terminal only).
     callback : callable or None
-        ``callback(n_iter, W, H, loss)`` after each loss check; returning ``True``
-        stops the loop.
+        ``callback(n_iter, state, losses)`` after each loss check (``losses`` of the
+        active restarts); returning ``True`` stops the loop.
     warn : bool
-        Emit :class:`~nmfkit.exceptions.ConvergenceWarning` when stopped by
-        ``max_iter`` with ``tol > 0``.
+        Emit :class:`~nmfkit.exceptions.ConvergenceWarning` when a single fit stopped
+        at ``max_iter`` with ``tol > 0``, or its objective became non-finite.
     desc : str
-        Label of the progress bar.
+        Label of the progress bar and the warnings.
     """
 
     max_iter: int = 200
@@ -81,8 +82,30 @@ class LoopOptions:
 
 @dataclass
 class LoopOutcome:
-    W: Any
-    H: Any
+    """Per-restart outcome of :func:`run` (``single()`` for R = 1 callers)."""
+
+    state: dict
+    loss: np.ndarray
+    loss_history: list
+    loss_iters: list
+    n_iter: np.ndarray
+    converged: np.ndarray
+    stop_reason: list
+    elapsed: float
+    extra: dict = field(default_factory=dict)
+
+    def restart(self, r: int) -> "RestartOutcome":
+        return RestartOutcome({k: v[r] for k, v in self.state.items()}, float(self.loss[r]),
+                              tuple(self.loss_history[r]), tuple(self.loss_iters[r]),
+                              int(self.n_iter[r]), bool(self.converged[r]), self.stop_reason[r],
+                              self.elapsed)
+
+
+@dataclass
+class RestartOutcome:
+    """One restart's blocks (without the restart axis), history and stop reason."""
+
+    blocks: dict
     loss: float
     loss_history: tuple
     loss_iters: tuple
@@ -101,83 +124,183 @@ def _progress(options: LoopOptions):
     return tqdm(total=options.max_iter, desc=options.desc, disable=None, leave=False)
 
 
-def run(step: Callable, objective: Callable, W, H, options: LoopOptions,
-        initial_loss: Optional[float] = None) -> LoopOutcome:
-    """Iterate ``step`` from ``(W, H)`` until a stopping rule fires.
+def _sub(state, idx, full):
+    return state if full else {k: v[idx] for k, v in state.items()}
+
+
+def _put_back(state, sub, idx, full):
+    if not full:
+        for k, v in sub.items():
+            state[k][idx] = v
+
+
+class _Record:
+    """Histories and per-restart stopping bookkeeping."""
+
+    def __init__(self, losses, options):
+        nR = len(losses)
+        self.o = options
+        self.hist = [[float(v)] for v in losses]
+        self.iters = [[0] for _ in range(nR)]
+        self.last = np.array(losses, dtype=np.float64)
+        self.active = np.ones(nR, dtype=bool)
+        self.n_iter = np.zeros(nR, dtype=int)
+        self.stale = np.zeros(nR, dtype=bool)
+        self.reason = ["max_iter"] * nR
+
+    def update(self, it, idx, losses, check, skip):
+        o = self.o
+        scale = None
+        if check and o.tol > 0 and o.tol_scale is not None:
+            scale = np.asarray(o.tol_scale(idx), dtype=np.float64).reshape(-1)
+        for pos, r in enumerate(idx):
+            self.stale[r] = skip is not None and bool(skip[pos])
+            if (losses is None and not check) or self.stale[r]:
+                continue
+            loss = float(losses[pos])
+            self.hist[r].append(loss)
+            self.iters[r].append(it)
+            if not math.isfinite(loss):
+                self.reason[r], self.active[r] = "nonfinite", False
+                continue
+            if not check:
+                continue
+            if o.tol > 0:
+                dec = self.last[r] - loss
+                if o.tol_mode == "change":
+                    dec = abs(dec)
+                den = abs(self.last[r]) if scale is None else scale[pos]
+                if dec / max(den, 1e-300) < o.tol:
+                    self.reason[r], self.active[r] = "tol", False
+                    continue
+            self.last[r] = loss
+
+    def stop_all(self, reason):
+        for r in np.flatnonzero(self.active):
+            self.reason[r] = reason
+        self.active[:] = False
+
+
+def run(step, state: dict, options: LoopOptions, objective: Callable,
+        initial_losses=None) -> LoopOutcome:
+    """Iterate ``step`` over ``state`` until every restart has stopped (module docstring).
+
+    Parameters
+    ----------
+    step : callable
+        ``step(state, idx, want_loss) -> losses | None``.
+    state : dict of str -> array
+        Factor blocks with a leading restart axis (R, ...). Updated in place.
+    options : LoopOptions
+    objective : callable
+        ``objective(state) -> ndarray (R_sub,)``: the objective of every restart of a
+        (sub-)state.
+    initial_losses : array of length R, optional
+        The objective at the start, if known.
 
     Returns
     -------
     LoopOutcome
-        Final factors, the loss history (entry 0 at the start) with the iteration
-        of each entry, the stop reason and the elapsed time.
     """
     start = time.perf_counter()
-    loss = objective(W, H) if initial_loss is None else initial_loss
-    history, iters = [loss], [0]
-    last_checked = loss
+    if hasattr(step, "prepare"):
+        state = step.prepare(state)
+    losses0 = objective(state) if initial_losses is None else initial_losses
+    losses0 = np.asarray(losses0, dtype=np.float64).reshape(-1)
+    if hasattr(step, "start"):
+        step.start(losses0)
+    nR = losses0.size
+    rec = _Record(losses0, options)
     bar = _progress(options)
-    reason, converged, n_iter, step_loss = "max_iter", False, 0, None
     try:
-        for n_iter in range(1, options.max_iter + 1):
-            W, H, step_loss = step(W, H)
-            if step_loss is NO_PROGRESS:
-                if bar is not None:
-                    bar.update(1)
-                if options.max_time is not None and time.perf_counter() - start >= options.max_time:
-                    reason = "max_time"
-                    break
-                continue
-            check = n_iter % options.loss_every == 0 or n_iter == options.max_iter
-            if step_loss is not None:
-                loss = step_loss
-            elif check:
-                loss = objective(W, H)
-            if step_loss is not None or check:
-                history.append(loss)
-                iters.append(n_iter)
+        for it in range(1, options.max_iter + 1):
+            idx = np.flatnonzero(rec.active)
+            if idx.size == 0:
+                break
+            full = idx.size == nR
+            check = it % options.loss_every == 0 or it == options.max_iter
+            sub = _sub(state, idx, full)
+            losses = step(sub, idx, check)
+            skip = getattr(step, "no_progress", None)
+            if losses is None and check:
+                losses = objective(sub)
+            _put_back(state, sub, idx, full)
+            rec.n_iter[idx] = it
+            rec.update(it, idx, losses, check, skip)
             if bar is not None:
                 bar.update(1)
-                if check:
-                    bar.set_postfix(loss=f"{loss:.6g}", refresh=False)
-            if not math.isfinite(loss):
-                reason = "nonfinite"
+                if check and losses is not None:
+                    bar.set_postfix(loss=f"{float(np.min(losses)):.6g}", refresh=False)
+            if check and options.callback is not None and options.callback(
+                    it, state, None if losses is None else np.asarray(losses)):
+                rec.stop_all("callback")
                 break
-            if check:
-                if options.callback is not None and options.callback(n_iter, W, H, loss):
-                    reason = "callback"
-                    break
-                if options.tol > 0:
-                    decrease = last_checked - loss
-                    if options.tol_mode == "change":
-                        decrease = abs(decrease)
-                    scale = abs(last_checked) if options.tol_scale is None else options.tol_scale()
-                    if decrease / max(scale, 1e-300) < options.tol:
-                        reason, converged = "tol", True
-                        break
-                last_checked = loss
             if options.max_time is not None and time.perf_counter() - start >= options.max_time:
-                reason = "max_time"
+                rec.stop_all("max_time")
                 break
+    except KeyboardInterrupt:
+        rec.stop_all("interrupted")
     finally:
         if bar is not None:
             bar.close()
-    if iters[-1] != n_iter and n_iter > 0 and step_loss is not NO_PROGRESS:
-        loss = objective(W, H)
-        history.append(loss)
-        iters.append(n_iter)
+    _finish(rec, state, objective, nR)
     elapsed = time.perf_counter() - start
-    if options.warn and reason == "max_iter" and options.tol > 0:
+    _warn(rec, options, nR)
+    return LoopOutcome(state, np.array([h[-1] for h in rec.hist]), [tuple(h) for h in rec.hist],
+                       [tuple(i) for i in rec.iters], rec.n_iter,
+                       np.array([s == "tol" for s in rec.reason]), rec.reason, elapsed)
+
+
+def _finish(rec, state, objective, nR):
+    """The objective at each restart's last iterate, where it was not recorded."""
+    todo = [r for r in range(nR)
+            if rec.iters[r][-1] != rec.n_iter[r] and rec.n_iter[r] > 0 and not rec.stale[r]]
+    if not todo:
+        return
+    idx = np.array(todo)
+    vals = objective(_sub(state, idx, idx.size == nR))
+    for pos, r in enumerate(todo):
+        rec.hist[r].append(float(vals[pos]))
+        rec.iters[r].append(int(rec.n_iter[r]))
+
+
+def _warn(rec, options, nR):
+    if not options.warn or nR != 1:
+        return
+    if rec.reason[0] == "max_iter" and options.tol > 0:
         warnings.warn(
             f"{options.desc}: stopped at max_iter={options.max_iter} before the relative "
             f"decrease fell below tol={options.tol:g}; raise max_iter or tol",
-            ConvergenceWarning,
-            stacklevel=3,
+            ConvergenceWarning, stacklevel=4,
         )
-    if reason == "nonfinite":
+    if rec.reason[0] == "nonfinite":
         warnings.warn(
-            f"{options.desc}: the objective became {loss} at iteration {n_iter}; "
-            "check the input scale or use a different solver",
-            ConvergenceWarning,
-            stacklevel=3,
+            f"{options.desc}: the objective became {rec.hist[0][-1]} at iteration "
+            f"{rec.n_iter[0]}; check the input scale or use a different solver",
+            ConvergenceWarning, stacklevel=4,
         )
-    return LoopOutcome(W, H, loss, tuple(history), tuple(iters), n_iter, converged, reason, elapsed)
+
+
+
+class SingleFitStep:
+    """Base of steps for models fitted one restart at a time (convex, semi-NMF, autoencoder).
+
+    A subclass names its blocks in ``blocks`` and implements ``update(**blocks) ->
+    (new_blocks, loss_or_None)`` and ``value(**blocks) -> float`` on the blocks without
+    the restart axis; this class maps them onto the loop's state (restart axis of 1).
+    """
+
+    blocks: tuple = ()
+
+    def __call__(self, state, idx=None, want_loss=False):
+        new, loss = self.update(**{k: state[k][0] for k in self.blocks})
+        for k, v in new.items():
+            state[k] = v[None] if hasattr(v, "shape") else [v]
+        return None if loss is None else np.array([loss], dtype=np.float64)
+
+    def objective(self, state) -> np.ndarray:
+        return np.array([self.value(**{k: state[k][0] for k in self.blocks})], dtype=np.float64)
+
+    def state(self, **blocks) -> dict:
+        """The loop's state for one restart from blocks without the restart axis."""
+        return {k: (v[None] if hasattr(v, "shape") else [v]) for k, v in blocks.items()}

@@ -34,6 +34,8 @@ import warnings
 from dataclasses import dataclass, replace
 from typing import Optional
 
+import numpy as np
+
 from ..exceptions import ConvergenceWarning
 from ._loop import LoopOptions, run
 
@@ -180,8 +182,8 @@ def train_autoencoder(T, T_val, params: AEParams, cfg: AEConfig, *, max_iter: in
                       max_time=None, verbose: int = 0, seed: int = 0):
     """Train ``params`` on the rows of ``T``; return ``(outcome, validation_history)``.
 
-    ``outcome`` is the loop's :class:`~nmfkit.solvers.LoopOutcome` (``W`` holds the
-    params) with ``stop_reason`` one of ``"tol"``, ``"early_stopping"``, ``"max_iter"``,
+    ``outcome`` is the loop's outcome of the one restart (its block ``params`` holds
+    the trained parameters) with ``stop_reason`` one of ``"tol"``, ``"early_stopping"``, ``"max_iter"``,
     ``"max_time"`` or ``"nonfinite"``.
     """
     torch = import_torch()
@@ -197,11 +199,12 @@ def train_autoencoder(T, T_val, params: AEParams, cfg: AEConfig, *, max_iter: in
         value.backward()
         return value
 
-    def step(p, _):
+    def step(state, idx=None, want_loss=False):
+        p = state["params"][0]
         if cfg.optimizer == "lbfgs":
             opt.step(closure)
             p.project_()
-            return p, None, None
+            return None
         order = torch.randperm(m, generator=gen).to(T.device) if batch < m else None
         for start in range(0, m, batch):
             Tb = T if order is None else T[order[start:start + batch]]
@@ -210,14 +213,15 @@ def train_autoencoder(T, T_val, params: AEParams, cfg: AEConfig, *, max_iter: in
             value.backward()
             opt.step()
             p.project_()
-        return p, None, None
+        return None
 
     # best: the reference for "improved by tol"; best_seen/state: the best weights so far
     watch = {"best": math.inf, "best_seen": math.inf, "since": 0, "state": None, "val": [],
              "reason": None}
 
-    def callback(n_iter, p, _, loss):
-        value = loss
+    def callback(n_iter, state, losses):
+        p = state["params"][0]
+        value = float(losses[0])
         if cfg.early_stopping:
             value = evaluate(T_val, p, cfg)
             watch["val"].append(value)
@@ -239,7 +243,8 @@ def train_autoencoder(T, T_val, params: AEParams, cfg: AEConfig, *, max_iter: in
     options = LoopOptions(max_iter=max_iter, tol=0.0, max_time=max_time, loss_every=1,
                           verbose=verbose, callback=callback, warn=False, desc="autoencoder")
     with _small_cpu_threads(T, params.raw_E.shape[1]):
-        outcome = run(step, lambda p, _: evaluate(T, p, cfg), params, None, options)
+        outcome = run(step, {"params": [params]}, options,
+                      lambda state: np.array([evaluate(T, state["params"][0], cfg)])).restart(0)
     if outcome.stop_reason == "callback":
         outcome = replace(outcome, stop_reason=watch["reason"], converged=True)
     if watch["state"] is not None and watch["best_seen"] < math.inf:

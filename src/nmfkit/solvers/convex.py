@@ -50,6 +50,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..backends import Backend
+from ._loop import SingleFitStep
 
 __all__ = ["ConvexStep", "ConvexLBFGSBStep", "SemiStep", "convex_objective", "semi_least_squares"]
 
@@ -76,14 +77,16 @@ def convex_objective(X, W, A) -> float:
     return 0.5 * float((R * R).sum())
 
 
-class ConvexStep:
-    """One convex-NMF iteration on ``(W, A)``; see the module docstring.
+class ConvexStep(SingleFitStep):
+    """One convex-NMF iteration on the blocks ``W`` and ``A``; see the module docstring.
 
     Parameters
     ----------
     X : backend array (n, p), dense
     backend : Backend
     """
+
+    blocks = ("W", "A")
 
     def __init__(self, X, backend: Backend):
         self.X = X
@@ -93,7 +96,7 @@ class ConvexStep:
             K = X @ X.T
             self.Kp, self.Km = _pos(K, backend), _neg(K, backend)
 
-    def __call__(self, W, A):
+    def update(self, W, A):
         b, X = self.b, self.X
         if self.nonneg:
             F = A @ X                      # k × p: the current basis
@@ -110,9 +113,9 @@ class ConvexStep:
             WtW = W.T @ W
             At = At * _ratio_sqrt(Kp @ W + KmAt @ WtW, Km @ W + KpAt @ WtW, b)
             A = At.T
-        return b.contiguous(W), b.contiguous(A), None
+        return {"W": b.contiguous(W), "A": b.contiguous(A)}, None
 
-    def objective(self, W, A) -> float:
+    def value(self, W, A) -> float:
         return convex_objective(self.X, W, A)
 
 
@@ -131,14 +134,16 @@ def semi_least_squares(X, W, b: Backend):
     return np.linalg.pinv(W) @ X
 
 
-class SemiStep:
+class SemiStep(SingleFitStep):
     """One semi-NMF iteration: ``H`` exact least squares, then the ``W`` update."""
+
+    blocks = ("W", "H")
 
     def __init__(self, X, backend: Backend):
         self.X = X
         self.b = backend
 
-    def __call__(self, W, H):
+    def update(self, W, H):
         b, X = self.b, self.X
         H = semi_least_squares(X, W, b)
         XHt = X @ H.T
@@ -146,15 +151,17 @@ class SemiStep:
         num = _pos(XHt, b) + W @ _neg(HHt, b)
         den = _neg(XHt, b) + W @ _pos(HHt, b)
         W = W * _ratio_sqrt(num, den, b)
-        return b.contiguous(W), b.contiguous(H), None
+        return {"W": b.contiguous(W), "H": b.contiguous(H)}, None
 
-    def objective(self, W, H) -> float:
+    def value(self, W, H) -> float:
         R = self.X - W @ H
         return 0.5 * float((R * R).sum())
 
 
-class ConvexLBFGSBStep:
+class ConvexLBFGSBStep(SingleFitStep):
     """``inner`` iterations of L-BFGS-B on ``(W, A) >= 0`` (NumPy, float64); returns the loss."""
+
+    blocks = ("W", "A")
 
     def __init__(self, X, backend: Backend, inner: int = 50):
         self.b = backend
@@ -166,7 +173,7 @@ class ConvexLBFGSBStep:
     def _split(self, z, n, k):
         return z[: n * k].reshape(n, k), z[n * k:].reshape(k, n)
 
-    def __call__(self, W, A):
+    def update(self, W, A):
         from scipy.optimize import minimize
 
         X, b = self.X, self.b
@@ -193,8 +200,8 @@ class ConvexLBFGSBStep:
         z = np.maximum(res.x, 0.0)
         Wn, An = self._split(z, n, k)
         loss = convex_objective(X, Wn, An)
-        return b.from_numpy(Wn, dtype=W.dtype), b.from_numpy(An, dtype=A.dtype), loss
+        return {"W": b.from_numpy(Wn, dtype=W.dtype), "A": b.from_numpy(An, dtype=A.dtype)}, loss
 
-    def objective(self, W, A) -> float:
+    def value(self, W, A) -> float:
         return convex_objective(self.X, np.asarray(self.b.to_numpy(W), np.float64),
                                 np.asarray(self.b.to_numpy(A), np.float64))

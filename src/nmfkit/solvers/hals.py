@@ -1,19 +1,20 @@
-r"""Hierarchical alternating least squares (HALS) for the Frobenius loss.
+r"""The one HALS engine: Frobenius terms, Gillis–Glineur inner sweeps, a restart axis.
 
 Fast HALS (Cichocki & Phan 2009) with the inner iterations of Gillis & Glineur
-(2012): the expensive products ``H Xᵀ`` and ``H Hᵀ`` are formed once per half-step
-and reused for several cheap sweeps over the columns of the factor:
+(2012). For a block ``A`` (stacked (R, m, k)) bound by Frobenius terms with weights
+``w_t > 0``, the expensive products ``R = Σ_t w_t B_t X_tᵀ`` and
+``G = Σ_t w_t B_t B_tᵀ`` are formed once per half-step (one GEMM with ``X`` for all
+restarts) and reused for several cheap sweeps over the columns of the block:
 
 .. math::
     a_j \leftarrow \max\Big(0,\; a_j + \frac{r_j - G_{j\cdot} A - l_1 - l_2 a_j}{G_{jj} + l_2}\Big),
-    \qquad R = B X^\top,\; G = B B^\top,
 
-the exact minimiser of ``½‖X − A B‖² + l1‖A‖₁ + ½ l2‖A‖²`` in column ``a_j``.
-Sweeps repeat while the change is above ``inner_tol`` times the first sweep's
-change, at most ``1 + ⌊α ρ⌋`` times (ρ = cost of the products / cost of a sweep).
+the exact minimiser in column ``a_j``. Sweeps repeat while the change is above
+``inner_tol`` times the first sweep's change (per restart), at most ``1 + ⌊α ρ⌋``
+times (ρ = cost of the products / cost of a sweep).
 
 Element weights (missing values) are handled by majorisation: with ``M ∈ [0, 1]``
-(scaled by its maximum otherwise), ``X̃ = M ⊙ X + (1 − M) ⊙ (W H)`` gives a surrogate
+(scaled by its maximum otherwise), ``X̃ = M ⊙ X + (1 − M) ⊙ (A B)`` gives a surrogate
 whose HALS step never increases the weighted objective (the EM view of missing data).
 """
 
@@ -24,19 +25,10 @@ import os
 import numpy as np
 
 from ..backends import single_threaded_blas
-from ..losses import Penalty, Target, beta_divergence, frobenius_from_products
+from ..losses import frobenius_values, stacked_right
+from .mu import BlockPenalty
 
-__all__ = ["HALSStep", "checked_right_products", "hals_sweeps", "right_products"]
-
-
-def right_products(t: Target, B):
-    """``B @ Xᵀ`` (k × m) for the target's ``X`` (m × n), C-contiguous.
-
-    Formed as ``(X @ Bᵀ)ᵀ``: with a tall ``X`` and small k, BLAS runs this shape several
-    times faster than ``B @ Xᵀ`` (measured 40 ms against 250 ms for 5,000 × 2,000, k = 20,
-    OpenBLAS), and the transpose copy costs O(k m).
-    """
-    return t.backend.contiguous((t.X @ B.T).T)
+__all__ = ["HALSStep", "checked_right_products", "hals_sweeps", "inner_budget"]
 
 
 _POOL = None
@@ -68,8 +60,7 @@ def checked_right_products(X, B, rows: int = 64):
     ``X`` is read in blocks of rows: each block's min and max are taken while it is in
     cache, then it is multiplied, so ``X`` comes from memory once instead of twice
     (validation scan + product). The row range is split between a few threads (NumPy
-    releases the GIL), each with a one-thread BLAS: small blocks on a multi-threaded
-    BLAS would wait on its thread synchronisation. Returns None if some entry is
+    releases the GIL), each with a one-thread BLAS. Returns None if some entry is
     negative, NaN or infinite (the caller then runs the full validation, which says
     which).
     """
@@ -88,113 +79,191 @@ def checked_right_products(X, B, rows: int = 64):
     return np.ascontiguousarray(out.T) if ok else None
 
 
-def hals_sweeps(At, R, G, l1, l2, backend, max_sweeps: int = 1, inner_tol: float = 0.0):
-    """Coordinate sweeps on the rows of ``At`` (k × r, updated in place).
+def inner_budget(r: int, c: int, k: int, alpha: float = 0.5, max_inner: int = 20) -> int:
+    """Gillis–Glineur sweeps per half-step, ``1 + ⌊α ρ⌋`` with ``ρ = 1 + c/(k+1) + c/r``."""
+    rho = 1.0 + c / (k + 1.0) + c / max(r, 1)
+    return max(1, min(max_inner, 1 + int(alpha * rho)))
 
-    Minimises ``½ tr(At G Atᵀ) − tr(R Atᵀ) + l1 Σ At + ½ l2 ‖At‖²`` over ``At ≥ 0``.
-    Returns the number of sweeps run.
+
+def hals_sweeps(At, Rm, G, backend, penalty: BlockPenalty = BlockPenalty(), max_sweeps: int = 1,
+                inner_tol: float = 0.0) -> int:
+    """Coordinate sweeps on the rows of every restart of ``At`` (R, k, r), in place.
+
+    Minimises ``½ tr(A G Aᵀ) − tr(R Aᵀ) + l1 Σ A + ½ l2 ‖A‖²`` over ``A ≥ 0`` for each
+    restart; restart r leaves the sweeps once its change falls below ``inner_tol²``
+    times its first change. Returns the number of sweeps run.
     """
     b = backend
-    k = At.shape[0]
-    diag = [float(x) for x in b.to_numpy(b.diag(G))]
+    nR, k, _ = At.shape
+    l1, l2 = penalty.l1, penalty.l2
+    d = b.to_numpy(G.diagonal(0, 1, 2)).astype(np.float64) + l2  # (R, k)
+    d = np.where(d > 0, d, np.inf)  # a component with G_jj <= 0 is skipped (adds 0)
+    active = np.arange(nR)
     first = None
     sweeps = 0
     for sweeps in range(1, max_sweeps + 1):
-        track = max_sweeps > 1
-        prev = b.copy(At) if track else None
+        full = active.size == nR
+        A = At if full else At[active]
+        Rs, Gs = (Rm, G) if full else (Rm[active], G[active])
+        dd = b.asarray(d[active], dtype=A.dtype)[:, :, None]  # (R_a, k, 1)
+        prev = b.copy(A) if max_sweeps > 1 else None
         for j in range(k):
-            d = diag[j] + l2
-            if d <= 0:
-                continue
-            g = R[j] - G[j] @ At
+            g = Rs[:, j, :] - (Gs[:, j : j + 1, :] @ A)[:, 0, :]
             if l1:
                 g -= l1
             if l2:
-                g -= l2 * At[j]
-            row = At[j]
-            row += g / d
+                g -= l2 * A[:, j, :]
+            row = A[:, j, :]
+            row += g / dd[:, j]
             b.clamp_min_(row, 0.0)
-        if track:
-            prev -= At
-            change = b.sumsq(prev)
-            if first is None:
-                first = change
-            elif change <= inner_tol * inner_tol * first:
-                break
+        if not full:
+            At[active] = A
+        if max_sweeps == 1:
+            break
+        prev -= A
+        change = b.to_numpy((prev * prev).sum(axis=(1, 2))).astype(np.float64)
+        if first is None:
+            first = change
+            continue
+        keep = ~(change <= inner_tol * inner_tol * first)
+        active, first = active[keep], first[keep]
+        if active.size == 0:
+            break
     return sweeps
 
 
+def _rows_first(b, A):
+    """``A`` (R, r, k) as the transpose view of a C-contiguous (R, k, r) stack."""
+    return b.contiguous(A.swapaxes(-1, -2)).swapaxes(-1, -2)
+
+
 class HALSStep:
-    """One outer HALS iteration (W then H) with Gillis-Glineur inner sweeps.
+    """One outer HALS iteration over ``blocks`` for Frobenius terms with weights > 0.
 
     Parameters
     ----------
-    target : Target
-    penalty : Penalty
-    update_H : bool
-    inner_alpha : float
-        α of the inner-sweep budget ``1 + ⌊α ρ⌋``; 0 gives plain HALS (one sweep).
-    inner_tol : float
-        Stop inner sweeps when the change falls below this fraction of the first.
+    terms : list of Term
+        Frobenius (β = 2) terms with positive weights.
+    backend : Backend
+    blocks : tuple of str
+        Blocks updated, in order.
+    penalties : dict
+        ``block -> BlockPenalty``.
+    inner_alpha, inner_tol, max_inner : float, float, int
+        The inner-sweep budget and stopping rule (module docstring); ``inner_alpha=0``
+        is plain HALS.
+
+    Calling it updates the state in place and returns the objective of every restart
+    (from the products it formed, no extra pass over ``X``) when no term has element
+    weights, else None.
     """
 
-    def __init__(self, target: Target, penalty: Penalty = Penalty(), update_H=True,
-                 inner_alpha: float = 0.5, inner_tol: float = 0.1, max_inner: int = 20):
-        self.t = target
-        self.penalty = penalty
-        self.update_H = update_H
-        m, n = target.shape
-        self.b = target.backend
-        self.weighted = target.M is not None
-        self.scale = 1.0
-        if self.weighted:
-            self.scale = float(self.b.item(target.M.max()))
-            self.Mn = target.M / self.scale if self.scale != 1.0 else target.M
+    def __init__(self, terms, backend, blocks=("W", "H"), penalties=None, inner_alpha: float = 0.5,
+                 inner_tol: float = 0.1, max_inner: int = 20):
+        for t in terms:
+            if t.beta != 2 or t.weight <= 0:
+                raise ValueError("HALS minimises Frobenius terms with positive weights only")
+        self.terms, self.b, self.blocks = list(terms), backend, tuple(blocks)
+        self.penalties = penalties or {}
+        self.weighted = any(t.target.M is not None for t in self.terms)
+        self.scale = {}
+        for t in self.terms:
+            if t.target.M is not None:
+                s = float(self.b.item(t.target.M.max()))
+                self.scale[id(t)] = (s, t.target.M / s if s != 1.0 else t.target.M)
         self._inner = (inner_alpha, inner_tol, max_inner)
-        self.eps = self.b.eps(target.X.dtype)
 
-    def _budget(self, r, c, k):
+    def prepare(self, state):
+        """Every block laid out as the transpose view of a C-contiguous (R, k, r) stack."""
+        for blk in self.blocks:
+            if any(blk == t.left for t in self.terms):
+                state[blk] = _rows_first(self.b, state[blk])
+            else:
+                state[blk] = self.b.contiguous(state[blk])
+        return state
+
+    def _data(self, t, state):
+        """The term's data: ``X``, or the complete-data ``X̃`` of the majorisation."""
+        if t.target.M is None:
+            return t.target.X
+        _, Mn = self.scale[id(t)]
+        return Mn * t.target.X + (1 - Mn) * (state[t.left] @ state[t.right])
+
+    def _products(self, state, blk):
+        """``(Rm, G, products)`` for block ``blk``: Rm (R, k, r), G (R, k, k)."""
+        Rm = G = None
+        last = []
+        for t in self.terms:
+            if not t.binds(blk):
+                continue
+            X = self._data(t, state)
+            dense3 = getattr(X, "ndim", 2) == 3
+            if blk == t.left:
+                B = state[t.right]
+                XBt = (X @ B.swapaxes(-1, -2)) if dense3 else stacked_right(X, B)
+                Rt, Gt = XBt.swapaxes(-1, -2), B @ B.swapaxes(-1, -2)
+            else:
+                A = state[t.left]
+                if dense3:
+                    Rt = A.swapaxes(-1, -2) @ X
+                else:
+                    XT = t.target.T.X
+                    Rt = stacked_right(XT, A.swapaxes(-1, -2)).swapaxes(-1, -2)
+                Gt = A.swapaxes(-1, -2) @ A
+            last.append((t, Rt, Gt))
+            w = t.weight
+            Rt, Gt = (Rt, Gt) if w == 1.0 else (Rt * w, Gt * w)
+            Rm = Rt if Rm is None else Rm + Rt
+            G = Gt if G is None else G + Gt
+        return self.b.contiguous(Rm), G, last
+
+    def __call__(self, state, idx=None, want_loss=True):
+        b = self.b
+        last = None
+        for blk in self.blocks:
+            Rm, G, last = self._products(state, blk)
+            A = state[blk]
+            At = A.swapaxes(-1, -2) if any(blk == t.left for t in self.terms) else A
+            s = max([self.scale[id(t)][0] for t in self.terms if id(t) in self.scale] or [1.0])
+            p = self.penalties.get(blk, BlockPenalty())
+            p = BlockPenalty(p.l1 / s, p.l2 / s)
+            _, inner_tol, _ = self._inner
+            budget = self._budget(At.shape[2], state, blk, At.shape[1])
+            with single_threaded_blas():
+                hals_sweeps(At, Rm, G, b, p, budget, inner_tol)
+        if self.weighted:
+            return None
+        return self._loss_from(state, blk, last)
+
+    def _budget(self, r, state, blk, k):
         alpha, _, max_inner = self._inner
-        rho = 1.0 + c / (k + 1.0) + c / max(r, 1)
-        return max(1, min(max_inner, 1 + int(alpha * rho)))
+        t = next(t for t in self.terms if t.binds(blk))
+        m, n = t.target.shape
+        c = n if blk == t.left else m
+        return inner_budget(r, c, k, alpha, max_inner)
 
-    def _imputed(self, W, H) -> Target:
-        """The complete-data target ``X̃`` of the majorisation (weighted case)."""
-        WH = W @ H
-        Xt = self.Mn * self.t.X + (1 - self.Mn) * WH
-        return Target(Xt, None, self.b)
+    def _loss_from(self, state, blk, last):
+        """Objective after the last half-step, from its products (one per term)."""
+        total = 0.0
+        for t, Rt, Gt in last:
+            A, B = state[t.left], state[t.right]
+            if blk == t.right:  # Rt = Aᵀ X (R, k, n), Gt = AᵀA: the transposed problem
+                val = frobenius_values(t.target.T, Rt.swapaxes(-1, -2), B.swapaxes(-1, -2),
+                                       B @ B.swapaxes(-1, -2), Gt, A.swapaxes(-1, -2))
+            else:  # Rt = B Xᵀ (R, k, m), Gt = B Bᵀ
+                val = frobenius_values(t.target, Rt.swapaxes(-1, -2), A, A.swapaxes(-1, -2) @ A,
+                                       Gt, B)
+            total = total + t.weight * val
+        for name, p in self.penalties.items():
+            total = total + penalty_values(state[name], p, self.b)
+        return total
 
-    def prepare(self, W, H):
-        """Factors in the layout the sweeps want: W as the transpose of a C-ordered k × m."""
-        return self.b.contiguous(W.T).T, self.b.contiguous(H)
 
-    def __call__(self, W, H):
-        b, p = self.b, self.penalty
-        s = self.scale
-        k = H.shape[0]
-        t = self._imputed(W, H) if self.weighted else self.t
-        m, n = t.shape
-        _, inner_tol, _ = self._inner
-        Wt = W.T  # C-contiguous k × m view (see prepare)
-        R = right_products(t, H)
-        G = H @ H.T
-        with single_threaded_blas():
-            hals_sweeps(Wt, R, G, p.l1_W / s, p.l2_W / s, b, self._budget(m, n, k), inner_tol)
-        if not self.update_H:
-            return W, H, None
-        if self.weighted:
-            t = self._imputed(W, H)
-        R = right_products(t.T, Wt)
-        G = Wt @ W
-        with single_threaded_blas():
-            hals_sweeps(H, R, G, p.l1_H / s, p.l2_H / s, b, self._budget(n, m, k), inner_tol)
-        if self.weighted:
-            return W, H, None
-        loss = frobenius_from_products(t.norm2, R, H, G, H @ H.T, b)
-        if loss < 1e3 * self.eps * t.norm2:
-            # the product formula cancels catastrophically when the fit is near exact
-            # (mostly in float32): evaluate the residual directly instead
-            loss = beta_divergence(t, W, H, 2.0)
-        if p.any:
-            loss += p.value(W, H, b)
-        return W, H, loss
+def penalty_values(A, p: BlockPenalty, b) -> np.ndarray:
+    """``l1 Σ A_r + ½ l2 ‖A_r‖²`` for every restart r (float64)."""
+    out = np.zeros(A.shape[0])
+    if p.l1:
+        out += p.l1 * b.to_numpy(A.sum(axis=(1, 2))).astype(np.float64)
+    if p.l2:
+        out += 0.5 * p.l2 * np.array([b.norm2(A[r]) for r in range(A.shape[0])])
+    return out

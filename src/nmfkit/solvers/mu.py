@@ -1,22 +1,31 @@
-r"""Multiplicative updates for any β-divergence (Lee & Seung; Févotte & Idier 2011).
+r"""The one multiplicative-update engine: any β, any list of terms, any block.
 
-Each half-step is ``A ← A ⊙ (N / P)^γ`` with the gradient parts ``(P, N)`` of
-:func:`nmfkit.losses.grad_parts` (penalties added to ``P``) and the
-majorisation-minimisation exponent
+For a block ``A`` bound by the terms ``t`` with signed weights ``w_t`` (Lee & Seung;
+Févotte & Idier 2011):
+
+.. math::
+    A \leftarrow A \odot \left(\frac{\sum_t N_t}{\sum_t P_t + l_1 + l_2 A}\right)^{\gamma}
+
+where ``(P_t, N_t)`` are the positive / negative gradient parts of ``w_t D_t``
+(:meth:`nmfkit.losses.Term.parts`; a negative weight swaps them, which majorises the
+concave reward term by its tangent) and
 
 .. math::
     \gamma(\beta) = \begin{cases} 1/(2-\beta) & \beta < 1 \\ 1 & 1 \le \beta \le 2 \\
     1/(\beta-1) & \beta > 2 \end{cases}
 
-which makes every half-step non-increasing in the objective. Divisions are safe:
-a zero denominator becomes :data:`~nmfkit.losses.EPSILON`.
+makes each half-step non-increasing for one positive term. A zero denominator
+becomes :data:`~nmfkit.losses.EPSILON` (the one safe floor, :func:`nmfkit.losses.safe_den`).
+Blocks carry a leading restart axis (R, ·, ·); the update is the same for every R.
 """
 
 from __future__ import annotations
 
-from ..losses import EPSILON, Penalty, Target, grad_parts
+from dataclasses import dataclass, field
 
-__all__ = ["mu_gamma", "MUStep", "mu_update_left"]
+from ..losses import safe_den
+
+__all__ = ["mu_gamma", "mu_update", "MUStep", "BlockPenalty"]
 
 
 def mu_gamma(beta: float) -> float:
@@ -28,45 +37,71 @@ def mu_gamma(beta: float) -> float:
     return 1.0
 
 
-def mu_update_left(t: Target, A, B, beta: float, l1: float = 0.0, l2: float = 0.0):
-    """One multiplicative update of the left factor ``A`` in ``X ≈ A B`` (in place)."""
-    b = t.backend
-    P, N = grad_parts(t, A, B, beta)
-    if l1:
-        P = P + l1
-    if l2:
-        P = P + l2 * A
-    P = b.where(P == 0, EPSILON, P)
-    ratio = N / P
-    gamma = mu_gamma(beta)
+@dataclass(frozen=True)
+class BlockPenalty:
+    """``l1 ‖A‖₁ + ½ l2 ‖A‖²`` on one block."""
+
+    l1: float = 0.0
+    l2: float = 0.0
+
+
+def summed_parts(state, block: str, terms):
+    """``(Σ P_t, Σ N_t)`` over the terms that bind ``block``."""
+    P = N = None
+    for t in terms:
+        if not t.binds(block):
+            continue
+        p, n = t.parts(state, block)
+        P = p if P is None else P + p
+        N = n if N is None else N + n
+    if P is None:
+        raise ValueError(f"no term binds block {block!r}")
+    return P, N
+
+
+def mu_update(state, block: str, terms, backend, penalty: BlockPenalty = BlockPenalty(),
+              gamma: float = 1.0):
+    """One multiplicative update of ``state[block]`` (in place); returns the block."""
+    A = state[block]
+    P, N = summed_parts(state, block, terms)
+    if penalty.l1:
+        P = P + penalty.l1
+    if penalty.l2:
+        P = P + penalty.l2 * A
+    ratio = N / safe_den(backend, P)
     if gamma != 1:
         ratio = ratio**gamma
     A *= ratio
     return A
 
 
+@dataclass
 class MUStep:
-    """One outer MU iteration: W then (unless frozen) H.
+    """One outer MU iteration: each block of ``blocks`` in turn.
 
     Parameters
     ----------
-    target : Target
-    beta : float
-    penalty : Penalty
-    update_H : bool
-        ``False`` keeps H fixed (used by ``transform``).
+    terms : list of Term
+    backend : Backend
+    blocks : tuple of str
+        Blocks updated, in order (``("W",)`` keeps ``H`` fixed, as ``transform`` does).
+    penalties : dict
+        ``block -> BlockPenalty``.
+    gamma : float
+        The MU exponent (:func:`mu_gamma` of the terms' β).
     """
 
-    def __init__(self, target: Target, beta: float, penalty: Penalty = Penalty(), update_H=True):
-        self.t = target
-        self.beta = beta
-        self.penalty = penalty
-        self.update_H = update_H
+    terms: list
+    backend: object
+    blocks: tuple = ("W", "H")
+    penalties: dict = field(default_factory=dict)
+    gamma: float = 1.0
 
-    def __call__(self, W, H):
-        p = self.penalty
-        W = mu_update_left(self.t, W, H, self.beta, p.l1_W, p.l2_W)
-        if self.update_H:
-            Ht = mu_update_left(self.t.T, H.T, W.T, self.beta, p.l1_H, p.l2_H)
-            H = Ht.T
-        return W, H, None
+    def prepare(self, state):
+        return state
+
+    def __call__(self, state, idx=None, want_loss=False):
+        for blk in self.blocks:
+            mu_update(state, blk, self.terms, self.backend,
+                      self.penalties.get(blk, BlockPenalty()), self.gamma)
+        return None

@@ -1,0 +1,170 @@
+r"""Gradient parts of one β-divergence term, for factors with a leading restart axis.
+
+For ``D_β(X | A B)`` (``X`` is m × n, ``A`` m × k, ``B`` k × n) the gradients split into
+non-negative parts, ``∇_A D = P_A − N_A`` and ``∇_B D = P_B − N_B``:
+
+.. math::
+    P_A = (M \odot Y^{\beta-1}) B^\top,\quad N_A = (M \odot X \odot Y^{\beta-2}) B^\top,
+    \qquad
+    P_B = A^\top (M \odot Y^{\beta-1}),\quad N_B = A^\top (M \odot X \odot Y^{\beta-2})
+
+with ``Y = A B`` floored at :data:`EPSILON` where it is divided by or raised to a
+negative power. Here the factors are **stacks**, ``A`` of shape (R, m, k) and ``B`` of
+shape (R, k, n): R restarts (or replicates) of one problem computed together, so that
+``X`` is read once per call for all of them:
+
+* products with ``X`` alone (``X B_rᵀ`` for every r) are one GEMM with the stacked
+  ``[B_1; …; B_R]ᵀ`` (:func:`stacked_right`);
+* dense terms whose parts need ``Y_r = A_r B_r`` (any β ≠ 2, or element weights) are
+  formed in **row chunks** of ``X`` (each chunk read once, for all r, while in cache;
+  at most :data:`CHUNK_ELEMENTS` entries of ``Y`` exist at a time);
+* sparse terms evaluate ``Y_r`` only at the stored entries (blocked SDDMM of
+  :mod:`nmfkit.backends._sparse`, one reused buffer of length nnz), restart by restart,
+  and the ``B`` side uses the transpose *view* of the ratio matrix: no transposed copy
+  of ``X`` for KL.
+
+A single fit is the R = 1 case of the same code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backends import single_threaded_blas
+from ..backends._sparse import csr_like, sddmm
+
+__all__ = ["EPSILON", "CHUNK_ELEMENTS", "stacked_right", "left_parts", "right_parts", "safe_den"]
+
+#: Floor for ``A B`` where it is divided by or raised to a negative power, and for a
+#: zero denominator of a multiplicative update (float32 eps, as scikit-learn uses).
+EPSILON = float(np.finfo(np.float32).eps)
+
+#: Entries of ``Y = A B`` formed at a time by the chunked dense kernels (8 MB in float64).
+CHUNK_ELEMENTS = 1 << 20
+
+
+def safe_den(b, P):
+    """The one safe-division floor: a zero denominator becomes :data:`EPSILON`."""
+    return b.where(P == 0, EPSILON, P)
+
+
+def _mT(a):
+    return a.swapaxes(-1, -2)
+
+
+def stacked_right(X, B):
+    """``X B_rᵀ`` for every restart as one GEMM: ``B`` (R, k, n) → (R, m, k) (a view).
+
+    ``X`` is a dense backend array or a scipy.sparse matrix of shape (m, n).
+    """
+    R, k, n = B.shape
+    P = X @ B.reshape(R * k, n).T  # (m, R k)
+    return P.reshape(P.shape[0], R, k).swapaxes(0, 1)
+
+
+def _chunks(m: int, R: int, n: int):
+    rows = max(1, CHUNK_ELEMENTS // max(R * n, 1))
+    return [(r0, min(m, r0 + rows)) for r0 in range(0, m, rows)]
+
+
+def _dense_left(t, A, B, beta):
+    """``(P_A, N_A)`` for a dense term; ``P_A`` may be (R, 1, k) (KL without weights)."""
+    b = t.backend
+    Bt = _mT(B)
+    if beta == 2 and t.M is None:
+        return A @ (B @ Bt), stacked_right(t.X, B)
+    R, m, k = A.shape
+    n = B.shape[2]
+    P = b.empty((R, m, k), A.dtype) if beta != 1 else None
+    N = b.empty((R, m, k), A.dtype) if beta != 2 else None
+    for r0, r1 in _chunks(m, R, n):
+        Y = A[:, r0:r1] @ B  # (R, c, n)
+        Mc = None if t.M is None else t.M[r0:r1]
+        MX = t.MX[r0:r1]
+        if beta == 2:  # weighted Frobenius: P = (M ⊙ Y) Bᵀ
+            Y *= Mc
+            P[:, r0:r1] = Y @ Bt
+            continue
+        b.clamp_min_(Y, EPSILON)
+        if beta == 1:
+            N[:, r0:r1] = b.divide_(MX, Y) @ Bt  # (M ⊙ X) / Y written into Y
+            continue
+        N[:, r0:r1] = (MX * Y ** (beta - 2)) @ Bt
+        Yb = Y ** (beta - 1)
+        P[:, r0:r1] = (Yb if Mc is None else Mc * Yb) @ Bt
+    if beta == 2:
+        N = stacked_right(t.MX, B)
+    elif beta == 1:
+        P = B.sum(axis=-1)[:, None, :] if t.M is None else stacked_right(t.M, B)
+    return P, N
+
+
+class _RatioBuffer:
+    """One reused length-nnz buffer per dtype for ``X ⊘ (A B)`` at the stored entries."""
+
+    def __init__(self):
+        self._buf = None
+
+    def ratio(self, info, A, B):
+        if self._buf is None or self._buf.dtype != A.dtype:
+            self._buf = np.empty(info.nnz, dtype=A.dtype)
+        with single_threaded_blas():
+            r = sddmm(info, A, B, out=self._buf)
+        np.maximum(r, EPSILON, out=r)
+        np.divide(info.data, r, out=r)
+        return csr_like(info, r)
+
+
+def _sparse_values(info, A, B, beta):
+    return np.maximum(sddmm(info, A, B), EPSILON)
+
+
+def _sparse_general_P(A, B, beta):
+    """``(Y^(β−1)) Bᵀ`` over every entry, in row chunks (zeros of X still count)."""
+    P = np.empty_like(A)
+    for r0, r1 in _chunks(A.shape[0], 1, B.shape[1]):
+        Yc = np.maximum(A[r0:r1] @ B, EPSILON)
+        P[r0:r1] = (Yc ** (beta - 1)) @ B.T
+    return P
+
+
+def _sparse_left(t, A, B, beta, buffer):
+    info = t.info
+    if beta == 2:
+        return A @ (B @ _mT(B)), stacked_right(info.X, B)
+    N = np.empty(A.shape, dtype=A.dtype)
+    if beta == 1:
+        for r in range(A.shape[0]):
+            N[r] = buffer.ratio(info, A[r], B[r]) @ B[r].T
+        return B.sum(axis=-1)[:, None, :], N
+    P = np.empty_like(N)
+    for r in range(A.shape[0]):
+        y = _sparse_values(info, A[r], B[r], beta)
+        N[r] = csr_like(info, info.data * y ** (beta - 2)) @ B[r].T
+        P[r] = _sparse_general_P(A[r], B[r], beta)
+    return P, N
+
+
+def left_parts(t, A, B, beta: float, buffer=None):
+    """``(P_A, N_A)``, each of shape (R, m, k) or broadcastable to it (see module doc)."""
+    if t.sparse:
+        return _sparse_left(t, A, B, beta, buffer or _RatioBuffer())
+    return _dense_left(t, A, B, beta)
+
+
+def right_parts(t, A, B, beta: float, buffer=None):
+    """``(P_B, N_B)``, each of shape (R, k, n) or broadcastable to it.
+
+    Dense terms and sparse Frobenius / general-β terms are the left parts of the
+    transposed term (``Xᵀ ≈ Bᵀ Aᵀ``; dense ``Xᵀ`` is a view); sparse KL uses the
+    transpose view of the ratio matrix instead, so ``X`` is never copied transposed.
+    """
+    if t.sparse and beta == 1:
+        info = t.info
+        buffer = buffer or _RatioBuffer()
+        N = np.empty(B.shape, dtype=B.dtype)
+        for r in range(A.shape[0]):
+            N[r] = (buffer.ratio(info, A[r], B[r]).T @ A[r]).T
+        return A.sum(axis=-2)[:, :, None], N
+    P, N = left_parts(t.T, _mT(B), _mT(A), beta, buffer)
+    return _mT(P), _mT(N)

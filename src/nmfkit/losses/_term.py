@@ -1,0 +1,128 @@
+r"""One term of a model's objective: ``w · D_β(X | A B)`` over named factor blocks.
+
+Almost every model of the library minimises a weighted sum of such terms
+(``../DESIGN.md``): plain NMF is one term, masked NMF one term with element weights,
+background-contrastive NMF two terms sharing the basis with weights ``1/E_X`` and
+``−α/E_Y``, a joint NMF several terms sharing a block. A :class:`Term` knows its data
+(a :class:`~nmfkit.losses.Target`: dense or sparse, with element weights), its β, its
+signed weight and the names of the two blocks it binds (``left`` ≈ A, ``right`` ≈ B in
+``X ≈ A B``). It gives
+
+* :meth:`Term.value`: ``w · D`` for every restart of a state, and
+* :meth:`Term.parts`: the positive and negative parts of ``∇ (w · D)`` for either bound
+  block (a negative weight swaps them), the only thing a multiplicative update needs.
+
+A state is a mapping from block names to stacks with a leading restart axis:
+``A`` (R, m, k), ``B`` (R, k, n).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._beta import beta_divergence, frobenius_values
+from ._parts import _RatioBuffer, left_parts, right_parts, stacked_right
+from ._target import Target
+
+__all__ = ["Term"]
+
+
+class Term:
+    """``weight · D_β(target | state[left] @ state[right])``.
+
+    Parameters
+    ----------
+    target : Target
+        The data (dense or sparse) and its element weights (0 = missing).
+    beta : float
+        The β of the divergence (2 Frobenius, 1 KL, 0 Itakura-Saito, any real).
+    weight : float
+        Signed weight ``w``; a negative weight makes the term a reward (its gradient
+        parts swap in a multiplicative update).
+    left, right : str
+        Names of the blocks ``A`` (rows of ``X``) and ``B`` (columns of ``X``).
+    """
+
+    def __init__(self, target: Target, beta: float, weight: float = 1.0, left: str = "W",
+                 right: str = "H"):
+        self.target = target
+        self.beta = float(beta)
+        self.weight = float(weight)
+        self.left, self.right = left, right
+        self._buffer = _RatioBuffer() if target.sparse else None
+        self._products = None  # (block, X-products, Gram) of the last Frobenius parts
+
+    @property
+    def blocks(self) -> tuple:
+        return (self.left, self.right)
+
+    def binds(self, block: str) -> bool:
+        return block in (self.left, self.right)
+
+    def with_target(self, target: Target) -> "Term":
+        """The same term on other data (e.g. a row block of a mini-batch)."""
+        return Term(target, self.beta, self.weight, self.left, self.right)
+
+    # -- gradient parts -----------------------------------------------------------------
+    def raw_parts(self, state, block: str):
+        """Unweighted ``(P, N)`` of ``∇_block D`` (shapes broadcastable to the block)."""
+        A, B = state[self.left], state[self.right]
+        t = self.target
+        if block == self.left:
+            P, N = left_parts(t, A, B, self.beta, self._buffer)
+            if self.beta == 2 and t.M is None:
+                self._products = (block, N, None)
+            return P, N
+        if block == self.right:
+            P, N = right_parts(t, A, B, self.beta, self._buffer)
+            if self.beta == 2 and t.M is None:
+                self._products = (block, N, None)
+            return P, N
+        raise KeyError(f"term on ({self.left}, {self.right}) does not bind block {block!r}")
+
+    def parts(self, state, block: str):
+        """``(P, N)`` of ``∇_block (w · D)``: scaled by ``|w|``, swapped for ``w < 0``."""
+        P, N = self.raw_parts(state, block)
+        w = self.weight
+        if w < 0:
+            P, N, w = N, P, -w
+        if w != 1.0:
+            P, N = P * w, N * w
+        return P, N
+
+    # -- values -------------------------------------------------------------------------
+    def divergences(self, state) -> np.ndarray:
+        """Unweighted ``D_β`` of every restart (float64 vector of length R)."""
+        A, B = state[self.left], state[self.right]
+        t = self.target
+        if self.beta == 2 and t.M is None:
+            XBt = stacked_right(t.X, B)
+            G = B @ B.swapaxes(-1, -2)
+            return frobenius_values(t, XBt, A, A.swapaxes(-1, -2) @ A, G, B)
+        return np.array([beta_divergence(t, A[r], B[r], self.beta) for r in range(A.shape[0])],
+                        dtype=np.float64)
+
+    def value(self, state) -> np.ndarray:
+        """``w · D_β`` of every restart."""
+        return self.weight * self.divergences(state)
+
+    def divergences_after(self, state, block: str):
+        """``D_β`` at the current state from the products of the last :meth:`raw_parts`.
+
+        Only for Frobenius without element weights, when the last parts were taken for
+        ``block`` and the *other* block has not changed since: then ``X``'s products are
+        still valid and the value costs O(R k (m + n)) instead of a pass over ``X``.
+        Returns None when that does not apply.
+        """
+        if self._products is None or self._products[0] != block:
+            return None
+        _, N, _ = self._products
+        A, B = state[self.left], state[self.right]
+        t = self.target
+        if block == self.left:
+            G = B @ B.swapaxes(-1, -2)
+            return frobenius_values(t, N, A, A.swapaxes(-1, -2) @ A, G, B)
+        # N = (Xᵀ A) as (R, k, n) = Aᵀ X: the value with the roles of A and B swapped
+        AtA = A.swapaxes(-1, -2) @ A
+        return frobenius_values(t.T, N.swapaxes(-1, -2), B.swapaxes(-1, -2),
+                                B @ B.swapaxes(-1, -2), AtA, A.swapaxes(-1, -2))
