@@ -24,7 +24,7 @@ from .exceptions import NMFInputError
 
 __all__ = [
     "SUPPORTED_EXTENSIONS", "fail", "extension", "read_npz", "read_mtx", "read_h5ad", "read_text",
-    "to_numpy", "jsonable", "label_list",
+    "jsonable", "label_list",
 ]
 
 _TEXT_EXT = (".csv", ".tsv", ".txt")
@@ -264,17 +264,6 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
 
 
 # --------------------------------------------------------------------------- result serialisation
-
-
-def to_numpy(a: Any) -> np.ndarray:
-    """NumPy copy/view of a DataFrame, torch or CuPy tensor, or array-like."""
-    if isinstance(a, (pd.DataFrame, pd.Series)):
-        return a.to_numpy()
-    if hasattr(a, "detach") and hasattr(a, "cpu"):  # torch
-        return a.detach().cpu().numpy()
-    if type(a).__module__.split(".")[0] == "cupy":
-        return a.get()
-    return np.asarray(a)
 
 
 def jsonable(value: Any) -> Any:

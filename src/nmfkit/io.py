@@ -33,6 +33,7 @@ from . import _io_formats as _fmt
 from ._io_formats import SUPPORTED_EXTENSIONS
 from ._io_formats import fail as _fail
 from ._result import NMFResult
+from .backends import to_numpy
 from .exceptions import NMFInputError
 
 __all__ = ["LabeledMatrix", "read_matrix", "save_result", "load_result", "atomic_write", "write_table"]
@@ -319,8 +320,8 @@ def save_result(
     if col_names is None and isinstance(result.H, pd.DataFrame):
         col_names = result.H.columns
     arrays = {
-        "W": _fmt.to_numpy(result.W),
-        "H": _fmt.to_numpy(result.H),
+        "W": to_numpy(result.W),
+        "H": to_numpy(result.H),
         "loss_history": np.asarray([float(v) for v in result.loss_history], dtype=np.float64),
     }
     for key in ("W", "H"):

@@ -28,8 +28,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._matching import match_cosine
 from .._validation import check_data, check_positive_int
-from ..backends import is_torch
+from ..backends import is_torch, to_numpy
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
 from ..losses import Penalty, beta_divergence
@@ -67,21 +68,9 @@ class ContrastivePathResult:
 
 def basis_stability(bases: Sequence[np.ndarray]) -> float:
     """Mean Hungarian-matched cosine similarity of the rows of every pair of bases."""
-    from scipy.optimize import linear_sum_assignment
-
     if len(bases) < 2:
         return float("nan")
-    normed = []
-    for B in bases:
-        B = np.asarray(B, dtype=np.float64)
-        n = np.linalg.norm(B, axis=1, keepdims=True)
-        normed.append(B / np.where(n > 0, n, 1.0))
-    scores = []
-    for A, B in combinations(normed, 2):
-        C = A @ B.T
-        rows, cols = linear_sum_assignment(-C)
-        scores.append(float(C[rows, cols].mean()))
-    return float(np.mean(scores))
+    return float(np.mean([float(match_cosine(A, B)[2].mean()) for A, B in combinations(bases, 2)]))
 
 
 def _split(n: int, test_size: float, rng: np.random.Generator):
@@ -119,14 +108,6 @@ def _explained(X_test, H, beta: float, n_shared: int = 0) -> float:
 
     ref = divergence(H[:n_shared]) if n_shared else trivial_divergence(t, beta)
     return 1.0 - divergence(H) / ref
-
-
-def _to_np(A):
-    if hasattr(A, "to_numpy"):
-        return A.to_numpy()
-    if is_torch(A):
-        return A.detach().cpu().numpy()
-    return np.asarray(A)
 
 
 def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 1, 2, 5, 10),
@@ -246,10 +227,10 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             valid = [f for f in fits if f.restart_valid[0]]
             best = min(valid or fits, key=lambda f: f.loss)
-            H = _to_np(best.H)
+            H = to_numpy(best.H)
             te = _explained(Xt, H, beta, ns)
             be = _explained(Yt, H, beta, ns)
-            bases[(k, alpha)] = [_to_np(f.H)[ns:] for f in fits]
+            bases[(k, alpha)] = [to_numpy(f.H)[ns:] for f in fits]
             rows.append({
                 "n_components": k, "alpha": alpha, "target_explained": te,
                 "background_explained": be,
