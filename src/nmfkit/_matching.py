@@ -41,7 +41,7 @@ def hungarian_match(S: np.ndarray):
 
     >>> rows, cols, s = hungarian_match(np.array([[0.1, 0.9], [0.8, 0.2]]))
     >>> cols.tolist(), s.tolist()
-    [[1, 0], [0.9, 0.8]]
+    ([1, 0], [0.9, 0.8])
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -58,6 +58,6 @@ def match_cosine(A: np.ndarray, B: np.ndarray):
     >>> A = np.eye(3)
     >>> rows, cols, cos = match_cosine(A, 2 * A[[2, 0, 1]])
     >>> cols.tolist(), cos.tolist()
-    [[1, 2, 0], [1.0, 1.0, 1.0]]
+    ([1, 2, 0], [1.0, 1.0, 1.0])
     """
     return hungarian_match(cosine_matrix(A, B))
