@@ -172,6 +172,7 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
     >>> import nmfkit
     >>> d = nmfkit.datasets.make_contrastive_counts(beta=8, random_state=0)
     >>> X, Y = d.log_normalized()
+    >>> X, Y = X[:300, :1500], Y[:300, :1500]  # a subset (all programs kept) for speed
     >>> path = nmfkit.contrastive_path(X, Y, alphas=[0, 2], n_restarts=2, max_iter=50,
     ...                                random_state=0)
     >>> list(path.table.columns[:4])
