@@ -180,7 +180,7 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
     """
     import pandas as pd
 
-    from ..models._contrastive_fit import check_pair, check_params, fit_pair, shared_programs
+    from ..models._contrastive_fit import check_pair, check_params, shared_programs
 
     ks = [n_components] if isinstance(n_components, numbers.Integral) else list(n_components)
     if not ks:
@@ -213,35 +213,62 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
         shared = shared_programs(dY, int(ns), beta=beta, basis_floor=1e-10, max_iter=max_iter,
                                  tol=tol, max_time=None, seed=int(rng.integers(0, 2**31 - 1)),
                                  verbose=verbose)
+    opts = _PathOptions(beta=beta, max_iter=max_iter, tol=tol, verbose=verbose, n_shared=int(ns),
+                        shared=shared)
     rows, bases = [], {}
     for k in ks:
         for alpha in alphas:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ConvergenceWarning)
-                fits = [fit_pair(dX, dY, k, alpha=alpha, beta=beta, n_restarts=1,
-                                 max_iter=max_iter, tol=tol, max_time=None, batch_size=None,
-                                 basis_floor=1e-10, random_state=int(s), verbose=verbose,
-                                 n_shared=ns, shared=shared)
-                        for s in seeds]
-            for w in caught:
-                if not issubclass(w.category, ConvergenceWarning):
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            valid = [f for f in fits if f.restart_valid[0]]
-            best = min(valid or fits, key=lambda f: f.loss)
-            H = to_numpy(best.H)
-            te = _explained(Xt, H, beta, ns)
-            be = _explained(Yt, H, beta, ns)
+            fits = _fit_restarts(dX, dY, k, alpha, seeds, opts)
             bases[(k, alpha)] = [to_numpy(f.H)[ns:] for f in fits]
-            rows.append({
-                "n_components": k, "alpha": alpha, "target_explained": te,
-                "background_explained": be,
-                "contrast": float(np.log2(max(te, 1e-6) / max(be, 1e-6))),
-                "stability": basis_stability(bases[(k, alpha)]), "objective": best.loss,
-                "min_enrichment": float(np.min(best.enrichment[ns:])),
-                "max_enrichment": float(np.max(best.enrichment[ns:])), "n_valid": len(valid),
-                "n_converged": sum(f.converged for f in fits),
-            })
+            rows.append(_score(fits, (Xt, Yt), bases[(k, alpha)], opts,
+                               {"n_components": k, "alpha": alpha}))
     table = pd.DataFrame(rows)
     first = table.groupby("n_components")["target_explained"].transform("first")
     table["target_explained_ratio"] = table["target_explained"] / first.where(first != 0)
     return ContrastivePathResult(table, bases)
+
+
+@dataclass(frozen=True)
+class _PathOptions:
+    """Options every fit of the path shares."""
+
+    beta: float
+    max_iter: int
+    tol: float
+    verbose: int
+    n_shared: int
+    shared: Any
+
+
+def _fit_restarts(dX, dY, k, alpha, seeds, o: _PathOptions) -> list:
+    """One contrastive fit per seed (convergence warnings dropped: the table counts them)."""
+    from ..models._contrastive_fit import fit_pair
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        fits = [fit_pair(dX, dY, k, alpha=alpha, beta=o.beta, n_restarts=1,
+                         max_iter=o.max_iter, tol=o.tol, max_time=None, batch_size=None,
+                         basis_floor=1e-10, random_state=int(s), verbose=o.verbose,
+                         n_shared=o.n_shared, shared=o.shared)
+                for s in seeds]
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return fits
+
+
+def _score(fits, held_out, bases, o: _PathOptions, row: dict) -> dict:
+    """The table row of one ``(k, α)``: the best valid fit scored on the held-out samples."""
+    ns = o.n_shared
+    valid = [f for f in fits if f.restart_valid[0]]
+    best = min(valid or fits, key=lambda f: f.loss)
+    H = to_numpy(best.H)
+    te, be = (_explained(X_held, H, o.beta, ns) for X_held in held_out)
+    return {
+        **row, "target_explained": te, "background_explained": be,
+        "contrast": float(np.log2(max(te, 1e-6) / max(be, 1e-6))),
+        "stability": basis_stability(bases), "objective": best.loss,
+        "min_enrichment": float(np.min(best.enrichment[ns:])),
+        "max_enrichment": float(np.max(best.enrichment[ns:])), "n_valid": len(valid),
+        "n_converged": sum(f.converged for f in fits),
+    }
