@@ -20,11 +20,12 @@ import pandas as pd
 import scipy.io
 import scipy.sparse as sp
 
+from .backends import to_numpy
 from .exceptions import NMFInputError
 
 __all__ = [
     "SUPPORTED_EXTENSIONS", "fail", "extension", "read_npz", "read_mtx", "read_h5ad", "read_text",
-    "to_numpy", "jsonable", "label_list",
+    "jsonable", "label_list", "result_arrays", "json_info", "result_meta",
 ]
 
 _TEXT_EXT = (".csv", ".tsv", ".txt")
@@ -266,17 +267,6 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
 # --------------------------------------------------------------------------- result serialisation
 
 
-def to_numpy(a: Any) -> np.ndarray:
-    """NumPy copy/view of a DataFrame, torch or CuPy tensor, or array-like."""
-    if isinstance(a, (pd.DataFrame, pd.Series)):
-        return a.to_numpy()
-    if hasattr(a, "detach") and hasattr(a, "cpu"):  # torch
-        return a.detach().cpu().numpy()
-    if type(a).__module__.split(".")[0] == "cupy":
-        return a.get()
-    return np.asarray(a)
-
-
 def jsonable(value: Any) -> Any:
     """Convert NumPy scalars/arrays and tuples to JSON types; raise TypeError otherwise."""
     if isinstance(value, (str, bool, int, float)) or value is None:
@@ -301,3 +291,63 @@ def label_list(labels: Any) -> list | None:
         v = v.item() if isinstance(v, np.generic) else v
         out.append(v if isinstance(v, (str, int, float)) and not isinstance(v, bool) else str(v))
     return out
+
+
+def result_arrays(result: Any, row_names: Any, col_names: Any) -> dict:
+    """``W``, ``H`` (host NumPy, dtypes kept) and ``loss_history`` (float64) of a result.
+
+    Checks that W and H are numeric and that the names (if any) fit their shapes.
+    """
+    arrays = {
+        "W": to_numpy(result.W),
+        "H": to_numpy(result.H),
+        "loss_history": np.asarray([float(v) for v in result.loss_history], dtype=np.float64),
+    }
+    for key in ("W", "H"):
+        if arrays[key].dtype.kind not in "biuf":
+            raise NMFInputError(f"result.{key} has dtype {arrays[key].dtype}; save_result stores "
+                                "numeric arrays only: pass a result with numeric W and H")
+    n_rows, n_cols = arrays["W"].shape[0], arrays["H"].shape[-1]
+    for names, n, what in ((row_names, n_rows, "row_names"), (col_names, n_cols, "col_names")):
+        if names is not None and len(names) != n:
+            axis = "row of W" if what == "row_names" else "column of H"
+            raise NMFInputError(f"{what} has {len(names)} entries but the result has {n}; "
+                                f"pass one name per {axis}")
+    return arrays
+
+
+def json_info(info: Any) -> tuple[dict, list]:
+    """The JSON-serialisable entries of ``info`` (converted) and the keys left out."""
+    out, skipped = {}, []
+    for key, value in dict(info).items():
+        try:
+            out[str(key)] = jsonable(value)
+        except TypeError:
+            skipped.append(str(key))
+    return out, skipped
+
+
+def result_meta(result: Any, info: tuple[dict, list], names: tuple, frames: bool, *,
+                version: str, arrays_name: str) -> dict:
+    """The ``.json`` metadata of a saved result: ``info`` is ``(entries, skipped keys)``,
+    ``names`` is ``(row_names, col_names)``."""
+    (info, skipped), (row_names, col_names) = info, names
+    return {
+        "format": "nmfkit.NMFResult",
+        "format_version": 1,
+        "nmfkit_version": version,
+        "arrays": arrays_name,
+        "loss": float(result.loss),
+        "n_iter": int(result.n_iter),
+        "converged": bool(result.converged),
+        "stop_reason": str(result.stop_reason),
+        "elapsed": float(result.elapsed),
+        "beta": float(result.beta),
+        "solver": str(result.solver),
+        "info": info,
+        "info_skipped": skipped,
+        "row_names": label_list(row_names),
+        "col_names": label_list(col_names),
+        "frames": frames,
+        "component_names": label_list(result.H.index) if frames else None,
+    }

@@ -318,49 +318,13 @@ def save_result(
         row_names = result.W.index
     if col_names is None and isinstance(result.H, pd.DataFrame):
         col_names = result.H.columns
-    arrays = {
-        "W": _fmt.to_numpy(result.W),
-        "H": _fmt.to_numpy(result.H),
-        "loss_history": np.asarray([float(v) for v in result.loss_history], dtype=np.float64),
-    }
-    for key in ("W", "H"):
-        if arrays[key].dtype.kind not in "biuf":
-            raise NMFInputError(f"result.{key} has dtype {arrays[key].dtype}; save_result stores "
-                                "numeric arrays only: pass a result with numeric W and H")
-    n_rows, n_cols = arrays["W"].shape[0], arrays["H"].shape[-1]
-    for names, n, what in ((row_names, n_rows, "row_names"), (col_names, n_cols, "col_names")):
-        if names is not None and len(names) != n:
-            axis = "row of W" if what == "row_names" else "column of H"
-            raise NMFInputError(f"{what} has {len(names)} entries but the result has {n}; "
-                                f"pass one name per {axis}")
-    info, skipped = {}, []
-    for key, value in dict(result.info).items():
-        try:
-            info[str(key)] = _fmt.jsonable(value)
-        except TypeError:
-            skipped.append(str(key))
+    arrays = _fmt.result_arrays(result, row_names, col_names)
+    info, skipped = _fmt.json_info(result.info)
     if skipped:
         warnings.warn(f"save_result: info entries {skipped} are not JSON-serialisable and were not saved",
                       UserWarning, stacklevel=2)
-    meta = {
-        "format": "nmfkit.NMFResult",
-        "format_version": 1,
-        "nmfkit_version": __version__,
-        "arrays": npz_path.name,
-        "loss": float(result.loss),
-        "n_iter": int(result.n_iter),
-        "converged": bool(result.converged),
-        "stop_reason": str(result.stop_reason),
-        "elapsed": float(result.elapsed),
-        "beta": float(result.beta),
-        "solver": str(result.solver),
-        "info": info,
-        "info_skipped": skipped,
-        "row_names": _fmt.label_list(row_names),
-        "col_names": _fmt.label_list(col_names),
-        "frames": frames,
-        "component_names": _fmt.label_list(result.H.index) if frames else None,
-    }
+    meta = _fmt.result_meta(result, (info, skipped), (row_names, col_names), frames,
+                            version=__version__, arrays_name=npz_path.name)
     buffer = _stdio.BytesIO()
     np.savez(buffer, **arrays)
     with atomic_write(npz_path, overwrite=overwrite, mode="wb") as f_npz, \

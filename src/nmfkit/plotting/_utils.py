@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import is_sparse, to_numpy
 from ..exceptions import NMFInputError
 
 __all__ = [
@@ -24,17 +25,12 @@ __all__ = [
 def as_matrix(M: Any, name: str = "M") -> np.ndarray:
     """Return ``M`` as a 2-D float NumPy array on the host.
 
-    Accepts NumPy arrays, pandas DataFrames, scipy.sparse matrices, torch tensors
-    (any device) and CuPy arrays.
+    Accepts NumPy arrays, pandas DataFrames, scipy.sparse matrices (densified) and
+    whatever :func:`nmfkit.backends.to_numpy` converts (torch tensors on any device).
     """
-    if hasattr(M, "to_numpy") and hasattr(M, "columns"):  # pandas DataFrame
-        M = M.to_numpy()
-    elif hasattr(M, "toarray") and hasattr(M, "nnz"):  # scipy.sparse
+    M = to_numpy(M)  # DataFrame, torch tensor (any device), ... -> NumPy; sparse stays sparse
+    if is_sparse(M):
         M = M.toarray()
-    elif hasattr(M, "detach") and hasattr(M, "cpu"):  # torch.Tensor
-        M = M.detach().cpu().numpy()
-    elif hasattr(M, "get") and type(M).__module__.startswith("cupy"):
-        M = M.get()
     arr = np.asarray(M, dtype=float)
     if arr.ndim != 2:
         raise NMFInputError(

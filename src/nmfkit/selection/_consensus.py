@@ -32,8 +32,7 @@ __all__ = ["Consensus", "connectivity", "consensus", "consensus_matrix", "cophen
 
 
 def _host(M) -> np.ndarray:
-    if hasattr(M, "to_numpy") and hasattr(M, "columns"):
-        M = M.to_numpy()
+    """``M`` (array, DataFrame, tensor) as a float64 NumPy array."""
     return np.asarray(to_numpy(M), dtype=np.float64)
 
 

@@ -28,8 +28,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._matching import match_cosine
 from .._validation import check_data, check_positive_int
-from ..backends import is_torch
+from ..backends import is_torch, to_numpy
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
 from ..losses import Penalty, beta_divergence
@@ -67,21 +68,9 @@ class ContrastivePathResult:
 
 def basis_stability(bases: Sequence[np.ndarray]) -> float:
     """Mean Hungarian-matched cosine similarity of the rows of every pair of bases."""
-    from scipy.optimize import linear_sum_assignment
-
     if len(bases) < 2:
         return float("nan")
-    normed = []
-    for B in bases:
-        B = np.asarray(B, dtype=np.float64)
-        n = np.linalg.norm(B, axis=1, keepdims=True)
-        normed.append(B / np.where(n > 0, n, 1.0))
-    scores = []
-    for A, B in combinations(normed, 2):
-        C = A @ B.T
-        rows, cols = linear_sum_assignment(-C)
-        scores.append(float(C[rows, cols].mean()))
-    return float(np.mean(scores))
+    return float(np.mean([float(match_cosine(A, B)[2].mean()) for A, B in combinations(bases, 2)]))
 
 
 def _split(n: int, test_size: float, rng: np.random.Generator):
@@ -119,14 +108,6 @@ def _explained(X_test, H, beta: float, n_shared: int = 0) -> float:
 
     ref = divergence(H[:n_shared]) if n_shared else trivial_divergence(t, beta)
     return 1.0 - divergence(H) / ref
-
-
-def _to_np(A):
-    if hasattr(A, "to_numpy"):
-        return A.to_numpy()
-    if is_torch(A):
-        return A.detach().cpu().numpy()
-    return np.asarray(A)
 
 
 def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 1, 2, 5, 10),
@@ -191,6 +172,7 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
     >>> import nmfkit
     >>> d = nmfkit.datasets.make_contrastive_counts(beta=8, random_state=0)
     >>> X, Y = d.log_normalized()
+    >>> X, Y = X[:300, :1500], Y[:300, :1500]  # a subset (all programs kept) for speed
     >>> path = nmfkit.contrastive_path(X, Y, alphas=[0, 2], n_restarts=2, max_iter=50,
     ...                                random_state=0)
     >>> list(path.table.columns[:4])
@@ -198,7 +180,7 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
     """
     import pandas as pd
 
-    from ..models._contrastive_fit import check_pair, check_params, fit_pair, shared_programs
+    from ..models._contrastive_fit import check_pair, check_params, shared_programs
 
     ks = [n_components] if isinstance(n_components, numbers.Integral) else list(n_components)
     if not ks:
@@ -231,35 +213,62 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
         shared = shared_programs(dY, int(ns), beta=beta, basis_floor=1e-10, max_iter=max_iter,
                                  tol=tol, max_time=None, seed=int(rng.integers(0, 2**31 - 1)),
                                  verbose=verbose)
+    opts = _PathOptions(beta=beta, max_iter=max_iter, tol=tol, verbose=verbose, n_shared=int(ns),
+                        shared=shared)
     rows, bases = [], {}
     for k in ks:
         for alpha in alphas:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ConvergenceWarning)
-                fits = [fit_pair(dX, dY, k, alpha=alpha, beta=beta, n_restarts=1,
-                                 max_iter=max_iter, tol=tol, max_time=None, batch_size=None,
-                                 basis_floor=1e-10, random_state=int(s), verbose=verbose,
-                                 n_shared=ns, shared=shared)
-                        for s in seeds]
-            for w in caught:
-                if not issubclass(w.category, ConvergenceWarning):
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            valid = [f for f in fits if f.restart_valid[0]]
-            best = min(valid or fits, key=lambda f: f.loss)
-            H = _to_np(best.H)
-            te = _explained(Xt, H, beta, ns)
-            be = _explained(Yt, H, beta, ns)
-            bases[(k, alpha)] = [_to_np(f.H)[ns:] for f in fits]
-            rows.append({
-                "n_components": k, "alpha": alpha, "target_explained": te,
-                "background_explained": be,
-                "contrast": float(np.log2(max(te, 1e-6) / max(be, 1e-6))),
-                "stability": basis_stability(bases[(k, alpha)]), "objective": best.loss,
-                "min_enrichment": float(np.min(best.enrichment[ns:])),
-                "max_enrichment": float(np.max(best.enrichment[ns:])), "n_valid": len(valid),
-                "n_converged": sum(f.converged for f in fits),
-            })
+            fits = _fit_restarts(dX, dY, k, alpha, seeds, opts)
+            bases[(k, alpha)] = [to_numpy(f.H)[ns:] for f in fits]
+            rows.append(_score(fits, (Xt, Yt), bases[(k, alpha)], opts,
+                               {"n_components": k, "alpha": alpha}))
     table = pd.DataFrame(rows)
     first = table.groupby("n_components")["target_explained"].transform("first")
     table["target_explained_ratio"] = table["target_explained"] / first.where(first != 0)
     return ContrastivePathResult(table, bases)
+
+
+@dataclass(frozen=True)
+class _PathOptions:
+    """Options every fit of the path shares."""
+
+    beta: float
+    max_iter: int
+    tol: float
+    verbose: int
+    n_shared: int
+    shared: Any
+
+
+def _fit_restarts(dX, dY, k, alpha, seeds, o: _PathOptions) -> list:
+    """One contrastive fit per seed (convergence warnings dropped: the table counts them)."""
+    from ..models._contrastive_fit import fit_pair
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        fits = [fit_pair(dX, dY, k, alpha=alpha, beta=o.beta, n_restarts=1,
+                         max_iter=o.max_iter, tol=o.tol, max_time=None, batch_size=None,
+                         basis_floor=1e-10, random_state=int(s), verbose=o.verbose,
+                         n_shared=o.n_shared, shared=o.shared)
+                for s in seeds]
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return fits
+
+
+def _score(fits, held_out, bases, o: _PathOptions, row: dict) -> dict:
+    """The table row of one ``(k, α)``: the best valid fit scored on the held-out samples."""
+    ns = o.n_shared
+    valid = [f for f in fits if f.restart_valid[0]]
+    best = min(valid or fits, key=lambda f: f.loss)
+    H = to_numpy(best.H)
+    te, be = (_explained(X_held, H, o.beta, ns) for X_held in held_out)
+    return {
+        **row, "target_explained": te, "background_explained": be,
+        "contrast": float(np.log2(max(te, 1e-6) / max(be, 1e-6))),
+        "stability": basis_stability(bases), "objective": best.loss,
+        "min_enrichment": float(np.min(best.enrichment[ns:])),
+        "max_enrichment": float(np.max(best.enrichment[ns:])), "n_valid": len(valid),
+        "n_converged": sum(f.converged for f in fits),
+    }

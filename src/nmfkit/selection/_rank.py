@@ -231,6 +231,44 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
     ks = check_ks(ks, data.shape)
     rng = check_random_state(random_state)
     start = time.perf_counter()
+    plans = _plans(X, beta, cv, (cv_fraction, cv_repeats, bicv_splits), ks, rng)
+    X_host = data.values if is_sparse(data.values) else np.asarray(to_numpy(data.values))
+    do_consensus = consensus is True or (consensus == "auto" and data.shape[0] <= CONSENSUS_AUTO_MAX)
+    if consensus == "auto" and not do_consensus:
+        warnings.warn(f"rank_search: X has {data.shape[0]} samples > {CONSENSUS_AUTO_MAX}: the "
+                      "n x n consensus (cophenetic, dispersion) is skipped; pass consensus=True "
+                      "to compute it anyway", UserWarning, stacklevel=2)
+    fit_kw = dict(loss=beta, init="nndsvda", max_iter=cv_max_iter, tol=cv_tol, loss_every=10,
+                  verbose=max(verbose - 1, 0))
+    search = _Search(X, X_host, plans, fit_kw, cv_seed=int(rng.integers(2**31 - 1)),
+                     do_consensus=do_consensus,
+                     restart_kw=dict(loss=beta, solver=solver, init=init, max_iter=max_iter, tol=tol,
+                                     batched=data.n_nan == 0, verbose=max(verbose - 1, 0)))
+    skipped = search.run(ks, n_restarts, rng, max_time=max_time, start=start, verbose=verbose)
+    done = tuple(r["k"] for r in search.rows)
+    if skipped:
+        warnings.warn(f"rank_search: max_time={max_time:g} s ran out; ks {skipped} were not "
+                      "evaluated (raise max_time)", UserWarning, stacklevel=2)
+    if search.not_converged:
+        warnings.warn(f"rank_search: some restarts stopped at max_iter={max_iter} before tol={tol:g} "
+                      f"at k = {search.not_converged} (see the n_converged column); raise max_iter "
+                      "or tol", ConvergenceWarning, stacklevel=2)
+    table = _table(search.rows)
+    results = search.cv_results(done, table)
+    best_k, text = _choose(results, search.entries, done, cv, rule)
+    params = dict(loss=beta, n_restarts=n_restarts, cv=cv, cv_fraction=cv_fraction,
+                  cv_repeats=cv_repeats, bicv_splits=bicv_splits, rule=rule, solver=solver,
+                  init=init, max_iter=max_iter, tol=tol, cv_max_iter=cv_max_iter, cv_tol=cv_tol,
+                  max_time=max_time, ks=list(ks))
+    return RankSearchResult(table=table, best_k=best_k, rule=text, restarts=search.fits,
+                            consensus=search.cons, stability=search.stab, cv=results.get("cv"),
+                            bicv=results.get("bicv"), params=params,
+                            elapsed=time.perf_counter() - start)
+
+
+def _plans(X, beta, cv, cv_args, ks, rng) -> dict:
+    """The hold-out plans of ``cv`` (drawn once from ``rng``, shared by every k)."""
+    cv_fraction, cv_repeats, bicv_splits = cv_args
     plans = {}
     if cv in ("speckled", "both"):
         plans["cv"] = _Speckled(X, beta, _check_fraction(cv_fraction),
@@ -243,109 +281,108 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
                 f"ks {big} exceed the largest rank the bi-CV training blocks allow "
                 f"({plans['bicv'].max_rank()}); pass smaller ranks, fewer bicv_splits or cv='speckled'"
             )
-    X_host = data.values if is_sparse(data.values) else np.asarray(to_numpy(data.values))
-    do_consensus = consensus is True or (consensus == "auto" and data.shape[0] <= CONSENSUS_AUTO_MAX)
-    if consensus == "auto" and not do_consensus:
-        warnings.warn(f"rank_search: X has {data.shape[0]} samples > {CONSENSUS_AUTO_MAX}: the "
-                      "n x n consensus (cophenetic, dispersion) is skipped; pass consensus=True "
-                      "to compute it anyway", UserWarning, stacklevel=2)
-    batched = data.n_nan == 0
-    cv_seed = int(rng.integers(2**31 - 1))
-    fit_kw = dict(loss=beta, init="nndsvda", max_iter=cv_max_iter, tol=cv_tol, loss_every=10,
-                  verbose=max(verbose - 1, 0))
-    rows, fits, cons, stab, entries = [], {}, {}, {}, {name: {} for name in plans}
-    cv_stats = {name: ([], [], []) for name in plans}
-    not_converged, skipped = [], []
-    bar = None
-    if verbose:
+    return plans
+
+
+def _choose(results, entries, done, cv, rule):
+    """``(best_k, rule in words)`` from the chosen cross-validation error."""
+    chosen = "bicv" if cv == "bicv" else "cv"
+    if chosen not in results:
+        return None, "none (cv=None): no rule without a cross-validation error"
+    label = "speckled" if chosen == "cv" else "bi-cross-validation"
+    if rule == "one_se":
+        return (one_se_rule(done, entries[chosen]),
+                f"smallest k within one (paired) standard error of the minimum {label} error")
+    return min(done, key=lambda k: entries[chosen][k].mean()), f"k minimising the {label} error"
+
+
+@dataclass
+class _Search:
+    """The per-k work of :func:`rank_search` and what it collects (rows, fits, CV entries)."""
+
+    X: object
+    X_host: object
+    plans: dict
+    fit_kw: dict
+    cv_seed: int
+    do_consensus: bool
+    restart_kw: dict
+    rows: list = field(default_factory=list)
+    fits: dict = field(default_factory=dict)
+    cons: dict = field(default_factory=dict)
+    stab: dict = field(default_factory=dict)
+    not_converged: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.entries = {name: {} for name in self.plans}
+        self.cv_stats = {name: ([], [], []) for name in self.plans}
+
+    def run(self, ks, n_restarts, rng, *, max_time, start, verbose) -> list:
+        """Evaluate every k in turn (sharing ``max_time``); return the ks skipped for time."""
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(ks), desc="rank_search", disable=None, leave=False)
-    try:
-        for i, k in enumerate(ks):
-            t0 = time.perf_counter()
-            budget = None
-            if max_time is not None:
-                left = max_time - (t0 - start)
-                if left <= 0 and rows:
-                    skipped = list(ks[i:])
-                    break
-                budget = max(left, 0.0) / (len(ks) - i)
-            share = None if budget is None else (budget / 2 if plans else budget)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                rr = restarts(X, k, n_restarts, loss=beta, solver=solver, init=init,
-                              max_iter=max_iter, tol=tol, max_time=share,
-                              random_state=int(rng.integers(2**31 - 1)), keep_all=True,
-                              batched=batched, verbose=max(verbose - 1, 0))
-            t_fit = time.perf_counter() - t0
-            fits[k] = rr
-            n_conv = sum(r.converged for r in rr.results)
-            if n_conv < n_restarts:
-                not_converged.append(k)
-            row = {"k": k, "loss": float(rr.best.loss), "loss_median": float(np.median(rr.losses)),
-                   "rel_error": _rel_error(X_host, rr.best.W, rr.best.H)}
-            c = _consensus(rr) if do_consensus else None
-            if c is not None:
-                cons[k] = c
-            st = component_stability(rr)
-            stab[k] = st
-            t1 = time.perf_counter()
-            for name, plan in plans.items():
-                rest = None if budget is None else max(budget - (time.perf_counter() - t0), 0.0) / len(plans)
-                d, train, _, _ = plan.evaluate(k, fit_kw=fit_kw, seed=cv_seed, max_time=rest)
-                entries[name][k] = d
-                se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else np.nan
-                for store, value in zip(cv_stats[name], (d.mean(), se, train)):
-                    store.append(value)
-                row[f"{name}_error"], row[f"{name}_se"] = float(d.mean()), float(se)
-                if name == "cv":
-                    row["cv_train_error"] = train
-            t_cv = time.perf_counter() - t1
-            row.update(cophenetic=np.nan if c is None else c.cophenetic,
-                       dispersion=np.nan if c is None else c.dispersion,
-                       silhouette=st.silhouette,
-                       min_cluster_silhouette=float(np.min(st.cluster_silhouette)),
-                       similarity=st.mean_similarity, n_converged=n_conv,
-                       time_restarts=t_fit, time_cv=t_cv, time=time.perf_counter() - t0)
-            rows.append(row)
-            if bar is not None:
+        # a progress bar on a terminal with verbose >= 1 (disable=None: off when not a TTY)
+        with tqdm(total=len(ks), desc="rank_search", disable=None if verbose else True,
+                  leave=False) as bar:
+            for i, k in enumerate(ks):
+                budget = None
+                if max_time is not None:
+                    left = max_time - (time.perf_counter() - start)
+                    if left <= 0 and self.rows:
+                        return list(ks[i:])
+                    budget = max(left, 0.0) / (len(ks) - i)
+                self.rows.append(self.one_k(k, n_restarts, budget, int(rng.integers(2**31 - 1))))
                 bar.update(1)
                 bar.set_postfix(k=k)
-    finally:
-        if bar is not None:
-            bar.close()
-    done = tuple(r["k"] for r in rows)
-    if skipped:
-        warnings.warn(f"rank_search: max_time={max_time:g} s ran out; ks {skipped} were not "
-                      "evaluated (raise max_time)", UserWarning, stacklevel=2)
-    if not_converged:
-        warnings.warn(f"rank_search: some restarts stopped at max_iter={max_iter} before tol={tol:g} "
-                      f"at k = {not_converged} (see the n_converged column); raise max_iter or tol",
-                      ConvergenceWarning, stacklevel=2)
-    table = _table(rows)
-    results = {}
-    for name, plan in plans.items():
-        errs, ses, trs = cv_stats[name]
-        results[name] = CVResult(plan.method, done, np.array(errs), np.array(ses), np.array(trs),
-                                 entries[name], table["time_cv"].to_numpy(), dict(plan.params))
-    best_k, text = None, "none (cv=None): no rule without a cross-validation error"
-    chosen = "bicv" if cv == "bicv" else "cv"
-    if chosen in results:
-        label = "speckled" if chosen == "cv" else "bi-cross-validation"
-        if rule == "one_se":
-            best_k = one_se_rule(done, entries[chosen])
-            text = f"smallest k within one (paired) standard error of the minimum {label} error"
-        else:
-            best_k = min(done, key=lambda k: entries[chosen][k].mean())
-            text = f"k minimising the {label} error"
-    params = dict(loss=beta, n_restarts=n_restarts, cv=cv, cv_fraction=cv_fraction,
-                  cv_repeats=cv_repeats, bicv_splits=bicv_splits, rule=rule, solver=solver,
-                  init=init, max_iter=max_iter, tol=tol, cv_max_iter=cv_max_iter, cv_tol=cv_tol,
-                  max_time=max_time, ks=list(ks))
-    return RankSearchResult(table=table, best_k=best_k, rule=text, restarts=fits, consensus=cons,
-                            stability=stab, cv=results.get("cv"), bicv=results.get("bicv"),
-                            params=params, elapsed=time.perf_counter() - start)
+        return []
+
+    def one_k(self, k, n_restarts, budget, seed) -> dict:
+        """Restarts, consensus, stability and cross-validation of rank ``k``: one table row."""
+        t0 = time.perf_counter()
+        share = None if budget is None else (budget / 2 if self.plans else budget)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            rr = restarts(self.X, k, n_restarts, max_time=share, random_state=seed, keep_all=True,
+                          **self.restart_kw)
+        t_fit = time.perf_counter() - t0
+        self.fits[k] = rr
+        n_conv = sum(r.converged for r in rr.results)
+        if n_conv < n_restarts:
+            self.not_converged.append(k)
+        row = {"k": k, "loss": float(rr.best.loss), "loss_median": float(np.median(rr.losses)),
+               "rel_error": _rel_error(self.X_host, rr.best.W, rr.best.H)}
+        c = _consensus(rr) if self.do_consensus else None
+        if c is not None:
+            self.cons[k] = c
+        st = self.stab[k] = component_stability(rr)
+        t1 = time.perf_counter()
+        for name, plan in self.plans.items():
+            rest = None if budget is None else max(budget - (time.perf_counter() - t0), 0.0) / len(self.plans)
+            d, train, _, _ = plan.evaluate(k, fit_kw=self.fit_kw, seed=self.cv_seed, max_time=rest)
+            self.entries[name][k] = d
+            se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else np.nan
+            for store, value in zip(self.cv_stats[name], (d.mean(), se, train)):
+                store.append(value)
+            row[f"{name}_error"], row[f"{name}_se"] = float(d.mean()), float(se)
+            if name == "cv":
+                row["cv_train_error"] = train
+        t_cv = time.perf_counter() - t1
+        row.update(cophenetic=np.nan if c is None else c.cophenetic,
+                   dispersion=np.nan if c is None else c.dispersion,
+                   silhouette=st.silhouette,
+                   min_cluster_silhouette=float(np.min(st.cluster_silhouette)),
+                   similarity=st.mean_similarity, n_converged=n_conv,
+                   time_restarts=t_fit, time_cv=t_cv, time=time.perf_counter() - t0)
+        return row
+
+    def cv_results(self, done, table) -> dict:
+        """``name -> CVResult`` of every plan that ran."""
+        results = {}
+        for name, plan in self.plans.items():
+            errs, ses, trs = self.cv_stats[name]
+            results[name] = CVResult(plan.method, done, np.array(errs), np.array(ses), np.array(trs),
+                                     self.entries[name], table["time_cv"].to_numpy(), dict(plan.params))
+        return results
 
 
 _COLUMNS = ["k", "loss", "loss_median", "rel_error", "cv_error", "cv_se", "cv_train_error",

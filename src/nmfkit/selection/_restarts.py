@@ -134,16 +134,30 @@ def _batched(data, k, seeds, *, beta, solver, init, max_iter, tol, max_time, ver
     return results
 
 
-def _sequential(X, k, seeds, *, loss, solver, init, max_iter, tol, max_time, verbose, accelerate):
+@dataclass(frozen=True)
+class _FitOptions:
+    """Options every restart shares (passed down as one object)."""
+
+    solver: str
+    init: str
+    max_iter: int
+    tol: float
+    max_time: Optional[float]
+    verbose: int
+    accelerate: object
+
+
+def _sequential(X, k, seeds, beta, opts: _FitOptions):
     from ..models.nmf import nmf
 
-    per = None if max_time is None else max_time / len(seeds)
+    per = None if opts.max_time is None else opts.max_time / len(seeds)
     results = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for r, s in enumerate(seeds):
-            res = nmf(X, k, loss=loss, solver=solver, init=init, max_iter=max_iter, tol=tol,
-                      max_time=per, random_state=int(s), verbose=verbose, accelerate=accelerate)
+            res = nmf(X, k, loss=beta, solver=opts.solver, init=opts.init, max_iter=opts.max_iter,
+                      tol=opts.tol, max_time=per, random_state=int(s), verbose=opts.verbose,
+                      accelerate=opts.accelerate)
             info = dict(res.info, restart=r, seed=int(s), batched=False)
             results.append(NMFResult(W=res.W, H=res.H, loss=res.loss, loss_history=res.loss_history,
                                      n_iter=res.n_iter, converged=res.converged,
@@ -217,13 +231,13 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
     k = check_n_components(n_components, data.shape)
     rng = check_random_state(random_state)
     seeds = rng.integers(0, 2**31 - 1, size=n_restarts)
-    kw = dict(solver=solver, init=init, max_iter=max_iter, tol=tol, max_time=max_time,
-              verbose=verbose, accelerate=accelerate)
+    opts = _FitOptions(solver=solver, init=init, max_iter=max_iter, tol=tol, max_time=max_time,
+                       verbose=verbose, accelerate=accelerate)
     start = time.perf_counter()
     if batched:
-        results = _batched(data, k, seeds, beta=beta, **kw)
+        results = _batched(data, k, seeds, beta=beta, **vars(opts))
     else:
-        results = _sequential(X, k, seeds, loss=beta, **kw)
+        results = _sequential(X, k, seeds, beta, opts)
     _summarise_warnings([r.stop_reason for r in results], tol, max_iter)
     losses = np.array([r.loss for r in results], dtype=np.float64)
     ranked = np.where(np.isfinite(losses), losses, np.inf)

@@ -26,15 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._matching import match_cosine, unit_rows
 from ..exceptions import NMFInputError
 from ._consensus import _host, restart_factors
 
 __all__ = ["ComponentStability", "component_stability", "match_components"]
-
-
-def _unit_rows(H: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(H, axis=-1, keepdims=True)
-    return H / np.where(norm > 0, norm, 1.0)
 
 
 def match_components(reference, H):
@@ -63,18 +59,15 @@ def match_components(reference, H):
     >>> perm, sim
     (array([1, 2, 0]), array([1., 1., 1.]))
     """
-    from scipy.optimize import linear_sum_assignment
-
-    R, Hh = _unit_rows(_host(reference)), _unit_rows(_host(H))
+    R, Hh = _host(reference), _host(H)
     if R.ndim != 2 or R.shape != Hh.shape:
         raise NMFInputError(
             f"reference and H must have the same shape (k, n_features); got {R.shape} and "
             f"{Hh.shape}: compare fits of the same rank on the same features"
         )
-    S = R @ Hh.T
-    rows, cols = linear_sum_assignment(S, maximize=True)
-    perm = cols[np.argsort(rows)]
-    return perm, S[np.arange(S.shape[0]), perm]
+    rows, cols, sim = match_cosine(R, Hh)
+    order = np.argsort(rows)
+    return cols[order], sim[order]
 
 
 @dataclass(frozen=True)
@@ -166,18 +159,18 @@ def component_stability(fits, *, reference: int | None = None,
             raise NMFInputError(f"reference={reference!r} must be a restart index in 0..{nR - 1}")
         ref = int(reference)
     ref = 0 if ref is None else ref
-    Z = _unit_rows(Hs)
+    Z = unit_rows(Hs)
     first = np.stack([match_components(Z[ref], Z[r])[0] for r in range(nR)])
     ref_sim = np.take_along_axis(np.einsum("jf,rlf->rjl", Z[ref], Z), first[:, :, None], 2)[..., 0]
     assign, n_iter = first, 0
     for n_iter in range(1, max_iter + 1):
-        centroids = _unit_rows(Z[np.arange(nR)[:, None], assign].mean(axis=0))
+        centroids = unit_rows(Z[np.arange(nR)[:, None], assign].mean(axis=0))
         new = np.stack([match_components(centroids, Z[r])[0] for r in range(nR)])
         if np.array_equal(new, assign):
             break
         assign = new
     members = Z[np.arange(nR)[:, None], assign]  # (R, k, f): restart r's member of cluster j
-    centroids = _unit_rows(members.mean(axis=0))
+    centroids = unit_rows(members.mean(axis=0))
     sim = np.einsum("rjf,jf->rj", members, centroids)
     if k >= 2:
         labels = np.tile(np.arange(k), nR)

@@ -11,8 +11,8 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
+from .._matching import hungarian_match
 from ..backends import to_numpy
 from ..exceptions import NMFInputError
 
@@ -105,9 +105,9 @@ def match_signatures(A, B) -> SignatureMatch:
     ([1, 0], 1.0)
     """
     C = np.asarray(cosine_similarity(A, B), dtype=np.float64)
-    rows, cols = linear_sum_assignment(C, maximize=True)
+    rows, cols, cos = hungarian_match(C)
     labels = list(B.index) if isinstance(B, pd.DataFrame) else list(range(C.shape[1]))
-    return SignatureMatch(rows, cols, C[rows, cols], [labels[j] for j in cols])
+    return SignatureMatch(rows, cols, cos, [labels[j] for j in cols])
 
 
 class Consistency(NamedTuple):
