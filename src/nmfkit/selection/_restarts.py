@@ -103,20 +103,22 @@ def _labelled(W, H, data):
             pd.DataFrame(H, index=names, columns=data.columns))
 
 
-def _batched(data, k, seeds, *, beta, solver, init, max_iter, tol, max_time, verbose, accelerate):
+def _batched(data, k, seeds, beta, opts: "_FitOptions"):
+    solver = opts.solver
     target = build_target(data)
     check_beta_data(target, beta)
     b = target.backend
     X_np = target.X if target.sparse else b.to_numpy(target.X)
     M_np = None if target.M is None else b.to_numpy(target.M)
-    starts = [initialize(X_np, k, init, backend=b, dtype=data.values.dtype, weights_np=M_np,
+    starts = [initialize(X_np, k, opts.init, backend=b, dtype=data.values.dtype, weights_np=M_np,
                          random_state=int(s)) for s in seeds]
-    options = LoopOptions(max_iter=max_iter, tol=tol, max_time=max_time, verbose=verbose,
+    options = LoopOptions(max_iter=opts.max_iter, tol=opts.tol, max_time=opts.max_time,
+                          verbose=opts.verbose,
                           loss_every=1 if solver == "hals" else 10, warn=False,
                           desc=f"restarts[{solver}]x{len(seeds)}")
     out, _ = run_nmf(target, [w for w, _ in starts], [h for _, h in starts], beta=beta,
                      solver=solver, penalty=Penalty(), options=options,
-                     accelerate=resolve_accelerate(accelerate, solver, target))
+                     accelerate=resolve_accelerate(opts.accelerate, solver, target))
     results = []
     for r in range(len(seeds)):
         o = out.restart(r)
@@ -235,7 +237,7 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
                        verbose=verbose, accelerate=accelerate)
     start = time.perf_counter()
     if batched:
-        results = _batched(data, k, seeds, beta=beta, **vars(opts))
+        results = _batched(data, k, seeds, beta, opts)
     else:
         results = _sequential(X, k, seeds, beta, opts)
     _summarise_warnings([r.stop_reason for r in results], tol, max_iter)
