@@ -216,6 +216,14 @@ class ArrayAPIBackend(Backend):
     def take(self, a, idx, axis=0):
         return self.xp.take(a, self.index(idx), axis=axis)
 
+    def flatnonzero(self, a):
+        return self.xp.nonzero(a)[0]
+
+    def cumsum(self, a, axis=0):
+        if a.dtype == self.xp.bool:
+            a = self.xp.astype(a, self.xp.int64)
+        return self.xp.cumulative_sum(a, axis=axis)
+
     def argsort(self, a, descending=False):
         return self.xp.argsort(a, descending=descending, stable=True)
 

@@ -233,6 +233,14 @@ class Backend(abc.ABC):
         """The entries of ``a`` at integer positions ``idx`` along ``axis`` (any index kind)."""
 
     @abc.abstractmethod
+    def flatnonzero(self, a):
+        """Positions of the true (non-zero) entries of a 1-D array, as an index array."""
+
+    @abc.abstractmethod
+    def cumsum(self, a, axis: int = 0):
+        """Cumulative sum along ``axis`` (booleans count as 0/1)."""
+
+    @abc.abstractmethod
     def argsort(self, a, descending: bool = False):
         """Stable argsort of a 1-D array, as an index array on the device."""
 

@@ -176,6 +176,12 @@ class NumpyBackend(Backend):
     def take(self, a, idx, axis=0):
         return np.take(a, np.asarray(idx), axis=axis)
 
+    def flatnonzero(self, a):
+        return np.flatnonzero(a)
+
+    def cumsum(self, a, axis=0):
+        return np.cumsum(a, axis=axis)
+
     def argsort(self, a, descending=False):
         return np.argsort(-a if descending else a, kind="stable")
 
