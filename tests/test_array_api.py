@@ -153,3 +153,19 @@ def test_restarts_on_strict_equals_numpy(no_host_copies):
     out = restarts(_strict(X), K, **kw)
     _assert_on_device(out.best.W, out.best.H)
     assert out.best.loss == pytest.approx(ref.best.loss, rel=1e-8)
+
+
+def test_out_and_row_assignment_operations():
+    A = np.arange(24.0).reshape(2, 3, 4)
+    for b, conv in ((get_namespace(A), np.asarray), (get_namespace(_strict(A)), _strict)):
+        X = conv(A)
+        Y = b.copy(X)
+        Z = b.divide(X, b.clamp_min(Y, 1.0), out=Y)  # NumPy writes into Y; others return new
+        np.testing.assert_allclose(to_numpy(Z), A / np.maximum(A, 1.0))
+        np.testing.assert_allclose(to_numpy(b.multiply(X, X)), A * A)
+        np.testing.assert_allclose(to_numpy(b.matmul(X, b.mT(X))), A @ A.swapaxes(-1, -2))
+        np.testing.assert_array_equal(to_numpy(b.diag(b.matmul(X, b.mT(X)))),
+                                      np.diagonal(A @ A.swapaxes(-1, -2), axis1=-2, axis2=-1))
+        S = b.copy(X)
+        b.put_(S, [1], b.zeros((1, 3, 4), X.dtype))
+        np.testing.assert_array_equal(to_numpy(S), np.concatenate([A[:1], np.zeros((1, 3, 4))]))

@@ -126,6 +126,12 @@ class ArrayAPIBackend(Backend):
         a -= b
         return a
 
+    def multiply(self, a, b, out=None):
+        return a * b
+
+    def divide(self, a, b, out=None):
+        return a / b
+
     def maximum(self, a, b):
         return self.xp.maximum(a, b)
 
@@ -226,6 +232,17 @@ class ArrayAPIBackend(Backend):
 
     def argsort(self, a, descending=False):
         return self.xp.argsort(a, descending=descending, stable=True)
+
+    def put_(self, a, idx, values):
+        # the standard has no integer-array assignment: one row at a time (idx is short:
+        # restarts, components)
+        idx = self.to_numpy(self.index(idx)) if not isinstance(idx, (list, tuple, range)) else idx
+        for j, i in enumerate(idx):
+            a[int(i), ...] = values[j, ...]
+        return a
+
+    def matmul(self, a, b, out=None):
+        return a @ b
 
     def diag(self, a):
         return self.xp.asarray(self.xp.linalg.diagonal(a), copy=True)

@@ -119,6 +119,16 @@ class Backend(abc.ABC):
         """In place ``a -= b``; returns ``a``."""
 
     @abc.abstractmethod
+    def multiply(self, a, b, out=None):
+        """``a * b``, written into ``out`` where the library allows (NumPy, torch);
+        always use the returned array, which may be new."""
+
+    @abc.abstractmethod
+    def divide(self, a, b, out=None):
+        """``a / b``, written into ``out`` where the library allows (``out`` may be ``b``:
+        ``Q = b.divide(X, Y, out=Y)``); always use the returned array."""
+
+    @abc.abstractmethod
     def maximum(self, a, b):
         """Elementwise maximum (``b`` may be a Python scalar)."""
 
@@ -245,8 +255,17 @@ class Backend(abc.ABC):
         """Stable argsort of a 1-D array, as an index array on the device."""
 
     @abc.abstractmethod
+    def put_(self, a, idx, values):
+        """In place ``a[idx] = values`` along axis 0 (``idx``: integer positions, any index
+        kind; e.g. the active restarts of a stack); returns ``a``."""
+
+    @abc.abstractmethod
     def diag(self, a):
-        """The diagonal of a 2-D array (a copy)."""
+        """The diagonal of the last two axes (a copy): ``(k, k) -> (k,)``, ``(R, k, k) -> (R, k)``."""
+
+    @abc.abstractmethod
+    def matmul(self, a, b, out=None):
+        """``a @ b``, written into ``out`` where the library allows; use the returned array."""
 
     # -- linear algebra (batched over leading axes) ---------------------------------------
     @abc.abstractmethod

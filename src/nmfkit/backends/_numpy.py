@@ -75,6 +75,12 @@ class NumpyBackend(Backend):
     def sub_(self, a, b):
         return np.subtract(a, b, out=a)
 
+    def multiply(self, a, b, out=None):
+        return np.multiply(a, b, out=out)
+
+    def divide(self, a, b, out=None):
+        return np.divide(a, b, out=out)
+
     def maximum(self, a, b):
         return np.maximum(a, b)
 
@@ -185,8 +191,15 @@ class NumpyBackend(Backend):
     def argsort(self, a, descending=False):
         return np.argsort(-a if descending else a, kind="stable")
 
+    def put_(self, a, idx, values):
+        a[np.asarray(idx)] = values
+        return a
+
     def diag(self, a):
-        return np.diagonal(a).copy()
+        return np.diagonal(a, axis1=-2, axis2=-1).copy()
+
+    def matmul(self, a, b, out=None):
+        return np.matmul(a, b, out=out)
 
     def solve(self, A, B):
         return np.linalg.solve(A, B)

@@ -79,6 +79,19 @@ class TorchBackend(ArrayAPIBackend):
     def sub_(self, a, b):
         return a.sub_(b)
 
+    def multiply(self, a, b, out=None):
+        return self.torch.mul(a, b, out=out)
+
+    def divide(self, a, b, out=None):
+        return self.torch.div(a, b, out=out)
+
+    def matmul(self, a, b, out=None):
+        return self.torch.matmul(a, b, out=out)
+
+    def put_(self, a, idx, values):
+        a[self.index(idx)] = values
+        return a
+
     def sum(self, a, axis=None):
         return a.sum() if axis is None else a.sum(dim=axis)
 
@@ -116,7 +129,7 @@ class TorchBackend(ArrayAPIBackend):
         return int(a.numel())
 
     def diag(self, a):
-        return self.torch.diagonal(a).clone()
+        return self.torch.diagonal(a, dim1=-2, dim2=-1).clone()
 
     def contiguous(self, a):
         return a.contiguous()
