@@ -7,6 +7,20 @@ tensor's own device (:class:`TorchBackend`); arrays of any other array-API libra
 (CuPy, array-api-strict, ...) compute in their own namespace and on their own device
 through ``array_api_compat`` (:class:`ArrayAPIBackend`). Solvers call only the
 operations of :class:`Backend`, so they never branch on the array library.
+
+Why this split: ``array_api_compat`` gives one standard namespace for every library,
+so a new library (CuPy, dpnp, a strict test namespace) needs no code here. NumPy keeps
+its own backend because the standard has no ``out=`` arguments and no sparse
+matrices, and NumPy's in-place kernels (``np.maximum(a, 0, out=a)``,
+``np.divide(X, Y, out=Y)``) and scipy.sparse products are what the benchmarks
+measure. :class:`TorchBackend` is the array-API backend with native in-place torch
+kernels (``clamp_``, ``mul_``, ``out=``).
+
+Operations beyond ``+ - * / @``, ``.T`` of a 2-D array, ``.shape``, ``.dtype`` and
+slicing (spell a row ``A[j, :]``, not ``A[j]``) go through the backend, e.g.
+``b.take(W, order, axis=1)`` rather than ``W[:, order]``, and ``b.mT(A)`` rather than
+``A.swapaxes(-1, -2)``. ``tests/test_array_api.py`` runs the solvers on
+array-api-strict arrays on a device that refuses NumPy conversion, so a leak fails.
 """
 
 from __future__ import annotations
