@@ -283,4 +283,6 @@ def _nnls_bpp_device(G, Rhs, max_iter, X0_passive):
         pos = b.clamp_min(b.cumsum(todo) - 1, 0)
         X = b.where(todo[None, :], b.take(Xc, pos, axis=1), X)
         Y = b.where(todo[None, :], b.take(Yc, pos, axis=1), Y)
-    return b.clamp_min(b.where(F, X, 0.0), 0.0)
+    X = b.clamp_min(b.where(F, X, 0.0), 0.0)
+    # stored samples-major, so that ``Xᵀ`` (the codes W, r × k) is C-contiguous
+    return b.mT(b.contiguous(b.mT(X)))
