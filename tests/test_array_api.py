@@ -169,3 +169,23 @@ def test_out_and_row_assignment_operations():
         S = b.copy(X)
         b.put_(S, [1], b.zeros((1, 3, 4), X.dtype))
         np.testing.assert_array_equal(to_numpy(S), np.concatenate([A[:1], np.zeros((1, 3, 4))]))
+
+
+def test_check_data_scans_strict_arrays_on_their_device():
+    from nmfkit._validation import check_data
+
+    X = _data()
+    X[0, 0] = np.nan
+    data = check_data(_strict(X))
+    assert data.n_nan == 1 and data.backend.name == "array_api_strict"
+    _assert_on_device(data.values)
+    ints = check_data(xs.asarray([[1, 2], [3, 0]], device=DEVICE))
+    assert ints.values.dtype == xs.float64
+    X[0, 0] = -0.5
+    with pytest.raises(nmfkit.NMFInputError, match="1 negative entries"):
+        check_data(_strict(X))
+    X[0, 0] = np.inf
+    with pytest.raises(nmfkit.NMFInputError, match="1 infinite entries"):
+        check_data(_strict(X))
+    with pytest.raises(nmfkit.NMFInputError, match="no positive entry"):
+        check_data(_strict(np.zeros((3, 2))))
