@@ -92,3 +92,36 @@ def test_namespace_rules():
     assert is_sparse(sp.eye(3)) and not is_sparse(np.eye(3))
     with pytest.raises(nmfkit.NMFInputError, match="mix torch tensors"):
         get_namespace(torch.zeros(2), np.zeros(2))
+
+
+@pytest.mark.parametrize("device", _devices())
+def test_torch_nnls_and_init_run_on_the_device(device, monkeypatch):
+    from nmfkit.backends import TorchBackend
+    from nmfkit.init import initialize
+    from nmfkit.solvers import nnls_bpp
+
+    X, _, _ = _data()
+    rng = np.random.default_rng(1)
+    C = rng.random((80, 6))
+    Y = rng.standard_normal((80, 50)) + 0.3
+    real = TorchBackend.to_numpy
+
+    def guarded(self, a):  # k-vectors may travel to the host; data and factors may not
+        assert a.numel() <= 16, f"a tensor of shape {tuple(a.shape)} was copied to the host"
+        return real(self, a)
+
+    monkeypatch.setattr(TorchBackend, "to_numpy", guarded)
+    T = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
+    out = nnls_bpp(T(C.T @ C), T(C.T @ Y))
+    assert is_torch(out) and out.device.type == device
+    np.testing.assert_allclose(out.cpu().numpy(), nnls_bpp(C.T @ C, C.T @ Y), atol=1e-10)
+    for init in ("random", "nndsvd", "nndsvda", "nndsvdar"):
+        ref = initialize(X, 4, init, backend=get_namespace(X), dtype=np.float64, random_state=0)
+        W, H = initialize(T(X), 4, init, backend=get_namespace(T(X)), dtype=torch.float64,
+                          random_state=0)
+        assert W.device.type == device
+        np.testing.assert_allclose(W.cpu().numpy(), ref[0], atol=1e-10)
+        np.testing.assert_allclose(H.cpu().numpy(), ref[1], atol=1e-10)
+    model = nmfkit.NMF(4, random_state=0, max_iter=50).fit(T(X))
+    W = model.transform(T(X[:20]))  # fit and transform never copy X to the host
+    assert is_torch(W) and W.device.type == device

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from .backends import Backend, get_namespace, is_sparse, is_torch
+from .backends import Backend, get_namespace, is_device_array, is_sparse, is_torch
 from .exceptions import NMFInputError, NMFInputTypeError
 
 __all__ = ["CheckedData", "check_data", "check_mask", "check_n_components",
@@ -114,9 +114,26 @@ def _fast_ok(data) -> bool:
                 return False
             lo, hi = min(lo, cl), max(hi, ch)
         return hi > 0
-    lo, hi = data.min(), data.max()
-    lo, hi = float(lo), float(hi)
+    if is_device_array(data):  # torch, CuPy, ...: reduced on the device
+        b = get_namespace(data)
+        lo, hi = b.item(b.min(data)), b.item(b.max(data))
+    else:
+        lo, hi = float(data.min()), float(data.max())
     return np.isfinite(lo) and np.isfinite(hi) and lo >= 0 and hi > 0
+
+
+def _device_values(X, b: Backend, name: str, dtype):
+    """A float array of ``X``'s own library (CuPy, array-api-strict, ...): float32 stays,
+    other real dtypes become float64 (``dtype`` forces one)."""
+    xp = b.xp
+    if xp.isdtype(X.dtype, "complex floating"):
+        raise NMFInputError(_complex_message(name))
+    if not xp.isdtype(X.dtype, ("real floating", "integral", "bool")):
+        raise NMFInputTypeError(f"{name} has dtype {X.dtype}, which is not numeric; convert it "
+                                "to a float dtype")
+    if dtype is not None:
+        return b.astype(X, np.dtype(dtype))
+    return X if X.dtype in (xp.float32, xp.float64) else b.astype(X, "float64")
 
 
 def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
@@ -155,6 +172,9 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
         if X.layout != torch.strided:
             raise NMFInputError(f"{name} is a sparse torch tensor; pass X.to_dense() or a scipy.sparse matrix")
         values = X
+    elif is_device_array(X):
+        backend = get_namespace(X)
+        values = _device_values(X, backend, name, dtype)
     else:
         backend = get_namespace()
         if hasattr(X, "columns") and hasattr(X, "to_numpy"):
@@ -198,15 +218,14 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
         return CheckedData(values, backend, index, columns, 0, scanned=False)
     if data.size and _fast_ok(data):
         return CheckedData(values, backend, index, columns, 0)
-    if is_torch(data):
-        n_inf = int(torch.isinf(data).sum())
-        nan = torch.isnan(data)
-        n_nan = int(nan.sum())
-        observed = data[~nan] if n_nan else data
-        neg = observed < 0
-        n_neg = int(neg.sum())
-        min_val = float(observed.min()) if observed.numel() else 0.0
-        any_pos = bool((observed > 0).any())
+    if is_device_array(data):  # counted on the device (NaN compares False)
+        b = backend
+        nan = b.isnan(data)
+        n_nan = int(b.item(b.sum(nan)))
+        n_inf = int(b.item(b.sum(~(b.isfinite(data) | nan))))
+        n_neg = int(b.item(b.sum(data < 0)))
+        min_val = b.item(b.min(b.where(nan, float("inf"), data)))
+        any_pos = bool(b.any(data > 0))
     else:
         n_inf = int(np.isinf(data).sum())
         nan = np.isnan(data)

@@ -1,23 +1,43 @@
 """Array-library dispatch: everything backend specific, and nothing else.
 
 The namespace is inferred from the inputs (no global switch): NumPy arrays and
-``scipy.sparse`` matrices compute on the CPU with NumPy/SciPy; ``torch.Tensor``
-inputs compute with PyTorch on the tensor's own device. Solvers call the small
-set of operations on :class:`Backend`, so a new array library (CuPy, Dask) is a
-new subclass, not a rewrite of the solvers.
+``scipy.sparse`` matrices compute on the CPU with NumPy/SciPy (:class:`NumpyBackend`,
+in-place ``out=`` kernels); ``torch.Tensor`` inputs compute with PyTorch on the
+tensor's own device (:class:`TorchBackend`); arrays of any other array-API library
+(CuPy, array-api-strict, ...) compute in their own namespace and on their own device
+through ``array_api_compat`` (:class:`ArrayAPIBackend`). Solvers call only the
+operations of :class:`Backend`, so they never branch on the array library.
+
+Why this split: ``array_api_compat`` gives one standard namespace for every library,
+so a new library (CuPy, dpnp, a strict test namespace) needs no code here. NumPy keeps
+its own backend because the standard has no ``out=`` arguments and no sparse
+matrices, and NumPy's in-place kernels (``np.maximum(a, 0, out=a)``,
+``np.divide(X, Y, out=Y)``) and scipy.sparse products are what the benchmarks
+measure. :class:`TorchBackend` is the array-API backend with native in-place torch
+kernels (``clamp_``, ``mul_``, ``out=``).
+
+Operations beyond ``+ - * / @``, ``.T`` of a 2-D array, ``.shape``, ``.dtype`` and
+slicing (spell a row ``A[j, :]``, not ``A[j]``) go through the backend, e.g.
+``b.take(W, order, axis=1)`` rather than ``W[:, order]``, and ``b.mT(A)`` rather than
+``A.swapaxes(-1, -2)``. ``tests/test_array_api.py`` runs the solvers on
+array-api-strict arrays on a device that refuses NumPy conversion, so a leak fails.
 """
 
 from __future__ import annotations
 
-import abc
 import sys
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Backend", "NumpyBackend", "TorchBackend", "get_namespace", "is_sparse", "is_torch",
-           "single_threaded_blas", "to_numpy"]
+from ._array_api import ArrayAPIBackend
+from ._base import Backend
+from ._numpy import NumpyBackend
+from ._torch import TorchBackend
+
+__all__ = ["ArrayAPIBackend", "Backend", "NumpyBackend", "TorchBackend", "get_namespace",
+           "is_device_array", "is_sparse", "is_torch", "single_threaded_blas", "to_numpy"]
 
 
 def is_sparse(X: Any) -> bool:
@@ -31,227 +51,21 @@ def is_torch(X: Any) -> bool:
     return torch is not None and isinstance(X, torch.Tensor)
 
 
-class Backend(abc.ABC):
-    """Operations the solvers need, for one array library and device.
+def is_device_array(X: Any) -> bool:
+    """True for an array of a library other than NumPy that nmfkit computes with in
+    its own namespace: a torch tensor, a CuPy array, an array-api-strict array, ...
 
-    Subclasses implement them for NumPy/SciPy (:class:`NumpyBackend`) and PyTorch
-    (:class:`TorchBackend`); a CuPy or Dask backend is one more subclass.
+    NumPy arrays, scipy.sparse matrices, DataFrames and lists are False.
     """
+    if X is None or isinstance(X, np.ndarray) or sp.issparse(X):
+        return False
+    if is_torch(X):
+        return True
+    if not hasattr(X, "__array_namespace__") and type(X).__module__.split(".")[0] != "cupy":
+        return False
+    import array_api_compat
 
-    name = "abstract"
-    device: Any = "cpu"
-
-    @abc.abstractmethod
-    def asarray(self, a, dtype=None):
-        """``a`` as an array of this backend (no copy when it already is one)."""
-
-    @abc.abstractmethod
-    def from_numpy(self, a: np.ndarray, dtype=None):
-        """A NumPy array moved to this backend's device."""
-
-    @abc.abstractmethod
-    def to_numpy(self, a) -> np.ndarray:
-        """A NumPy copy (or view) of a backend array."""
-
-    def item(self, a) -> float:
-        return float(a)
-
-
-class NumpyBackend(Backend):
-    """NumPy arrays and scipy.sparse matrices on the CPU."""
-
-    name = "numpy"
-    device = "cpu"
-    xp = np
-
-    def asarray(self, a, dtype=None):
-        return np.asarray(a, dtype=dtype)
-
-    def from_numpy(self, a, dtype=None):
-        return np.asarray(a, dtype=dtype)
-
-    def to_numpy(self, a):
-        return np.asarray(a)
-
-    def eps(self, dtype) -> float:
-        return float(np.finfo(dtype).eps)
-
-    def zeros(self, shape, dtype):
-        return np.zeros(shape, dtype=dtype)
-
-    def empty(self, shape, dtype):
-        return np.empty(shape, dtype=dtype)
-
-    def divide_(self, a, b):
-        """``a / b`` written into ``b`` (which must have the broadcast shape); returns it."""
-        return np.divide(a, b, out=b)
-
-    def ones(self, shape, dtype):
-        return np.ones(shape, dtype=dtype)
-
-    def copy(self, a):
-        return a.copy()
-
-    def clamp_min_(self, a, value):
-        """In place ``a = max(a, value)``; returns ``a``."""
-        return np.maximum(a, value, out=a)
-
-    def clamp_min(self, a, value):
-        return np.maximum(a, value)
-
-    def sum(self, a, axis=None):
-        return a.sum(axis=axis)
-
-    def isnan(self, a):
-        return np.isnan(a)
-
-    def where(self, cond, a, b):
-        return np.where(cond, a, b)
-
-    def nan_to_zero(self, a):
-        return np.where(np.isnan(a), 0, a)
-
-    def log(self, a):
-        return np.log(a)
-
-    def xlogy(self, x, y):
-        """``x * log(y)`` with ``0 * log(0) = 0``."""
-        from scipy.special import xlogy
-
-        return xlogy(x, y)
-
-    def sqrt(self, a):
-        return np.sqrt(a)
-
-    def norm2(self, a) -> float:
-        """Squared Frobenius norm, dense or sparse, accumulated in float64."""
-        if sp.issparse(a):
-            a = a.data
-        a = a.ravel() if a.flags.c_contiguous or a.flags.f_contiguous else a.reshape(-1)
-        if a.dtype == np.float64:
-            return float(a @ a)
-        # float32 dot products accumulate in float32 (relative error up to ~n·eps):
-        # accumulate chunks in float64 without a full float64 copy
-        total = 0.0
-        for start in range(0, a.size, 1 << 20):
-            c = a[start : start + (1 << 20)].astype(np.float64)
-            total += float(c @ c)
-        return total
-
-    def sumsq(self, a) -> float:
-        """``Σ a²`` of a dense array in its own precision (cheap; for stopping tests)."""
-        a = a.ravel() if a.flags.c_contiguous or a.flags.f_contiguous else a.reshape(-1)
-        return float(a @ a)
-
-    def vdot(self, a, b) -> float:
-        """Sum of the elementwise product of two dense arrays of one shape, in float64."""
-        if a.dtype == np.float64 and b.dtype == np.float64:
-            return float(np.einsum("ij,ij->", a, b))
-        return float(np.einsum("ij,ij->", a, b, dtype=np.float64))
-
-    def diag(self, a):
-        return np.diagonal(a).copy()
-
-    def contiguous(self, a):
-        return np.ascontiguousarray(a)
-
-    def solve(self, A, B):
-        return np.linalg.solve(A, B)
-
-
-class TorchBackend(Backend):
-    """PyTorch tensors, computed on their own device."""
-
-    name = "torch"
-
-    def __init__(self, device=None):
-        import torch
-
-        self.torch = torch
-        self.xp = torch
-        self.device = device if device is not None else torch.device("cpu")
-
-    def asarray(self, a, dtype=None):
-        return self.torch.as_tensor(a, dtype=dtype, device=self.device)
-
-    def from_numpy(self, a, dtype=None):
-        t = self.torch.from_numpy(np.ascontiguousarray(a))
-        if dtype is not None:
-            t = t.to(dtype)
-        return t.to(self.device)
-
-    def to_numpy(self, a):
-        return a.detach().cpu().numpy()
-
-    def item(self, a) -> float:
-        return float(a.item()) if hasattr(a, "item") else float(a)
-
-    def eps(self, dtype) -> float:
-        return float(self.torch.finfo(dtype).eps)
-
-    def zeros(self, shape, dtype):
-        return self.torch.zeros(shape, dtype=dtype, device=self.device)
-
-    def empty(self, shape, dtype):
-        return self.torch.empty(shape, dtype=dtype, device=self.device)
-
-    def divide_(self, a, b):
-        """``a / b`` written into ``b`` (which must have the broadcast shape); returns it."""
-        return self.torch.div(a, b, out=b)
-
-    def ones(self, shape, dtype):
-        return self.torch.ones(shape, dtype=dtype, device=self.device)
-
-    def copy(self, a):
-        return a.clone()
-
-    def clamp_min_(self, a, value):
-        return a.clamp_(min=value)
-
-    def clamp_min(self, a, value):
-        return a.clamp(min=value)
-
-    def sum(self, a, axis=None):
-        return a.sum() if axis is None else a.sum(dim=axis)
-
-    def isnan(self, a):
-        return self.torch.isnan(a)
-
-    def where(self, cond, a, b):
-        return self.torch.where(cond, a, b)
-
-    def nan_to_zero(self, a):
-        return self.torch.nan_to_num(a, nan=0.0)
-
-    def log(self, a):
-        return self.torch.log(a)
-
-    def xlogy(self, x, y):
-        return self.torch.xlogy(x, y)
-
-    def sqrt(self, a):
-        return self.torch.sqrt(a)
-
-    def norm2(self, a) -> float:
-        """Squared Frobenius norm, accumulated in float64."""
-        return float(self.torch.linalg.vector_norm(a, dtype=self.torch.float64).item()) ** 2
-
-    def sumsq(self, a) -> float:
-        """``Σ a²`` in the array's own precision (cheap; for stopping tests)."""
-        return float((a * a).sum().item())
-
-    def vdot(self, a, b) -> float:
-        """Sum of the elementwise product, accumulated in float64."""
-        return float((a.double() * b.double()).sum().item())
-
-    def diag(self, a):
-        return self.torch.diagonal(a).clone()
-
-    def contiguous(self, a):
-        return a.contiguous()
-
-    def solve(self, A, B):
-        return self.torch.linalg.solve(A, B)
+    return array_api_compat.is_array_api_obj(X) and not array_api_compat.is_numpy_array(X)
 
 
 _NUMPY = NumpyBackend()
@@ -260,37 +74,62 @@ _NUMPY = NumpyBackend()
 def get_namespace(*arrays) -> Backend:
     """The backend of the given arrays (``None`` entries are ignored).
 
-    All tensors must live on one device; mixing NumPy and torch inputs is an error
-    rather than a silent copy.
+    NumPy arrays, scipy.sparse matrices and other host inputs give the NumPy backend;
+    torch tensors the torch backend on their device; arrays of another array-API
+    library (CuPy, array-api-strict, ...) the :class:`ArrayAPIBackend` of their
+    namespace and device. All device arrays must come from one library and live on
+    one device; mixing them with NumPy inputs is an error rather than a silent copy.
     """
-    torch_arrays = [a for a in arrays if is_torch(a)]
-    if not torch_arrays:
+    dev = [a for a in arrays if is_device_array(a)]
+    if not dev:
         return _NUMPY
-    others = [a for a in arrays if a is not None and not is_torch(a)]
-    if others:
-        from ..exceptions import NMFInputError
+    from ..exceptions import NMFInputError
 
+    torch_arrays = [a for a in dev if is_torch(a)]
+    if len(dev) < len([a for a in arrays if a is not None]):
+        lib = "torch tensors" if torch_arrays else f"{type(dev[0]).__module__.split('.')[0]} arrays"
         raise NMFInputError(
-            "inputs mix torch tensors with NumPy/SciPy arrays; pass all of them as torch tensors "
-            "on one device (torch.as_tensor(a, device=X.device)) or all as NumPy arrays"
+            f"inputs mix {lib} with NumPy/SciPy arrays; pass all of them as {lib} on one device "
+            "(e.g. torch.as_tensor(a, device=X.device)) or all as NumPy arrays"
         )
-    devices = {a.device for a in torch_arrays}
+    if torch_arrays:
+        if len(torch_arrays) < len(dev):
+            raise NMFInputError("inputs mix torch tensors with arrays of another library; pass all "
+                                "of them as torch tensors on one device")
+        devices = {a.device for a in torch_arrays}
+        if len(devices) > 1:
+            raise NMFInputError(
+                f"torch inputs are on several devices {sorted(map(str, devices))}; move them to one "
+                "device with .to(device)"
+            )
+        return TorchBackend(torch_arrays[0].device)
+    import array_api_compat
+
+    try:
+        xp = array_api_compat.array_namespace(*dev)
+    except TypeError as err:
+        raise NMFInputError(f"inputs come from several array libraries ({err}); pass all of them "
+                            "as arrays of one library") from None
+    devices = {str(array_api_compat.device(a)) for a in dev}
     if len(devices) > 1:
-        from ..exceptions import NMFInputError
-
-        raise NMFInputError(
-            f"torch inputs are on several devices {sorted(map(str, devices))}; move them to one "
-            "device with .to(device)"
-        )
-    return TorchBackend(torch_arrays[0].device)
+        raise NMFInputError(f"inputs are on several devices {sorted(devices)}; move them to one "
+                            "device (e.g. with the library's to_device / asarray(..., device=))")
+    return ArrayAPIBackend(xp, array_api_compat.device(dev[0]))
 
 
 def to_numpy(a):
-    """A NumPy array (or scipy.sparse matrix, or DataFrame) from any supported input."""
+    """A NumPy array (or scipy.sparse matrix, or DataFrame) from any supported input.
+
+    Device arrays are copied to the host: for results and small arrays only.
+    """
     if a is None or sp.issparse(a) or isinstance(a, np.ndarray):
         return a
     if is_torch(a):
         return a.detach().cpu().numpy()
+    if is_device_array(a):
+        from ._array_api import _host
+
+        return _host(a)
     if hasattr(a, "to_numpy"):
         return a.to_numpy()
     return np.asarray(a)

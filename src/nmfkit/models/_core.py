@@ -242,11 +242,10 @@ def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int =
     with single_threaded_blas():  # a k x k Gram: BLAS threads only add latency
         G = H @ H.T
     if penalty.l2_W:
-        G = G + penalty.l2_W * b.from_numpy(np.eye(k), dtype=G.dtype)
+        G = G + penalty.l2_W * b.eye(k, G.dtype)
     if penalty.l1_W:
         R = R - penalty.l1_W
-    Wt = nnls_bpp(b.to_numpy(G), b.to_numpy(R))
-    W = b.from_numpy(Wt.T, dtype=H.dtype)
+    W = b.astype(b.mT(nnls_bpp(G, R)), H.dtype)  # solved on X's device
     if beta == 2 and target.M is None:
         return W
     check_beta_data(target, beta)

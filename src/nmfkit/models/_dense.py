@@ -89,9 +89,7 @@ def check_factor(M, name: str, shape, b: Backend, dtype, *, nonneg: bool = True)
 
 def nnls_codes(X, H, b: Backend):
     """Exact ``argmin_{W >= 0} ‖X − W H‖_F`` (one batched k × k NNLS; X may be mixed-sign)."""
-    G = b.to_numpy(H @ H.T)
-    R = b.to_numpy(H @ X.T)
-    return b.from_numpy(nnls_bpp(G, R).T, dtype=H.dtype)
+    return b.astype(b.mT(nnls_bpp(H @ H.T, H @ X.T)), H.dtype)  # solved on X's device
 
 
 def frobenius(X, W, H) -> float:

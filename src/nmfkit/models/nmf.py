@@ -72,9 +72,7 @@ def _fit(data, k, *, loss, solver, init, W, H, mask, max_iter, tol, max_time, al
     b = target.backend
     n_samples, n_features = data.shape
     penalty = Penalty.from_alphas(alpha_W, alpha_H, l1_ratio, n_samples, n_features)
-    X_np = target.X if target.sparse else b.to_numpy(target.X)
-    M_np = None if target.M is None else b.to_numpy(target.M)
-    W0, H0 = initialize(X_np, k, init, backend=b, dtype=data.values.dtype, weights_np=M_np,
+    W0, H0 = initialize(target.X, k, init, backend=b, dtype=data.values.dtype, weights=target.M,
                         random_state=random_state, W=W, H=H)
     if loss_every is None:
         loss_every = 1 if solver == "hals" else 10

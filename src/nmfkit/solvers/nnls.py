@@ -10,13 +10,17 @@ pivoting (Kim & Park, SIAM J. Sci. Comput. 33(6), 2011). Columns that share a
 passive set are solved together with one factorisation of ``G[F, F]``, so the cost
 is a handful of k × k solves, not one per sample. This is what makes
 ``transform`` an exact projection rather than hundreds of solver sweeps.
+
+NumPy input runs the NumPy implementation (grouped solves from ``G⁻¹``); any other
+array (torch, CuPy, array-api-strict) runs a namespace-generic implementation on
+the array's own device (:func:`_nnls_bpp_device`), so nothing is copied to the host.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..backends import single_threaded_blas
+from ..backends import get_namespace, is_device_array, single_threaded_blas
 
 __all__ = ["nnls_bpp"]
 
@@ -97,10 +101,11 @@ def nnls_bpp(G, Rhs, *, max_iter: int = None, X0_passive=None):
 
     Parameters
     ----------
-    G : ndarray, shape (k, k)
-        Positive (semi-)definite Gram matrix.
-    Rhs : ndarray, shape (k, r)
-        One right-hand side per column.
+    G : array, shape (k, k)
+        Positive (semi-)definite Gram matrix: a NumPy array, or an array of any
+        backend (torch, CuPy, array-api-strict), which is then solved on its device.
+    Rhs : array, shape (k, r)
+        One right-hand side per column, of the same kind as ``G``.
     max_iter : int, optional
         Pivoting rounds (default ``5 k + 10``); the method is exact and finishes in
         a few rounds in practice.
@@ -109,9 +114,20 @@ def nnls_bpp(G, Rhs, *, max_iter: int = None, X0_passive=None):
 
     Returns
     -------
-    X : ndarray, shape (k, r)
-        The minimisers, ``X >= 0``; the KKT conditions hold to round-off.
+    X : array, shape (k, r), float64
+        The minimisers, ``X >= 0``; the KKT conditions hold to round-off. Of the same
+        kind and on the same device as ``G``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> G = np.array([[2.0, 0.0], [0.0, 1.0]])
+    >>> nnls_bpp(G, np.array([[2.0], [-1.0]]))
+    array([[1.],
+           [0.]])
     """
+    if is_device_array(G) or is_device_array(Rhs):
+        return _nnls_bpp_device(G, Rhs, max_iter, X0_passive)
     with single_threaded_blas():  # k x k work: many small calls
         return _nnls_bpp(G, Rhs, max_iter, X0_passive)
 
@@ -173,3 +189,100 @@ def _nnls_bpp(G, Rhs, max_iter, X0_passive):
     X[~F] = 0
     np.maximum(X, 0, out=X)
     return X
+
+
+# -- namespace-generic version (torch, CuPy, array-api-strict: stays on the device) --------
+
+
+def _solve_batched(b, A, rhs):
+    """``A⁻¹ rhs`` for a stack of systems; the pseudo-inverse where ``A`` is singular."""
+    try:
+        sol = b.solve(A, rhs)
+        if bool(b.all(b.isfinite(sol))):  # some libraries return inf/NaN instead of raising
+            return sol
+    except (np.linalg.LinAlgError, RuntimeError, ValueError):
+        pass
+    return b.pinv(A) @ rhs
+
+
+def _solve_masked(b, G, Rhs, F):
+    """``(x, y)``: ``x[~F] = 0``, ``G[F,F] x[F] = Rhs[F]`` and ``y = G x − Rhs`` (0 on ``F``).
+
+    Every column's system is embedded in a full k × k one, ``G ⊙ f fᵀ + diag(1 − f)``
+    with right-hand side ``b ⊙ f``, and solved in batches: only elementwise products and
+    one batched solve, so it runs in any array namespace.
+    """
+    k, r = Rhs.shape
+    eye = b.eye(k, G.dtype)
+    batch = max(1, min(_BATCH, (1 << 24) // max(k * k, 1)))
+    parts = []
+    for start in range(0, r, batch):
+        stop = min(start + batch, r)  # the standard leaves out-of-bounds slices unspecified
+        f = b.astype(b.mT(F[:, start:stop]), G.dtype)  # (c, k)
+        A = G[None, ...] * f[:, :, None] * f[:, None, :] + eye * (1.0 - f)[:, None, :]
+        rhs = (b.mT(Rhs[:, start:stop]) * f)[:, :, None]
+        parts.append(b.mT(_solve_batched(b, A, rhs)[:, :, 0] * f))
+    X = parts[0] if len(parts) == 1 else b.concat(parts, axis=1)
+    return X, b.where(F, 0.0, G @ X - Rhs)
+
+
+def _initial_passive(b, G, Rhs, X0_passive):
+    """The start passive set: ``X0_passive``, else the support of ``G⁻¹ Rhs``."""
+    if X0_passive is not None:
+        return b.astype(b.asarray(X0_passive), "bool")
+    try:
+        U = b.solve(G, Rhs)
+        if bool(b.all(b.isfinite(U))):
+            return U > 0
+    except (np.linalg.LinAlgError, RuntimeError, ValueError):
+        pass
+    return b.zeros(Rhs.shape, "bool")
+
+
+def _nnls_bpp_device(G, Rhs, max_iter, X0_passive):
+    """Block principal pivoting with the backend's operations only (no host copies).
+
+    The same exchange rules as :func:`_nnls_bpp` (full exchange, limited exchange with
+    the ``alpha``/``beta`` safeguard, Murty's single-index backup), written as masks
+    over all columns; each round re-solves the columns whose passive set changed with
+    one batched solve. Two host syncs per round (the stop test, the size of the changed
+    set).
+    """
+    b = get_namespace(G, Rhs)
+    G = b.astype(G, "float64")
+    Rhs = b.astype(Rhs, "float64")
+    k, r = Rhs.shape
+    if max_iter is None:
+        max_iter = 5 * k + 10
+    F = _initial_passive(b, G, Rhs, X0_passive)
+    X, Y = _solve_masked(b, G, Rhs, F)
+    scale = max(b.item(b.max(b.abs(Rhs))) if r else 0.0, b.item(b.max(b.abs(G))) if k else 0.0,
+                1e-300)
+    tol = 1e-12 * scale
+    alpha = b.full((r,), 3, "int64")
+    beta = b.full((r,), k + 1, "int64")
+    rows = b.reshape(b.arange(k), (k, 1))
+    for _ in range(max_iter):
+        V = (F & (X < -tol)) | (~F & (Y < -tol))
+        nv = b.sum(V, axis=0)
+        todo = nv > 0
+        if not bool(b.any(todo)):
+            break
+        full = todo & (nv < beta)
+        beta = b.where(full, nv, beta)
+        alpha = b.where(full, 3, alpha)
+        limited = todo & ~full & (alpha >= 1)
+        alpha = b.where(limited, alpha - 1, alpha)
+        backup = todo & ~full & ~limited
+        last = b.max(b.where(V, rows, -1), axis=0)  # Murty: the largest violating index
+        flip = (V & (full | limited)[None, :]) | ((rows == last[None, :]) & backup[None, :])
+        F = F ^ flip
+        # re-solve the changed columns only, then gather them back into place
+        cols = b.flatnonzero(todo)
+        Xc, Yc = _solve_masked(b, G, b.take(Rhs, cols, axis=1), b.take(F, cols, axis=1))
+        pos = b.clamp_min(b.cumsum(todo) - 1, 0)
+        X = b.where(todo[None, :], b.take(Xc, pos, axis=1), X)
+        Y = b.where(todo[None, :], b.take(Yc, pos, axis=1), Y)
+    X = b.clamp_min(b.where(F, X, 0.0), 0.0)
+    # stored samples-major, so that ``Xᵀ`` (the codes W, r × k) is C-contiguous
+    return b.mT(b.contiguous(b.mT(X)))
