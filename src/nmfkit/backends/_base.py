@@ -56,6 +56,10 @@ class Backend(abc.ABC):
     def zeros(self, shape, dtype):
         """An array of zeros on the device."""
 
+    def empty(self, shape, dtype):
+        """An uninitialised array on the device (zeros where the library has no empty)."""
+        return self.zeros(shape, dtype)
+
     @abc.abstractmethod
     def ones(self, shape, dtype):
         """An array of ones on the device."""

@@ -29,6 +29,9 @@ class NumpyBackend(Backend):
     def zeros(self, shape, dtype):
         return np.zeros(shape, dtype=dtype)
 
+    def empty(self, shape, dtype):
+        return np.empty(shape, dtype=dtype)
+
     def ones(self, shape, dtype):
         return np.ones(shape, dtype=dtype)
 

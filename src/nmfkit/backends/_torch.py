@@ -55,6 +55,9 @@ class TorchBackend(ArrayAPIBackend):
     def zeros(self, shape, dtype):
         return self.torch.zeros(shape, dtype=self.as_dtype(dtype), device=self.device)
 
+    def empty(self, shape, dtype):
+        return self.torch.empty(shape, dtype=self.as_dtype(dtype), device=self.device)
+
     def ones(self, shape, dtype):
         return self.torch.ones(shape, dtype=self.as_dtype(dtype), device=self.device)
 

@@ -167,9 +167,10 @@ def beta_divergence(t: Target, A, B, beta: float) -> float:
         return _sparse_value(t, A, B, beta)
     if beta == 2 and t.M is None:
         # ½(‖X‖² − 2⟨XBᵀ, A⟩ + ⟨AᵀA, BBᵀ⟩): no m × n temporary (guarded against cancellation)
-        A3, B3 = A[None], B[None]
-        return float(frobenius_values(t, stacked_right(t.X, B3), A3, A3.swapaxes(-1, -2) @ A3,
-                                      B3 @ B3.swapaxes(-1, -2), B3)[0])
+        b = t.backend
+        A3, B3 = A[None, ...], B[None, ...]
+        return float(frobenius_values(t, stacked_right(b, t.X, B3), A3, b.mT(A3) @ A3,
+                                      B3 @ b.mT(B3), B3)[0])
     return _dense_value(t, A @ B, beta)
 
 
@@ -183,12 +184,12 @@ def frobenius_values(t: Target, XBt, A, AtA, G, B=None) -> np.ndarray:
     given, a dense ``X`` is evaluated from the residual instead.
     """
     b = t.backend
-    cross = b.to_numpy((XBt * A).sum(axis=(1, 2))).astype(np.float64)
-    quad = b.to_numpy((AtA * G).sum(axis=(1, 2))).astype(np.float64)
+    cross = b.to_numpy(b.sum(XBt * A, axis=(1, 2))).astype(np.float64)
+    quad = b.to_numpy(b.sum(AtA * G, axis=(1, 2))).astype(np.float64)
     val = 0.5 * np.maximum(t.norm2 - 2.0 * cross + quad, 0.0)
     if B is not None and not t.sparse:
         for r in np.flatnonzero(val <= 1e3 * b.eps(A.dtype) * t.norm2):
-            val[r] = 0.5 * b.norm2(t.X - A[r] @ B[r])
+            val[r] = 0.5 * b.norm2(t.X - A[r, ...] @ B[r, ...])
     return val
 
 
@@ -204,5 +205,5 @@ def grad_parts(t: Target, A, B, beta: float):
         Broadcastable to ``A``'s shape (for KL without weights it is one row).
     N : array, shape (m, k)
     """
-    P, N = left_parts(t, A[None], B[None], beta)
-    return P[0], N[0]
+    P, N = left_parts(t, A[None, ...], B[None, ...], beta)
+    return P[0, ...], N[0, ...]

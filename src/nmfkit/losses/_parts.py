@@ -48,18 +48,15 @@ def safe_den(b, P):
     return b.where(P == 0, EPSILON, P)
 
 
-def _mT(a):
-    return a.swapaxes(-1, -2)
-
-
-def stacked_right(X, B):
+def stacked_right(b, X, B):
     """``X B_rᵀ`` for every restart as one GEMM: ``B`` (R, k, n) → (R, m, k) (a view).
 
-    ``X`` is a dense backend array or a scipy.sparse matrix of shape (m, n).
+    ``X`` is a dense backend array or a scipy.sparse matrix of shape (m, n); ``b`` the
+    backend.
     """
     R, k, n = B.shape
-    P = X @ B.reshape(R * k, n).T  # (m, R k)
-    return P.reshape(P.shape[0], R, k).swapaxes(0, 1)
+    P = X @ b.reshape(B, (R * k, n)).T  # (m, R k)
+    return b.mT(b.reshape(b.mT(P), (R, k, P.shape[0])))
 
 
 def _chunks(m: int, R: int, n: int):
@@ -70,9 +67,9 @@ def _chunks(m: int, R: int, n: int):
 def _dense_left(t, A, B, beta):
     """``(P_A, N_A)`` for a dense term; ``P_A`` may be (R, 1, k) (KL without weights)."""
     b = t.backend
-    Bt = _mT(B)
+    Bt = b.mT(B)
     if beta == 2 and t.M is None:
-        return A @ (B @ Bt), stacked_right(t.X, B)
+        return A @ (B @ Bt), stacked_right(b, t.X, B)
     R, m, k = A.shape
     n = B.shape[2]
     P = b.empty((R, m, k), A.dtype) if beta != 1 else None
@@ -87,15 +84,15 @@ def _dense_left(t, A, B, beta):
             continue
         b.clamp_min_(Y, EPSILON)
         if beta == 1:
-            N[:, r0:r1] = b.divide_(MX, Y) @ Bt  # (M ⊙ X) / Y written into Y
+            N[:, r0:r1] = b.divide(MX, Y, out=Y) @ Bt  # (M ⊙ X) / Y written into Y
             continue
         N[:, r0:r1] = (MX * Y ** (beta - 2)) @ Bt
         Yb = Y ** (beta - 1)
         P[:, r0:r1] = (Yb if Mc is None else Mc * Yb) @ Bt
     if beta == 2:
-        N = stacked_right(t.MX, B)
+        N = stacked_right(b, t.MX, B)
     elif beta == 1:
-        P = B.sum(axis=-1)[:, None, :] if t.M is None else stacked_right(t.M, B)
+        P = b.sum(B, axis=-1)[:, None, :] if t.M is None else stacked_right(b, t.M, B)
     return P, N
 
 
@@ -129,9 +126,9 @@ def _sparse_general_P(A, B, beta):
 
 
 def _sparse_left(t, A, B, beta, buffer):
-    info = t.info
+    info, b = t.info, t.backend
     if beta == 2:
-        return A @ (B @ _mT(B)), stacked_right(info.X, B)
+        return A @ (B @ b.mT(B)), stacked_right(b, info.X, B)
     N = np.empty(A.shape, dtype=A.dtype)
     if beta == 1:
         for r in range(A.shape[0]):
@@ -166,5 +163,6 @@ def right_parts(t, A, B, beta: float, buffer=None):
         for r in range(A.shape[0]):
             N[r] = (buffer.ratio(info, A[r], B[r]).T @ A[r]).T
         return A.sum(axis=-2)[:, :, None], N
-    P, N = left_parts(t.T, _mT(B), _mT(A), beta, buffer)
-    return _mT(P), _mT(N)
+    b = t.backend
+    P, N = left_parts(t.T, b.mT(B), b.mT(A), beta, buffer)
+    return b.mT(P), b.mT(N)

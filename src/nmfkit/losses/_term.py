@@ -95,12 +95,12 @@ class Term:
         """Unweighted ``D_β`` of every restart (float64 vector of length R)."""
         A, B = state[self.left], state[self.right]
         t = self.target
+        b = t.backend
         if self.beta == 2 and t.M is None:
-            XBt = stacked_right(t.X, B)
-            G = B @ B.swapaxes(-1, -2)
-            return frobenius_values(t, XBt, A, A.swapaxes(-1, -2) @ A, G, B)
-        return np.array([beta_divergence(t, A[r], B[r], self.beta) for r in range(A.shape[0])],
-                        dtype=np.float64)
+            XBt = stacked_right(b, t.X, B)
+            return frobenius_values(t, XBt, A, b.mT(A) @ A, B @ b.mT(B), B)
+        return np.array([beta_divergence(t, A[r, ...], B[r, ...], self.beta)
+                         for r in range(A.shape[0])], dtype=np.float64)
 
     def value(self, state) -> np.ndarray:
         """``w · D_β`` of every restart."""
@@ -119,10 +119,8 @@ class Term:
         _, N, _ = self._products
         A, B = state[self.left], state[self.right]
         t = self.target
+        b = t.backend
         if block == self.left:
-            G = B @ B.swapaxes(-1, -2)
-            return frobenius_values(t, N, A, A.swapaxes(-1, -2) @ A, G, B)
-        # N = (Xᵀ A) as (R, k, n) = Aᵀ X: the value with the roles of A and B swapped
-        AtA = A.swapaxes(-1, -2) @ A
-        return frobenius_values(t.T, N.swapaxes(-1, -2), B.swapaxes(-1, -2),
-                                B @ B.swapaxes(-1, -2), AtA, A.swapaxes(-1, -2))
+            return frobenius_values(t, N, A, b.mT(A) @ A, B @ b.mT(B), B)
+        # N = Aᵀ X (R, k, n): the value of the transposed problem Xᵀ ≈ Bᵀ Aᵀ
+        return frobenius_values(t.T, b.mT(N), b.mT(B), B @ b.mT(B), b.mT(A) @ A, b.mT(A))

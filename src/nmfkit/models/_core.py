@@ -92,7 +92,7 @@ def nmf_terms(target: Target, beta: float) -> list:
 
 def stack(backend: Backend, arrays):
     """Factors of R restarts as one stack with a leading restart axis."""
-    return backend.xp.stack(list(arrays))
+    return backend.stack(list(arrays))
 
 
 def run_nmf(target: Target, W0s, H0s, *, beta, solver, penalty, options: LoopOptions,
@@ -211,14 +211,8 @@ def fix_gauge(W, H, backend: Backend, normalise: bool = True):
     """
     b = backend
     hsum = b.sum(H, axis=1)
-    wsum = b.sum(W, axis=0)
-    mass = b.to_numpy(hsum * wsum)
-    order = np.argsort(-mass, kind="stable")
-    if b.name == "torch":
-        order_b = b.torch.as_tensor(order, device=b.device)
-        W, H, hsum = W[:, order_b], H[order_b], hsum[order_b]
-    else:
-        W, H, hsum = W[:, order], H[order], hsum[order]
+    order = b.argsort(hsum * b.sum(W, axis=0), descending=True)
+    W, H, hsum = b.take(W, order, axis=1), b.take(H, order, axis=0), b.take(hsum, order)
     if normalise:
         scale = b.where(hsum > 0, hsum, b.ones(hsum.shape, hsum.dtype))
         H = H / scale[:, None]

@@ -108,10 +108,8 @@ def _batched(data, k, seeds, beta, opts: "_FitOptions"):
     target = build_target(data)
     check_beta_data(target, beta)
     b = target.backend
-    X_np = target.X if target.sparse else b.to_numpy(target.X)
-    M_np = None if target.M is None else b.to_numpy(target.M)
-    starts = [initialize(X_np, k, opts.init, backend=b, dtype=data.values.dtype, weights_np=M_np,
-                         random_state=int(s)) for s in seeds]
+    starts = [initialize(target.X, k, opts.init, backend=b, dtype=data.values.dtype,
+                         weights=target.M, random_state=int(s)) for s in seeds]
     options = LoopOptions(max_iter=opts.max_iter, tol=opts.tol, max_time=opts.max_time,
                           verbose=opts.verbose,
                           loss_every=1 if solver == "hals" else 10, warn=False,

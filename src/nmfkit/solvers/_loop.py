@@ -27,6 +27,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..backends import get_namespace
 from ..exceptions import ConvergenceWarning
 
 __all__ = ["LoopOptions", "LoopOutcome", "SingleFitStep", "run"]
@@ -95,7 +96,8 @@ class LoopOutcome:
     extra: dict = field(default_factory=dict)
 
     def restart(self, r: int) -> "RestartOutcome":
-        return RestartOutcome({k: v[r] for k, v in self.state.items()}, float(self.loss[r]),
+        blocks = {k: (v[r, ...] if hasattr(v, "shape") else v[r]) for k, v in self.state.items()}
+        return RestartOutcome(blocks, float(self.loss[r]),
                               tuple(self.loss_history[r]), tuple(self.loss_iters[r]),
                               int(self.n_iter[r]), bool(self.converged[r]), self.stop_reason[r],
                               self.elapsed)
@@ -125,13 +127,18 @@ def _progress(options: LoopOptions):
 
 
 def _sub(state, idx, full):
-    return state if full else {k: v[idx] for k, v in state.items()}
+    """The rows ``idx`` of every block (the state itself when every restart is active)."""
+    if full:
+        return state
+    b = get_namespace(*state.values())
+    return {k: b.take(v, idx) for k, v in state.items()}
 
 
 def _put_back(state, sub, idx, full):
     if not full:
+        b = get_namespace(*state.values())
         for k, v in sub.items():
-            state[k][idx] = v
+            b.put_(state[k], idx, v)
 
 
 class _Record:
@@ -293,14 +300,18 @@ class SingleFitStep:
     blocks: tuple = ()
 
     def __call__(self, state, idx=None, want_loss=False):
-        new, loss = self.update(**{k: state[k][0] for k in self.blocks})
+        new, loss = self.update(**_first(state, self.blocks))
         for k, v in new.items():
-            state[k] = v[None] if hasattr(v, "shape") else [v]
+            state[k] = v[None, ...] if hasattr(v, "shape") else [v]
         return None if loss is None else np.array([loss], dtype=np.float64)
 
     def objective(self, state) -> np.ndarray:
-        return np.array([self.value(**{k: state[k][0] for k in self.blocks})], dtype=np.float64)
+        return np.array([self.value(**_first(state, self.blocks))], dtype=np.float64)
 
     def state(self, **blocks) -> dict:
         """The loop's state for one restart from blocks without the restart axis."""
-        return {k: (v[None] if hasattr(v, "shape") else [v]) for k, v in blocks.items()}
+        return {k: (v[None, ...] if hasattr(v, "shape") else [v]) for k, v in blocks.items()}
+
+
+def _first(state, names):
+    return {k: (state[k][0, ...] if hasattr(state[k], "shape") else state[k][0]) for k in names}

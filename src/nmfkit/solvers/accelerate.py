@@ -79,7 +79,8 @@ class Extrapolated:
 
     def _extrapolated(self, cur, prev, beta):
         out = cur - prev
-        out *= self.b.asarray(beta, dtype=cur.dtype).reshape((-1,) + (1,) * (cur.ndim - 1))
+        out *= self.b.reshape(self.b.from_numpy(beta, dtype=cur.dtype),
+                              (-1,) + (1,) * (len(cur.shape) - 1))
         out += cur
         return self.b.clamp_min_(out, 0.0)
 
@@ -94,7 +95,7 @@ class Extrapolated:
         full = idx.size == self.loss.size
         cur = {k: state[k] for k in self.blocks}
         for k in self.blocks:
-            prev = self.prev[k] if full else self.prev[k][idx]
+            prev = self.prev[k] if full else self.b.take(self.prev[k], idx)
             state[k] = self._extrapolated(cur[k], prev, self.beta[idx])
         self.prepare(state)
         L = self._inner(state, idx)
@@ -102,7 +103,7 @@ class Extrapolated:
             if full:
                 self.prev[k] = cur[k]
             else:
-                self.prev[k][idx] = cur[k]
+                self.b.put_(self.prev[k], idx, cur[k])
         ok = L <= self.loss[idx]
         grow = idx[ok & ~self.after_reject[idx]]  # the plain step after a rejection keeps β
         self.beta_bar[grow] = np.minimum(1.0, self.gamma_bar * self.beta_bar[grow])
@@ -116,9 +117,8 @@ class Extrapolated:
             self.n_failed[bad] += 1
             self.beta_bar[bad] = self.beta[bad]
             self.beta[bad] = self.beta[bad] / self.eta
-            sel = self.b.asarray(pos) if self.b.name != "numpy" else pos
             for k in self.blocks:
-                state[k][sel] = cur[k][sel]
+                self.b.put_(state[k], pos, self.b.take(cur[k], pos))
             L[~ok] = self.loss[bad]
         self.loss[idx] = L
         return L

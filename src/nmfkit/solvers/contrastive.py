@@ -175,12 +175,12 @@ def row_scale(term: Term, state, block: str, P=None, N=None):
     if P is None:
         P, N = term.raw_parts(state, block)
     if term.beta == 1:  # P = 1 Hᵀ (R, 1, k) or M Hᵀ: den_i = Σ_j W_ij P_ij
-        return _scale(b, _row_sums(t)[None, :], (W * P).sum(axis=-1))
+        return _scale(b, _row_sums(t)[None, :], b.sum(W * P, axis=-1))
     if t.M is None:  # Frobenius without weights: P was W_old G, so G is formed again
-        G = H @ H.swapaxes(-1, -2)
-        return _scale(b, (W * N).sum(axis=-1), ((W @ G) * W).sum(axis=-1))
+        G = H @ b.mT(H)
+        return _scale(b, b.sum(W * N, axis=-1), b.sum((W @ G) * W, axis=-1))
     R = W @ H
-    return _scale(b, (t.MX * R).sum(axis=-1), (t.M * R * R).sum(axis=-1))
+    return _scale(b, b.sum(t.MX * R, axis=-1), b.sum(t.M * R * R, axis=-1))
 
 
 def code_step(state, block: str, term: Term, floor: float, inner: int):
@@ -205,7 +205,7 @@ def regauge(state, floor: float, b, n_fixed: int = 0):
     The first ``n_fixed`` rows (already in the gauge) are left exactly as they are.
     """
     H = state["H"]
-    s = _ones_where_zero(b, H.sum(axis=-1))  # (R, K)
+    s = _ones_where_zero(b, b.sum(H, axis=-1))  # (R, K)
     if n_fixed:
         s[:, :n_fixed] = 1.0
     state["H"] = b.contiguous(b.clamp_min_(H / s[..., None], floor))
@@ -278,8 +278,7 @@ class MiniBatchContrastiveStep:
         self.prepare = ContrastiveStep(problem).prepare
 
     def _index(self, idx: np.ndarray):
-        b = self.p.backend
-        return b.torch.as_tensor(idx, device=b.device) if b.name == "torch" else idx
+        return self.p.backend.index(idx)
 
     def __call__(self, state, idx=None, want_loss=False):
         p = self.p
@@ -310,6 +309,4 @@ def start_codes(shape_X, shape_Y, k: int, rng: np.random.Generator, backend, dty
     H = rng.random((k, shape_X[1])) + 1e-3
     W_X = rng.random((shape_X[0], k)) + 1e-3
     W_Y = rng.random((shape_Y[0], k)) + 1e-3
-    if backend.name == "torch":
-        return tuple(backend.from_numpy(A).to(dtype) for A in (W_X, W_Y, H))
     return tuple(backend.from_numpy(A, dtype) for A in (W_X, W_Y, H))

@@ -96,16 +96,16 @@ def hals_sweeps(At, Rm, G, backend, penalty: BlockPenalty = BlockPenalty(), max_
     b = backend
     nR, k, _ = At.shape
     l1, l2 = penalty.l1, penalty.l2
-    d = b.to_numpy(G.diagonal(0, 1, 2)).astype(np.float64) + l2  # (R, k)
+    d = b.to_numpy(b.diag(G)).astype(np.float64) + l2  # (R, k)
     d = np.where(d > 0, d, np.inf)  # a component with G_jj <= 0 is skipped (adds 0)
     active = np.arange(nR)
     first = None
     sweeps = 0
     for sweeps in range(1, max_sweeps + 1):
         full = active.size == nR
-        A = At if full else At[active]
-        Rs, Gs = (Rm, G) if full else (Rm[active], G[active])
-        dd = b.asarray(d[active], dtype=A.dtype)[:, :, None]  # (R_a, k, 1)
+        A = At if full else b.take(At, active)
+        Rs, Gs = (Rm, G) if full else (b.take(Rm, active), b.take(G, active))
+        dd = b.from_numpy(d[active], dtype=A.dtype)[:, :, None]  # (R_a, k, 1)
         prev = b.copy(A) if max_sweeps > 1 else None
         for j in range(k):
             g = Rs[:, j, :] - (Gs[:, j : j + 1, :] @ A)[:, 0, :]
@@ -114,14 +114,14 @@ def hals_sweeps(At, Rm, G, backend, penalty: BlockPenalty = BlockPenalty(), max_
             if l2:
                 g -= l2 * A[:, j, :]
             row = A[:, j, :]
-            row += g / dd[:, j]
+            row += g / dd[:, j, :]
             b.clamp_min_(row, 0.0)
         if not full:
-            At[active] = A
+            b.put_(At, active, A)
         if max_sweeps == 1:
             break
         prev -= A
-        change = b.to_numpy((prev * prev).sum(axis=(1, 2))).astype(np.float64)
+        change = b.to_numpy(b.sum(prev * prev, axis=(1, 2))).astype(np.float64)
         if first is None:
             first = change
             continue
@@ -134,7 +134,7 @@ def hals_sweeps(At, Rm, G, backend, penalty: BlockPenalty = BlockPenalty(), max_
 
 def _rows_first(b, A):
     """``A`` (R, r, k) as the transpose view of a C-contiguous (R, k, r) stack."""
-    return b.contiguous(A.swapaxes(-1, -2)).swapaxes(-1, -2)
+    return b.mT(b.contiguous(b.mT(A)))
 
 
 class HALSStep:
@@ -191,6 +191,7 @@ class HALSStep:
 
     def _products(self, state, blk):
         """``(Rm, G, products)`` for block ``blk``: Rm (R, k, r), G (R, k, k)."""
+        b = self.b
         Rm = G = None
         last = []
         for t in self.terms:
@@ -200,16 +201,15 @@ class HALSStep:
             dense3 = getattr(X, "ndim", 2) == 3
             if blk == t.left:
                 B = state[t.right]
-                XBt = (X @ B.swapaxes(-1, -2)) if dense3 else stacked_right(X, B)
-                Rt, Gt = XBt.swapaxes(-1, -2), B @ B.swapaxes(-1, -2)
+                XBt = (X @ b.mT(B)) if dense3 else stacked_right(b, X, B)
+                Rt, Gt = b.mT(XBt), B @ b.mT(B)
             else:
                 A = state[t.left]
                 if dense3:
-                    Rt = A.swapaxes(-1, -2) @ X
+                    Rt = b.mT(A) @ X
                 else:
-                    XT = t.target.T.X
-                    Rt = stacked_right(XT, A.swapaxes(-1, -2)).swapaxes(-1, -2)
-                Gt = A.swapaxes(-1, -2) @ A
+                    Rt = b.mT(stacked_right(b, t.target.T.X, b.mT(A)))
+                Gt = b.mT(A) @ A
             last.append((t, Rt, Gt))
             w = t.weight
             Rt, Gt = (Rt, Gt) if w == 1.0 else (Rt * w, Gt * w)
@@ -223,7 +223,7 @@ class HALSStep:
         for blk in self.blocks:
             Rm, G, last = self._products(state, blk)
             A = state[blk]
-            At = A.swapaxes(-1, -2) if any(blk == t.left for t in self.terms) else A
+            At = b.mT(A) if any(blk == t.left for t in self.terms) else A
             s = max([self.scale[id(t)][0] for t in self.terms if id(t) in self.scale] or [1.0])
             p = self.penalties.get(blk, BlockPenalty())
             p = BlockPenalty(p.l1 / s, p.l2 / s)
@@ -247,12 +247,11 @@ class HALSStep:
         total = 0.0
         for t, Rt, Gt in last:
             A, B = state[t.left], state[t.right]
+            b = self.b
             if blk == t.right:  # Rt = Aᵀ X (R, k, n), Gt = AᵀA: the transposed problem
-                val = frobenius_values(t.target.T, Rt.swapaxes(-1, -2), B.swapaxes(-1, -2),
-                                       B @ B.swapaxes(-1, -2), Gt, A.swapaxes(-1, -2))
+                val = frobenius_values(t.target.T, b.mT(Rt), b.mT(B), B @ b.mT(B), Gt, b.mT(A))
             else:  # Rt = B Xᵀ (R, k, m), Gt = B Bᵀ
-                val = frobenius_values(t.target, Rt.swapaxes(-1, -2), A, A.swapaxes(-1, -2) @ A,
-                                       Gt, B)
+                val = frobenius_values(t.target, b.mT(Rt), A, b.mT(A) @ A, Gt, B)
             total = total + t.weight * val
         for name, p in self.penalties.items():
             total = total + penalty_values(state[name], p, self.b)
@@ -263,7 +262,7 @@ def penalty_values(A, p: BlockPenalty, b) -> np.ndarray:
     """``l1 Σ A_r + ½ l2 ‖A_r‖²`` for every restart r (float64)."""
     out = np.zeros(A.shape[0])
     if p.l1:
-        out += p.l1 * b.to_numpy(A.sum(axis=(1, 2))).astype(np.float64)
+        out += p.l1 * b.to_numpy(b.sum(A, axis=(1, 2))).astype(np.float64)
     if p.l2:
-        out += 0.5 * p.l2 * np.array([b.norm2(A[r]) for r in range(A.shape[0])])
+        out += 0.5 * p.l2 * np.array([b.norm2(A[r, ...]) for r in range(A.shape[0])])
     return out
