@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from .._validation import CheckedData, check_mask
-from ..backends import Backend, single_threaded_blas
+from ..backends import Backend
 from ..exceptions import NMFInputError
 from ..losses import Penalty, Target, Term, beta_divergence
-from ..solvers import LoopOptions, nnls_bpp, penalties_of, run_terms
+from ..solvers import LoopOptions, nnls_codes, penalties_of, run_terms
 
 __all__ = ["FitOutput", "build_target", "resolve_solver", "fit_factors", "fix_gauge", "project",
            "resolve_accelerate", "has_exact_projection", "nmf_terms", "run_nmf", "stack"]
@@ -233,13 +233,7 @@ def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int =
     k = H.shape[0]
     if R is None:
         R = b.contiguous((target.X @ H.T).T)  # H Xᵀ, k x m (formed as (X Hᵀ)ᵀ: faster GEMM shape)
-    with single_threaded_blas():  # a k x k Gram: BLAS threads only add latency
-        G = H @ H.T
-    if penalty.l2_W:
-        G = G + penalty.l2_W * b.eye(k, G.dtype)
-    if penalty.l1_W:
-        R = R - penalty.l1_W
-    W = b.astype(b.mT(nnls_bpp(G, R)), H.dtype)  # solved on X's device
+    W = nnls_codes(H, R, l1=penalty.l1_W, l2=penalty.l2_W)  # solved on X's device
     if beta == 2 and target.M is None:
         return W
     check_beta_data(target, beta)

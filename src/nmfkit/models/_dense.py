@@ -14,7 +14,7 @@ import numpy as np
 from .._validation import _from_frame, _to_numpy_2d, check_features
 from ..backends import Backend, get_namespace, is_sparse, is_torch
 from ..exceptions import NMFInputError
-from ..solvers import nnls_bpp
+from ..solvers import nnls_codes as _nnls
 
 __all__ = ["check_real", "check_factor", "check_features", "check_int", "frobenius", "gauge", "nnls_codes"]
 
@@ -89,7 +89,7 @@ def check_factor(M, name: str, shape, b: Backend, dtype, *, nonneg: bool = True)
 
 def nnls_codes(X, H, b: Backend):
     """Exact ``argmin_{W >= 0} ‖X − W H‖_F`` (one batched k × k NNLS; X may be mixed-sign)."""
-    return b.astype(b.mT(nnls_bpp(H @ H.T, H @ X.T)), H.dtype)  # solved on X's device
+    return _nnls(H, H @ X.T)  # solved on X's device
 
 
 def frobenius(X, W, H) -> float:

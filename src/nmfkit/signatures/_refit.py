@@ -20,7 +20,7 @@ from ..backends import to_numpy
 from ..exceptions import NMFInputError
 from ..losses import Penalty, beta_divergence
 from ..models._core import build_target, project
-from ..solvers import nnls_bpp
+from ..solvers import nnls_codes
 
 __all__ = ["refit_exposures", "refit_error", "RefitResult"]
 
@@ -81,7 +81,7 @@ def refit_exposures(X, signatures, *, loss: str = "frobenius", max_iter: int = 1
     data, S = _inputs(X, signatures, loss)
     if loss == "frobenius":
         Xv = data.values.toarray() if data.sparse else data.values
-        return nnls_bpp(S @ S.T, S @ Xv.T).T
+        return nnls_codes(S, S @ Xv.T)
     target = build_target(data)
     return np.asarray(project(target, S, beta=1.0, penalty=Penalty(), max_iter=max_iter, tol=tol))
 

@@ -50,13 +50,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..backends import Backend
+from ..losses import safe_den
 from ._loop import SingleFitStep
 
 __all__ = ["ConvexStep", "ConvexLBFGSBStep", "SemiStep", "convex_objective", "semi_least_squares"]
-
-
-def _tiny(a) -> float:
-    return 1e-300 if "64" in str(a.dtype) else 1e-37
 
 
 def _pos(M, b: Backend):
@@ -68,7 +65,7 @@ def _neg(M, b: Backend):
 
 
 def _ratio_sqrt(num, den, b: Backend):
-    return b.sqrt(num / b.clamp_min(den, _tiny(den)))
+    return b.sqrt(num / safe_den(b, den))  # the library's one safe-division floor
 
 
 def convex_objective(X, W, A) -> float:

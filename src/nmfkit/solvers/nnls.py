@@ -22,7 +22,7 @@ import numpy as np
 
 from ..backends import get_namespace, is_device_array, single_threaded_blas
 
-__all__ = ["nnls_bpp"]
+__all__ = ["nnls_bpp", "nnls_codes"]
 
 
 #: Columns per batched solve: bounds the (r, k, k) stack of masked Gram matrices.
@@ -130,6 +130,43 @@ def nnls_bpp(G, Rhs, *, max_iter: int = None, X0_passive=None):
         return _nnls_bpp_device(G, Rhs, max_iter, X0_passive)
     with single_threaded_blas():  # k x k work: many small calls
         return _nnls_bpp(G, Rhs, max_iter, X0_passive)
+
+
+def nnls_codes(H, R, *, l1: float = 0.0, l2: float = 0.0):
+    """The one NNLS entry: codes ``W = argmin_{W>=0} ½‖X − W H‖² + l1 ΣW + ½ l2 ‖W‖²``.
+
+    Parameters
+    ----------
+    H : array, shape (k, n)
+        The fixed basis, on any backend.
+    R : array, shape (k, m)
+        ``H Xᵀ`` (``X`` may be mixed-sign): callers form it the fastest way for their
+        data (e.g. fused with the validation of ``X``).
+    l1, l2 : float
+        Penalties on ``W``.
+
+    Returns
+    -------
+    W : array, shape (m, k), of ``H``'s kind, dtype and device.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> H = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> nnls_codes(H, H @ np.array([[3.0, -1.0]]).T)
+    array([[3., 0.]])
+    """
+    from ..backends import get_namespace
+
+    b = get_namespace(H, R)
+    k = H.shape[0]
+    with single_threaded_blas():  # a k x k Gram: BLAS threads only add latency
+        G = H @ H.T
+    if l2:
+        G = G + l2 * b.eye(k, G.dtype)
+    if l1:
+        R = R - l1
+    return b.astype(b.mT(nnls_bpp(G, R)), H.dtype)
 
 
 def _nnls_bpp(G, Rhs, max_iter, X0_passive):
