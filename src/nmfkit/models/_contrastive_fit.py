@@ -155,9 +155,9 @@ class PairFit:
 def _order(W_X, W_Y, H, enr, b, n_shared: int = 0):
     """Components after the ``n_shared`` background programs, by enrichment (largest first)."""
     order = np.r_[np.arange(n_shared), n_shared + np.argsort(-enr[n_shared:], kind="stable")]
-    idx = b.torch.as_tensor(order, device=b.device) if b.name == "torch" else order
-    return (b.contiguous(W_X[:, idx]), b.contiguous(W_Y[:, idx]), b.contiguous(H[idx]),
-            enr[order])
+    idx = b.index(order)
+    return (b.contiguous(b.take(W_X, idx, axis=1)), b.contiguous(b.take(W_Y, idx, axis=1)),
+            b.contiguous(b.take(H, idx, axis=0)), enr[order])
 
 
 #: A KL fit is degenerate when its target term ``Σ x log(x/ŷ) / Σ x`` (totals are matched,

@@ -16,6 +16,7 @@ from ..backends import Backend
 from ..exceptions import NMFInputError
 from ..losses import Penalty, Target, Term, beta_divergence
 from ..solvers import LoopOptions, nnls_codes, penalties_of, run_terms
+from ._dense import gauge
 
 __all__ = ["FitOutput", "build_target", "resolve_solver", "fit_factors", "fix_gauge", "project",
            "resolve_accelerate", "has_exact_projection", "nmf_terms", "run_nmf", "stack"]
@@ -207,17 +208,11 @@ def fix_gauge(W, H, backend: Backend, normalise: bool = True):
 
     The mass of component j is ``Σ_i W_ij · Σ_f H_jf``, its share of ``Σ W H``.
     With penalties the scale is not free (it changes the penalty), so only the
-    order is fixed.
+    order is fixed (:func:`nmfkit.models._dense.gauge` with a unit scale).
     """
-    b = backend
-    hsum = b.sum(H, axis=1)
-    order = b.argsort(hsum * b.sum(W, axis=0), descending=True)
-    W, H, hsum = b.take(W, order, axis=1), b.take(H, order, axis=0), b.take(hsum, order)
-    if normalise:
-        scale = b.where(hsum > 0, hsum, b.ones(hsum.shape, hsum.dtype))
-        H = H / scale[:, None]
-        W = W * scale[None, :]
-    return b.contiguous(W), b.contiguous(H)
+    scale = None if normalise else backend.ones((H.shape[0],), H.dtype)
+    W, H, _, _ = gauge(W, H, backend, scale)
+    return W, H
 
 
 def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int = 500,

@@ -99,7 +99,9 @@ def frobenius(X, W, H) -> float:
 
 
 def gauge(W, H, b: Backend, scale=None, *, by: str = "sum"):
-    """Fix the scale and order of the components; return ``(W, H, scale, order)``.
+    """The one gauge of the library: fix the scale and order of the components.
+
+    Returns ``(W, H, scale, order)``.
 
     Row ``j`` of ``H`` is divided by ``scale[j]`` (by default its sum) and column ``j``
     of ``W`` multiplied by it, so ``W H`` is unchanged; components are then ordered by
@@ -113,12 +115,12 @@ def gauge(W, H, b: Backend, scale=None, *, by: str = "sum"):
     H = H / scale[:, None]
     W = W * scale[None, :]
     if by == "sum":
-        mass = b.to_numpy(b.sum(W, axis=0) * b.sum(H, axis=1))
+        mass = b.sum(W, axis=0) * b.sum(H, axis=1)
     else:
-        mass = b.to_numpy(b.sqrt(b.sum(W * W, axis=0) * b.sum(H * H, axis=1)))
-    order = np.argsort(-mass, kind="stable")
-    idx = b.torch.as_tensor(order, device=b.device) if b.name == "torch" else order
-    return b.contiguous(W[:, idx]), b.contiguous(H[idx]), scale, idx
+        mass = b.sqrt(b.sum(W * W, axis=0) * b.sum(H * H, axis=1))
+    order = b.argsort(mass, descending=True)  # stable: ties keep their order
+    return (b.contiguous(b.take(W, order, axis=1)), b.contiguous(b.take(H, order, axis=0)),
+            scale, order)
 
 
 def check_int(value, name: str, low: int = 1):
