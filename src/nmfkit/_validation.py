@@ -13,8 +13,8 @@ import scipy.sparse as sp
 from .backends import Backend, get_namespace, is_sparse, is_torch
 from .exceptions import NMFInputError, NMFInputTypeError
 
-__all__ = ["CheckedData", "check_data", "check_mask", "check_n_components",
-           "check_positive_int", "check_nonneg_float"]
+__all__ = ["CheckedData", "check_data", "check_mask", "check_n_components", "check_choice",
+           "check_loss", "check_positive_int", "check_nonneg_float", "check_verbose"]
 
 
 @dataclass
@@ -308,7 +308,7 @@ def check_positive_int(value, name: str, allow_none: bool = False):
     if value is None and allow_none:
         return None
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise NMFInputError(f"{name}={value!r} must be a positive integer")
+        raise NMFInputError(f"{name}={value!r} must be a positive integer; pass an int >= 1")
     return int(value)
 
 
@@ -316,8 +316,45 @@ def check_nonneg_float(value, name: str, allow_none: bool = False):
     if value is None and allow_none:
         return None
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value) or value < 0:
-        raise NMFInputError(f"{name}={value!r} must be a finite number >= 0")
+        raise NMFInputError(f"{name}={value!r} must be a finite number >= 0; pass a float >= 0")
     return float(value)
+
+
+def check_choice(value, name: str, options):
+    """``value`` is one of ``options`` (compared with ``==``; None may be an option)."""
+    if not any(value is o or (type(value) is type(o) and value == o) for o in options):
+        raise NMFInputError(
+            f"{name}={value!r} is not known; use one of {', '.join(map(repr, options))}"
+        )
+    return value
+
+
+#: Canonical name of each β that has one (the aliases are in :func:`nmfkit.losses.loss_to_beta`).
+BETA_NAMES = {2.0: "frobenius", 1.0: "kl", 0.0: "is"}
+
+
+def check_loss(loss, model: str, allowed=None) -> float:
+    """The β of ``loss`` (a name, an alias or a number), restricted to ``allowed`` betas.
+
+    Every model accepts the same spellings ('frobenius'/'euclidean', 'kl'/
+    'kullback-leibler'/'poisson', 'is'/'itakura-saito', or β itself); a model whose
+    math covers only some βs names them in the error.
+    """
+    from .losses import loss_to_beta
+
+    beta = loss_to_beta(loss)
+    if allowed is not None and beta not in allowed:
+        names = " or ".join(repr(BETA_NAMES.get(b, b)) for b in allowed)
+        raise NMFInputError(
+            f"loss={loss!r} is not available for {model}; use {names} (or an alias of it)"
+        )
+    return beta
+
+
+def check_verbose(value, name: str = "verbose") -> int:
+    if not isinstance(value, numbers.Integral):
+        raise NMFInputError(f"{name}={value!r} must be an integer (0 = silent)")
+    return int(value)
 
 
 def check_features(est, X, reset: bool) -> None:

@@ -14,10 +14,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validation import check_data, check_n_components, check_nonneg_float, check_positive_int
+from .._validation import check_data, check_n_components, check_nonneg_float
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
-from ..losses import Penalty, loss_to_beta
+from ..losses import Penalty
 from ..solvers import LoopOptions, run
 from ..solvers.contrastive import (
     ContrastiveProblem,
@@ -25,40 +25,53 @@ from ..solvers.contrastive import (
     MiniBatchContrastiveStep,
     start_codes,
 )
+from ._base import COMMON, NONNEG_FLOAT, POSITIVE_INT, ModelSpec, Param, validate_params
 from ._core import build_target, has_exact_projection, project
 
-__all__ = ["check_pair", "check_params", "fit_pair", "enrichment", "PairFit", "trivial_divergence",
+__all__ = ["check_pair", "check_params", "fit_pair", "PairOptions", "CONTRASTIVE_PARAMS", "enrichment", "PairFit", "trivial_divergence",
            "KL_DEGENERATE"]
 
 _LOSSES = {2.0: "frobenius", 1.0: "kl"}
 
 
-def check_params(*, alpha, loss, n_restarts, max_iter, tol, max_time, batch_size, basis_floor,
-                 handle_missing, verbose) -> float:
-    """Validate the scalar parameters; return the β of the loss (2 or 1)."""
-    check_nonneg_float(alpha, "alpha")
-    beta = loss_to_beta(loss)
-    if beta not in _LOSSES:
+def _basis_floor(value, name, spec):
+    check_nonneg_float(value, name)
+    if not 0 < value < 1e-2:
         raise NMFInputError(
-            f"loss={loss!r} is not available for ContrastiveNMF; use 'frobenius' or 'kl'"
-        )
-    check_positive_int(n_restarts, "n_restarts")
-    check_positive_int(max_iter, "max_iter")
-    check_nonneg_float(tol, "tol")
-    if max_time is not None:
-        check_nonneg_float(max_time, "max_time")
-    check_positive_int(batch_size, "batch_size", allow_none=True)
-    check_nonneg_float(basis_floor, "basis_floor")
-    if not 0 < basis_floor < 1e-2:
-        raise NMFInputError(
-            f"basis_floor={basis_floor!r} must be in (0, 0.01): it bounds the basis entries "
+            f"{name}={value!r} must be in (0, 0.01): it bounds the basis entries "
             "(rows sum to 1) away from 0; the default 1e-10 suits almost any data"
         )
-    if handle_missing not in ("mask", "error"):
-        raise NMFInputError(f"handle_missing={handle_missing!r} must be 'mask' or 'error'")
-    if not isinstance(verbose, numbers.Integral):
-        raise NMFInputError(f"verbose={verbose!r} must be an integer (0 = silent)")
-    return beta
+    return float(value)
+
+
+def _n_shared(value, name, spec):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+        raise NMFInputError(
+            f"{name}={value!r} must be an integer >= 0 (0: no background programs, the plain "
+            "contrastive model)"
+        )
+    return int(value)
+
+
+#: ContrastiveNMF's own parameters (the shared ones are in :data:`nmfkit.models._base.COMMON`).
+CONTRASTIVE_PARAMS = {
+    "alpha": NONNEG_FLOAT,
+    "n_restarts": POSITIVE_INT,
+    "basis_floor": Param(_basis_floor),
+    "n_background_components": Param(_n_shared),
+}
+#: The betas the contrastive model supports.
+CONTRASTIVE_LOSSES = (2.0, 1.0)
+
+
+def check_params(*, alpha, loss, n_restarts, max_iter, tol, max_time, batch_size, basis_floor,
+                 handle_missing, verbose) -> float:
+    """Validate the scalar parameters (by the tables of ContrastiveNMF); return the β (2 or 1)."""
+    values = dict(alpha=alpha, loss=loss, n_restarts=n_restarts, max_iter=max_iter, tol=tol,
+                  max_time=max_time, batch_size=batch_size, basis_floor=basis_floor,
+                  handle_missing=handle_missing, verbose=verbose)
+    spec = ModelSpec("ContrastiveNMF", CONTRASTIVE_LOSSES)
+    return validate_params({**COMMON, **CONTRASTIVE_PARAMS}, values, spec)["loss"]
 
 
 def check_pair(X, Y, *, allow_nan: bool = True):
@@ -197,27 +210,57 @@ def shared_programs(dY, n_shared: int, *, beta: float, basis_floor: float, max_i
     Returns ``(H_shared, D_Y)``: the basis floored at ``basis_floor`` and the
     background's divergence on it divided by ``E_Y``.
     """
-    from .nmf import _fit
+    from .nmf import FitSpec, _fit
 
-    out = _fit(dY, n_shared, loss=_LOSSES[beta], solver="auto", init="auto", W=None, H=None,
-               mask=None, max_iter=max_iter, tol=tol, max_time=max_time, alpha_W=0.0,
-               alpha_H=0.0, l1_ratio=0.0, random_state=seed, verbose=verbose, callback=None,
-               loss_every=None)
+    spec = FitSpec(n_shared, loss=_LOSSES[beta], max_iter=max_iter, tol=tol, max_time=max_time,
+                   alpha_H=0.0, random_state=seed, verbose=verbose, refine_W=False)
+    out = _fit(dY, spec)
     b = out.target.backend
     H = b.clamp_min_(out.H, basis_floor)  # rows sum to one (fix_gauge), then the floor
     return b.contiguous(H), out.divergence
 
 
-def fit_pair(dX, dY, k, *, alpha, beta, n_restarts, max_iter, tol, max_time, batch_size,
-             basis_floor, random_state, verbose, loss_every=None, callback=None,
-             refine=True, n_shared: int = 0, shared=None) -> PairFit:
+@dataclass(frozen=True)
+class PairOptions:
+    """The options of :func:`fit_pair` (one contrastive fit with its restarts)."""
+
+    alpha: float
+    beta: float
+    n_restarts: int = 4
+    max_iter: int = 1000
+    tol: float = 1e-5
+    max_time: Optional[float] = None
+    batch_size: Optional[int] = None
+    basis_floor: float = 1e-10
+    random_state: Any = None
+    verbose: int = 0
+    loss_every: Optional[int] = None
+    callback: Any = None
+    refine: bool = True
+    n_shared: int = 0
+
+
+def fit_pair(dX, dY, k, options: Optional[PairOptions] = None, *, shared=None,
+             **kwargs) -> PairFit:
     """Run ``n_restarts`` fits; keep the best non-degenerate one (see ContrastiveNMF Notes).
 
+    ``options`` is a :class:`PairOptions`; its fields may instead be passed as keyword
+    arguments (``fit_pair(dX, dY, k, alpha=..., beta=..., ...)``).
     With ``n_shared > 0`` an NMF of the background alone first learns ``n_shared``
     background programs (or ``shared = (H_shared, divergence)`` of
     :func:`shared_programs` is reused); they are the first, fixed rows of the basis of
     every restart.
     """
+    if options is None:
+        options = PairOptions(**kwargs)
+    elif kwargs:
+        raise TypeError("fit_pair: pass the options either as a PairOptions or as keywords")
+    o = options
+    alpha, beta, n_restarts, max_iter, tol = o.alpha, o.beta, o.n_restarts, o.max_iter, o.tol
+    max_time, batch_size, basis_floor, random_state = (o.max_time, o.batch_size, o.basis_floor,
+                                                       o.random_state)
+    verbose, loss_every, callback, refine, n_shared = (o.verbose, o.loss_every, o.callback,
+                                                       o.refine, o.n_shared)
     if not isinstance(n_shared, numbers.Integral) or isinstance(n_shared, bool) or n_shared < 0:
         raise NMFInputError(
             f"n_background_components={n_shared!r} must be an integer >= 0 (0: no background "
