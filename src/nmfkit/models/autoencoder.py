@@ -7,6 +7,8 @@ nmfkit's orientation (``X`` n_samples × n_features, codes ``W``, basis ``H`` =
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
@@ -27,7 +29,7 @@ _HOMOGENEOUS = (None, "identity", "relu")
 
 
 def _positive(value, name):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < np.inf:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 < value < np.inf:
         raise NMFInputError(f"{name}={value!r} must be a finite number > 0 (or None for the default)")
     return float(value)
 
