@@ -59,11 +59,31 @@ _KL_TRANSFORM = (
 )
 
 
+# ConvexNMF, SemiNMF and NonnegativeAutoencoder: ``fit_transform`` returns the codes ``W`` of the
+# joint fit (for the autoencoder: its decoder weights), ``transform`` the exact NNLS codes of
+# (new) samples on the fixed components, as their Notes say. The two coincide only at an exact
+# stationary point of the joint problem, which their first-order solvers approach slowly:
+# measured on the check's data, ConvexNMF (L-BFGS-B, 100 x 50 iterations, tol=1e-10), SemiNMF
+# (2000 iterations, tol=1e-12) and the autoencoder (L-BFGS, 200 epochs) still differ by more than
+# atol=1e-2 in 26 to 60 of 60 entries. Returning ``transform(X)`` from ``fit_transform`` would
+# change what these models are (the autoencoder's W is its decoder; the ConvexNMF and
+# autoencoder equivalence tests compare those W).
+_JOINT_W = (
+    "fit_transform returns the joint fit's W, transform the exact NNLS on the fixed components; "
+    "equal only at an exact stationary point (documented in the class Notes)"
+)
+
+
 def _expected_failed_checks(estimator):
     if getattr(estimator, "loss", None) == "kl":
         return {
             "check_transformer_general": _KL_TRANSFORM,
             "check_transformer_data_not_an_array": _KL_TRANSFORM,
+        }
+    if isinstance(estimator, (ConvexNMF, SemiNMF, NonnegativeAutoencoder)):
+        return {
+            "check_transformer_general": _JOINT_W,
+            "check_transformer_data_not_an_array": _JOINT_W,
         }
     return {}
 

@@ -119,28 +119,8 @@ def _fast_ok(data) -> bool:
     return np.isfinite(lo) and np.isfinite(hi) and lo >= 0 and hi > 0
 
 
-def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
-               scan: bool = True) -> CheckedData:
-    """Validate a data matrix for NMF.
-
-    Parameters
-    ----------
-    X : array-like, DataFrame, scipy.sparse matrix or torch.Tensor, shape (n_samples, n_features)
-    name : str
-        How the argument is called in messages.
-    allow_nan : bool
-        Whether NaN marks missing entries (True) or is an error (False).
-    dtype : numpy dtype, optional
-        Force float32 or float64; by default float32 stays float32, the rest becomes float64.
-
-    Raises
-    ------
-    NMFInputError
-        For non-numeric, non-2-D, empty, infinite, negative or all-zero data, and NaN when
-        ``allow_nan`` is False.
-    """
-    if X is None:
-        raise NMFInputError(f"{name} is None; pass a 2-D non-negative matrix (n_samples x n_features)")
+def _read(X, name, dtype):
+    """``(values, backend, index, columns)``: X as a float backend array or CSR matrix."""
     index = columns = None
     if is_torch(X):
         import torch
@@ -173,24 +153,49 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
             values = _to_numpy_2d(X, name)
         if dtype is not None:
             values = values.astype(dtype, copy=False)
-    if values.ndim != 2:
-        if values.ndim < 2:
-            how = f"{name}.reshape(-1, 1) for one feature or {name}.reshape(1, -1) for one sample"
-        else:
-            how = f"{name}.reshape({name}.shape[0], -1) to flatten each sample into its features"
-        raise NMFInputError(
-            f"{name} must be 2-D (n_samples x n_features) but has {values.ndim} dimension(s) "
-            f"(shape {tuple(values.shape)}). Reshape your data: {how}"
-        )
-    n_rows, n_cols = (int(n) for n in values.shape)
-    if n_rows == 0 or n_cols == 0:
-        what = " and ".join(
-            w for w, n in ((f"{n_rows} sample(s)", n_rows), (f"{n_cols} feature(s)", n_cols)) if n == 0
-        )
-        raise NMFInputError(
-            f"{name} is empty: it has {what} (shape=({n_rows}, {n_cols})) while a minimum of 1 is "
-            "required; pass at least one sample and one feature"
-        )
+    return values, backend, index, columns
+
+
+def _counts(data):
+    """Infinite, NaN and negative entries, the smallest observed one, any positive one."""
+    if is_torch(data):
+        import torch as xp
+    else:
+        xp = np
+    n_inf = int(xp.isinf(data).sum())
+    nan = xp.isnan(data)
+    n_nan = int(nan.sum())
+    observed = data[~nan] if n_nan else data
+    n_neg = int((observed < 0).sum())
+    min_val = float(observed.min()) if observed.shape[0] else 0.0
+    any_pos = bool((observed > 0).any())
+    return n_inf, n_nan, n_neg, min_val, any_pos
+
+
+def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
+               scan: bool = True) -> CheckedData:
+    """Validate a data matrix for NMF.
+
+    Parameters
+    ----------
+    X : array-like, DataFrame, scipy.sparse matrix or torch.Tensor, shape (n_samples, n_features)
+    name : str
+        How the argument is called in messages.
+    allow_nan : bool
+        Whether NaN marks missing entries (True) or is an error (False).
+    dtype : numpy dtype, optional
+        Force float32 or float64; by default float32 stays float32, the rest becomes float64.
+
+    Raises
+    ------
+    NMFInputError
+        For non-numeric, non-2-D, empty, infinite, negative or all-zero data, and NaN when
+        ``allow_nan`` is False.
+    """
+    if X is None:
+        raise NMFInputError(f"{name} is None; pass a 2-D non-negative matrix (n_samples x n_features)")
+    values, backend, index, columns = _read(X, name, dtype)
+    check_shape(values, name)
     data = values.data if is_sparse(values) else values
     if not scan and isinstance(data, np.ndarray) and not is_sparse(values) and data.size:
         # the caller reads X anyway and checks it on the way (one pass over memory):
@@ -198,23 +203,7 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
         return CheckedData(values, backend, index, columns, 0, scanned=False)
     if data.size and _fast_ok(data):
         return CheckedData(values, backend, index, columns, 0)
-    if is_torch(data):
-        n_inf = int(torch.isinf(data).sum())
-        nan = torch.isnan(data)
-        n_nan = int(nan.sum())
-        observed = data[~nan] if n_nan else data
-        neg = observed < 0
-        n_neg = int(neg.sum())
-        min_val = float(observed.min()) if observed.numel() else 0.0
-        any_pos = bool((observed > 0).any())
-    else:
-        n_inf = int(np.isinf(data).sum())
-        nan = np.isnan(data)
-        n_nan = int(nan.sum())
-        observed = data[~nan] if n_nan else data
-        n_neg = int((observed < 0).sum())
-        min_val = float(observed.min()) if observed.size else 0.0
-        any_pos = bool((observed > 0).any())
+    n_inf, n_nan, n_neg, min_val, any_pos = _counts(data)
     if n_inf:
         raise NMFInputError(
             f"{name} has {n_inf} infinite entries; NMF needs finite values: replace them "
@@ -243,6 +232,28 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
             "factor: check that the right matrix was passed"
         )
     return CheckedData(values, backend, index, columns, n_nan)
+
+
+def check_shape(values, name: str = "X") -> None:
+    """2-D with at least one sample and one feature (the messages scikit-learn's checks expect)."""
+    if values.ndim != 2:
+        if values.ndim < 2:
+            how = f"{name}.reshape(-1, 1) for one feature or {name}.reshape(1, -1) for one sample"
+        else:
+            how = f"{name}.reshape({name}.shape[0], -1) to flatten each sample into its features"
+        raise NMFInputError(
+            f"{name} must be 2-D (n_samples x n_features) but has {values.ndim} dimension(s) "
+            f"(shape {tuple(values.shape)}). Reshape your data: {how}"
+        )
+    n_rows, n_cols = (int(n) for n in values.shape)
+    if n_rows == 0 or n_cols == 0:
+        what = " and ".join(
+            w for w, n in ((f"{n_rows} sample(s)", n_rows), (f"{n_cols} feature(s)", n_cols)) if n == 0
+        )
+        raise NMFInputError(
+            f"{name} is empty: it has {what} (shape=({n_rows}, {n_cols})) while a minimum of 1 is "
+            "required; pass at least one sample and one feature"
+        )
 
 
 def check_mask(mask, shape, backend: Backend, dtype, name: str = "mask"):

@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import _from_frame, _to_numpy_2d, check_features
+from .._validation import _from_frame, _to_numpy_2d, check_features, check_shape
 from ..backends import Backend, get_namespace, is_sparse, is_torch
 from ..exceptions import NMFInputError
 from ..solvers import nnls_bpp
@@ -44,14 +44,7 @@ def check_real(X, model: str, *, name: str = "X", nonneg: bool = False):
         values, index, columns = _from_frame(X, name)
     else:
         values = _to_numpy_2d(X, name)
-    if values.ndim != 2:
-        raise NMFInputError(
-            f"{name} must be 2-D (n_samples x n_features) but has shape {tuple(values.shape)}; "
-            f"reshape it, e.g. {name}.reshape(-1, 1) for one feature"
-        )
-    if values.shape[0] == 0 or values.shape[1] == 0:
-        raise NMFInputError(f"{name} is empty (shape {tuple(values.shape)}); pass at least one "
-                            "sample and one feature")
+    check_shape(values, name)  # the same messages as nmfkit.NMF
     b = get_namespace(values)
     finite = bool(values.isfinite().all()) if is_torch(values) else bool(np.isfinite(values).all())
     if not finite:

@@ -115,6 +115,13 @@ class NonnegativeAutoencoder(_DenseFactorModel):
         With early stopping, the held-out examples' objective per epoch.
     n_iter_, converged_, stop_reason_, reconstruction_err_, result_
 
+    Notes
+    -----
+    ``fit_transform`` returns the training samples' codes of the network (for
+    ``examples="features"`` the decoder weights ``decoder_.T``); ``transform`` of
+    ``examples="features"`` is the exact NNLS on ``components_``, equal to them only
+    at an exact stationary point.
+
     The outputs follow the input: torch tensors (on ``X``'s device, in its dtype) for a
     tensor ``X``, NumPy arrays otherwise (float32 stays float32, the rest float64).
 
@@ -236,7 +243,7 @@ class NonnegativeAutoencoder(_DenseFactorModel):
         values, b, _, _ = check_real(X, self._name, nonneg=self._loss_name() == "kl")
         check_features(self, X, reset=True)
         k = check_n_components(self.n_components, values.shape)
-        Xt = values if is_torch(values) else torch.from_numpy(np.ascontiguousarray(values))
+        Xt = values if is_torch(values) else _tensor(values, torch)
         T = Xt.T.contiguous() if self.examples == "features" else Xt
         rng = check_random_state(self.random_state)
         E0, D0 = self._start(T, k, encoder, decoder, rng, torch, b, values.dtype)
@@ -276,7 +283,7 @@ class NonnegativeAutoencoder(_DenseFactorModel):
             return super().transform(X)
         torch = import_torch()
         values, b = self._data(X, reset=False)
-        Xt = values if is_torch(values) else torch.from_numpy(np.ascontiguousarray(values))
+        Xt = values if is_torch(values) else _tensor(values, torch)
         E = torch.as_tensor(self.encoder_, device=Xt.device).to(Xt.dtype)
         scale = self._scale.to(device=Xt.device, dtype=Xt.dtype)
         with torch.no_grad():
@@ -293,6 +300,12 @@ class NonnegativeAutoencoder(_DenseFactorModel):
         rec = activate(rec if was_torch else torch.from_numpy(np.ascontiguousarray(rec)),
                        self.output_activation)
         return rec if was_torch else rec.numpy()
+
+
+def _tensor(values, torch):
+    """A tensor sharing a NumPy array's memory (a copy if the array is read-only)."""
+    arr = np.ascontiguousarray(values)
+    return torch.from_numpy(arr if arr.flags.writeable else arr.copy())
 
 
 def _torch_backend(t):

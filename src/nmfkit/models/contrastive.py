@@ -96,7 +96,7 @@ from ._contrastive_fit import (
     check_pair,
     fit_pair,
 )
-from ._contrastive_result import _pack, _split
+from ._contrastive_result import _pack
 from ._core import build_target, project
 
 __all__ = ["ContrastiveNMF", "ContrastiveResult", "contrastive_nmf", "DEFAULT_ALPHA"]
@@ -165,11 +165,13 @@ def _background(X_target, y, X_background):
             "ContrastiveNMF.fit needs a background: call fit(X_target, X_background) (in a "
             "Pipeline: pipe.fit(X, <step>__X_background=Y))"
         )
-    ndim = X_background.ndim if hasattr(X_background, "ndim") else np.ndim(X_background)
-    if ndim != 2:
+    shape = getattr(X_background, "shape", None)
+    if shape is None:  # a list or another array-like
+        shape = np.asarray(X_background).shape
+    if len(shape) != 2:
         raise NMFInputError(
-            f"ContrastiveNMF.fit got a {ndim}-D second argument (shape "
-            f"{tuple(np.shape(X_background))}): that is labels y (a Pipeline passes y there), "
+            f"ContrastiveNMF.fit got a {len(shape)}-D second argument (shape "
+            f"{tuple(shape)}): that is labels y (a Pipeline passes y there), "
             "not a background; pass the background matrix, 2-D with the target's features, "
             "as fit(X_target, X_background=Y) (in a Pipeline: pipe.fit(X, "
             "<step>__X_background=Y))"
@@ -316,13 +318,13 @@ class ContrastiveNMF(FactorModel):
         argument ``y`` when it is a 2-D matrix (``fit(X_target, X_background)``);
         1-D labels are refused (class Notes).
         """
-        self.fit_transform(X_target, y, X_background=X_background, callback=callback)
+        self._fit_result(X_target, _background(X_target, y, X_background), callback=callback)
         return self
 
     def fit_transform(self, X_target, y=None, *, X_background=None, callback=None):
         """Fit and return the target codes ``target_codes_`` (background as in :meth:`fit`)."""
-        return self._fit_result(X_target, _background(X_target, y, X_background),
-                                callback=callback).W
+        self._fit_result(X_target, _background(X_target, y, X_background), callback=callback)
+        return self.target_codes_
 
     def _fit_result(self, X_target, X_background, *, callback=None, labels=False):
         p = self._validate_params()
@@ -342,15 +344,13 @@ class ContrastiveNMF(FactorModel):
             check_features(self, X, reset=True)
 
     def _store(self, fit):
-        (H, W_X, W_Y), (Hs, WXs, WYs) = _split(fit)
-        self.components_ = H
-        self.target_codes_ = W_X
-        self.background_codes_ = W_Y
-        self.background_components_ = Hs
-        self.target_shared_codes_ = WXs
-        self.background_shared_codes_ = WYs
-        self.enrichment_ = fit.enrichment[fit.n_shared:]
-        self.n_components_ = int(H.shape[0])
+        r = self.result_ = _pack(fit, self.alpha)
+        self.components_, self.target_codes_, self.background_codes_ = r.H, r.W, r.W_background
+        self.background_components_ = r.H_shared
+        self.target_shared_codes_ = r.W_target_shared
+        self.background_shared_codes_ = r.W_background_shared
+        self.enrichment_ = r.enrichment
+        self.n_components_ = int(r.H.shape[0])
         self.loss_ = fit.loss
         self.target_loss_ = fit.target_loss
         self.background_loss_ = fit.background_loss
@@ -359,7 +359,6 @@ class ContrastiveNMF(FactorModel):
         self.converged_ = fit.converged
         self.stop_reason_ = fit.stop_reason
         self.restart_losses_ = fit.restart_losses
-        self.result_ = _pack(fit, self.alpha)
         self._beta = fit.beta
 
     def transform(self, X):

@@ -193,7 +193,8 @@ class ConvexNMF(_DenseFactorModel):
         Xh = W0 @ (A0 @ X)
         alpha = float(b.item((X * Xh).sum())) / max(float(b.item((Xh * Xh).sum())), 1e-300)
         if alpha > 0:  # the best scalar multiple of the start, split between W and A
-            W0, A0 = W0 * np.sqrt(alpha), A0 * np.sqrt(alpha)
+            root = float(np.sqrt(alpha))  # a Python float keeps float32 factors float32
+            W0, A0 = W0 * root, A0 * root
         return W0, A0
 
     def fit_transform(self, X, y=None, W=None, A=None):
@@ -262,6 +263,11 @@ class SemiNMF(_DenseFactorModel):
         The mixed-sign basis; each row has unit Euclidean norm (its scale is in ``W``),
         ordered by ``‖W_:j‖ ‖H_j:‖``.
     loss_, loss_history_, n_iter_, converged_, stop_reason_, reconstruction_err_, result_
+
+    Notes
+    -----
+    ``fit_transform`` returns the fit's own ``W``; ``transform`` is the exact NNLS of
+    new samples on ``components_`` (equal to it at an exact stationary point).
 
     Examples
     --------
