@@ -173,11 +173,6 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     _nonneg_input: ClassVar[bool] = True
     _sparse_input: ClassVar[bool] = False
 
-    @classmethod
-    def _param_table(cls) -> dict:
-        table = {**COMMON, **cls._own_params}
-        return {name: table[name] for name in cls._get_param_names() if name in table}
-
     def _validate_params(self) -> dict:
         """The constructor's parameters, checked (``loss`` as its β)."""
         spec = ModelSpec(type(self).__name__, self._losses)
