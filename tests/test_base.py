@@ -80,11 +80,11 @@ def test_itakura_saito_only_where_the_math_allows():
 
 # -- the functional forms ---------------------------------------------------------------------
 @pytest.mark.parametrize("params", [
-    {},
-    {"loss": "kl"},
+    {"refine_W": True},
     {"refine_W": False},
+    {"loss": "kl", "refine_W": True},
     {"solver": "mu", "refine_W": True},
-    {"init": "random", "alpha_W": 0.01},
+    {"init": "random", "alpha_W": 0.01, "refine_W": False},
 ])
 def test_nmf_function_equals_the_estimator(params):
     X = _X(40, 12)
@@ -96,17 +96,25 @@ def test_nmf_function_equals_the_estimator(params):
     assert res.loss == model.loss_ and res.loss_history == model.loss_history_
 
 
-def test_refine_W_is_explicit_and_the_same_default():
+def test_refine_W_is_the_one_documented_difference_of_the_defaults():
+    """nmf() returns the solver's iterate, NMF the exact NNLS W (so fit_transform == transform)."""
+    import inspect
+
     X = _X(40, 12)
-    refined = nmfkit.nmf(X, 3, random_state=0, max_iter=20, tol=0)
-    raw = nmfkit.nmf(X, 3, random_state=0, max_iter=20, tol=0, refine_W=False)
+    fn = {k: p.default for k, p in inspect.signature(nmfkit.nmf).parameters.items()
+          if p.default is not inspect.Parameter.empty}
+    est = nmfkit.NMF().get_params()
+    differ = {k for k in est if k in fn and fn[k] != est[k]}
+    assert differ == {"refine_W"} and est["refine_W"] is True and fn["refine_W"] is False
+    np.testing.assert_array_equal(nmfkit.nmf(X, 3, random_state=0, refine_W=True).W,
+                                  nmfkit.NMF(3, random_state=0).fit_transform(X))
+    np.testing.assert_array_equal(nmfkit.nmf(X, 3, random_state=0).W,
+                                  nmfkit.NMF(3, random_state=0, refine_W=False).fit_transform(X))
+    refined = nmfkit.nmf(X, 3, random_state=0, max_iter=20, tol=0, refine_W=True)
+    raw = nmfkit.nmf(X, 3, random_state=0, max_iter=20, tol=0)
     assert refined.info["W_refined"] and not raw.info["W_refined"]
     np.testing.assert_array_equal(refined.H, raw.H)
     assert refined.loss <= raw.loss
-    assert nmfkit.NMF().refine_W is True
-    import inspect
-
-    assert inspect.signature(nmfkit.nmf).parameters["refine_W"].default is True
 
 
 def test_every_functional_form_returns_an_NMFResult():

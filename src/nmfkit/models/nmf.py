@@ -57,7 +57,7 @@ class FitSpec:
     random_state: Any = None
     verbose: int = 0
     loss_every: Optional[int] = None
-    refine_W: bool = True
+    refine_W: bool = False
     accelerate: Any = "auto"
 
     @classmethod
@@ -116,13 +116,14 @@ def _result(out, labels=None) -> NMFResult:
 def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None, H=None,
         mask=None, max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
         l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0, callback=None,
-        loss_every=None, refine_W=True, accelerate="auto") -> NMFResult:
+        loss_every=None, refine_W=False, accelerate="auto") -> NMFResult:
     r"""Factor a non-negative matrix ``X ≈ W H`` (the functional form of :class:`NMF`).
 
     Minimises the objective in the module docstring (:mod:`nmfkit.models.nmf`).
-    ``nmf(X, k, **params).W`` equals ``NMF(k, **params).fit_transform(X)`` (and ``.H``
-    its ``components_``): this function fits that estimator and returns its ``result_``,
-    with DataFrames when ``X`` is one.
+    This function fits an :class:`NMF` with the same parameters and returns its
+    ``result_`` (with DataFrames when ``X`` is one), so ``nmf(X, k, **params).W`` equals
+    ``NMF(k, **params).fit_transform(X)`` and ``.H`` its ``components_``. The one
+    difference of the defaults is ``refine_W`` (below): False here, True in the estimator.
 
     Parameters
     ----------
@@ -166,13 +167,17 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
         ``callback(n_iter, W, H, loss)`` at each loss check; return True to stop.
     loss_every : int, optional
         Iterations between loss checks (default 1 for HALS, where it is free, 10 for MU).
-    refine_W : bool, default=True
+    refine_W : bool, default=False
         For the Frobenius loss without missing entries, end with the exact
         non-negative least-squares ``W`` for the final ``H`` (what ``NMF.transform``
         computes; it can only lower the objective, ``info["loss_before_refine"]`` keeps
         the one before). False returns the solver's own last iterate. Other losses or
-        missing entries: no effect. The same option, with the same default, as
-        :class:`NMF`'s.
+        missing entries: no effect. The same option as :class:`NMF`'s, whose default is
+        True (so that ``fit_transform(X)`` equals ``fit(X).transform(X)``, as
+        scikit-learn expects); here the default is the solver's iterate, which is what
+        parity with scikit-learn's solvers and the batched restarts
+        (:mod:`nmfkit.selection`) compare against. ``nmf(X, k, refine_W=True).W``
+        equals ``NMF(k).fit_transform(X)``.
     accelerate : {"auto", True, False}
         Extrapolation with restarts (Ang & Gillis 2019; :mod:`nmfkit.solvers.accelerate`),
         kept monotone: a failed extrapolated step is replaced by a plain one.
@@ -228,11 +233,12 @@ class NMF(FactorModel):
         Iterations between loss checks (None: 1 for HALS, 10 for MU).
     refine_W : bool, default=True
         End the fit with the exact NNLS ``W`` for the final ``H`` (Frobenius, no
-        missing entries; see Notes).
+        missing entries; see Notes). :func:`nmfkit.nmf` has the same option with the
+        default False (its docstring says why).
     accelerate : {"auto", True, False}, default="auto"
 
     See :func:`nmfkit.nmf` for the meaning of each parameter; ``nmf(X, k, **params)``
-    returns this estimator's ``result_`` (so ``nmf(X, k).W`` equals
+    returns this estimator's ``result_`` (so ``nmf(X, k, refine_W=True).W`` equals
     ``NMF(k).fit_transform(X)``).
 
     Attributes
