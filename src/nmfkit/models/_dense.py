@@ -7,8 +7,6 @@ No update rule lives here.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .._validation import _from_frame, _to_numpy_2d, check_features, check_shape
@@ -16,7 +14,7 @@ from ..backends import Backend, get_namespace, is_sparse, is_torch
 from ..exceptions import NMFInputError
 from ..solvers import nnls_bpp
 
-__all__ = ["check_real", "check_factor", "check_features", "check_int", "frobenius", "gauge", "nnls_codes"]
+__all__ = ["check_real", "check_factor", "check_features", "frobenius", "gauge", "nnls_codes"]
 
 
 def check_real(X, model: str, *, name: str = "X", nonneg: bool = False):
@@ -114,10 +112,3 @@ def gauge(W, H, b: Backend, scale=None, *, by: str = "sum"):
     order = np.argsort(-mass, kind="stable")
     idx = b.torch.as_tensor(order, device=b.device) if b.name == "torch" else order
     return b.contiguous(W[:, idx]), b.contiguous(H[idx]), scale, idx
-
-
-def check_int(value, name: str, low: int = 1):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise NMFInputError(f"{name}={value!r} must be an integer >= {low}")
-    return int(value)
-

@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import BETA_NAMES, check_loss, check_n_components, check_nonneg_float
+from .._validation import BETA_NAMES, check_loss, check_n_components
 from ..backends import is_torch
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError

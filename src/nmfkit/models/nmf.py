@@ -34,7 +34,7 @@ from ..init import initialize
 from ..losses import Penalty, beta_divergence, loss_to_beta
 from ..solvers import LoopOptions
 from ..solvers.hals import checked_right_products
-from ._base import BOOL, NONNEG_FLOAT, FactorModel, Param, _fraction, choice
+from ._base import BOOL, FRACTION, NONNEG_FLOAT, FactorModel, Param, choice
 from ._core import build_target, fit_factors, project, resolve_solver
 
 __all__ = ["NMF", "nmf", "FitSpec"]
@@ -287,7 +287,7 @@ class NMF(FactorModel):
         "init": choice("auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"),
         "alpha_W": NONNEG_FLOAT,
         "alpha_H": Param(lambda v, n, s: v if v == "same" else NONNEG_FLOAT.check(v, n, s)),
-        "l1_ratio": _fraction(False, False),
+        "l1_ratio": FRACTION,
         "refine_W": BOOL,
         "accelerate": choice("auto", True, False),
     }
