@@ -59,8 +59,8 @@ def test_fit_writes_labelled_results(csv_path, tmp_path, capsys):
     H = pd.read_csv(out / "H.tsv", sep="\t", index_col=0)
     assert W.shape == (30, 3) and H.shape == (3, 12)
     assert list(W.index) == [f"cell{i}" for i in range(30)]
-    assert list(W.columns) == ["comp1", "comp2", "comp3"]
-    assert list(H.index) == ["comp1", "comp2", "comp3"]
+    assert list(W.columns) == ["nmf0", "nmf1", "nmf2"]  # the one naming scheme (NMF.get_feature_names_out)
+    assert list(H.index) == ["nmf0", "nmf1", "nmf2"]
     assert list(H.columns) == [f"gene{j}" for j in range(12)]
     assert (W.to_numpy() >= 0).all() and (H.to_numpy() >= 0).all()
 

@@ -59,7 +59,7 @@ def test_contrast_writes_codes_basis_enrichment_and_plots(pair, tmp_path, capsys
     assert W.shape == (40, 2) and list(W.index[:2]) == ["t0", "t1"] and V.shape == (30, 2)
     assert H.shape == (2, 30) and list(H.columns[:2]) == ["g0", "g1"]
     np.testing.assert_allclose(H.sum(axis=1), 1.0, rtol=1e-8)
-    assert list(E.index) == ["comp1", "comp2"] and E["enrichment_log2"].iloc[0] > 1
+    assert list(E.index) == ["contrastivenmf0", "contrastivenmf1"] and E["enrichment_log2"].iloc[0] > 1
     assert all(g in {f"g{j}" for j in range(20, 30)} for g in E["top_features"].iloc[0].split(", "))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["k"] == 2 and summary["alpha"] == 2.0 and summary["target_shape"] == [40, 30]
@@ -75,10 +75,10 @@ def test_contrast_with_background_programs(pair, tmp_path, capsys):
     Hb = pd.read_csv(out / "background_basis.tsv", sep="\t", index_col=0)
     Wb = pd.read_csv(out / "target_background_codes.tsv", sep="\t", index_col=0)
     Vb = pd.read_csv(out / "background_background_codes.tsv", sep="\t", index_col=0)
-    assert list(Hb.index) == ["bg1", "bg2"] and Hb.shape == (2, 30)
+    assert list(Hb.index) == ["contrastivenmf_bg0", "contrastivenmf_bg1"] and Hb.shape == (2, 30)
     assert Wb.shape == (40, 2) and Vb.shape == (30, 2)
     H = pd.read_csv(out / "basis.tsv", sep="\t", index_col=0)
-    assert H.loc["comp1", [f"g{j}" for j in range(20, 30)]].sum() > 0.9  # the target program
+    assert H.loc["contrastivenmf0", [f"g{j}" for j in range(20, 30)]].sum() > 0.9  # the target program
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_background_components"] == 2
     assert summary["background_loss"] <= 1.01 * summary["background_only_loss"] + 1e-6

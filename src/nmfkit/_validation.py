@@ -13,8 +13,8 @@ import scipy.sparse as sp
 from .backends import Backend, get_namespace, is_device_array, is_sparse, is_torch
 from .exceptions import NMFInputError, NMFInputTypeError
 
-__all__ = ["CheckedData", "check_data", "check_mask", "check_n_components",
-           "check_positive_int", "check_nonneg_float"]
+__all__ = ["CheckedData", "check_data", "check_mask", "check_n_components", "check_choice",
+           "check_loss", "check_positive_int", "check_nonneg_float", "check_verbose"]
 
 
 @dataclass
@@ -136,28 +136,8 @@ def _device_values(X, b: Backend, name: str, dtype):
     return X if X.dtype in (xp.float32, xp.float64) else b.astype(X, "float64")
 
 
-def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
-               scan: bool = True) -> CheckedData:
-    """Validate a data matrix for NMF.
-
-    Parameters
-    ----------
-    X : array-like, DataFrame, scipy.sparse matrix or torch.Tensor, shape (n_samples, n_features)
-    name : str
-        How the argument is called in messages.
-    allow_nan : bool
-        Whether NaN marks missing entries (True) or is an error (False).
-    dtype : numpy dtype, optional
-        Force float32 or float64; by default float32 stays float32, the rest becomes float64.
-
-    Raises
-    ------
-    NMFInputError
-        For non-numeric, non-2-D, empty, infinite, negative or all-zero data, and NaN when
-        ``allow_nan`` is False.
-    """
-    if X is None:
-        raise NMFInputError(f"{name} is None; pass a 2-D non-negative matrix (n_samples x n_features)")
+def _read(X, name, dtype):
+    """``(values, backend, index, columns)``: X as a float backend array or CSR matrix."""
     index = columns = None
     if is_torch(X):
         import torch
@@ -193,24 +173,54 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
             values = _to_numpy_2d(X, name)
         if dtype is not None:
             values = values.astype(dtype, copy=False)
-    if values.ndim != 2:
-        if values.ndim < 2:
-            how = f"{name}.reshape(-1, 1) for one feature or {name}.reshape(1, -1) for one sample"
-        else:
-            how = f"{name}.reshape({name}.shape[0], -1) to flatten each sample into its features"
-        raise NMFInputError(
-            f"{name} must be 2-D (n_samples x n_features) but has {values.ndim} dimension(s) "
-            f"(shape {tuple(values.shape)}). Reshape your data: {how}"
-        )
-    n_rows, n_cols = (int(n) for n in values.shape)
-    if n_rows == 0 or n_cols == 0:
-        what = " and ".join(
-            w for w, n in ((f"{n_rows} sample(s)", n_rows), (f"{n_cols} feature(s)", n_cols)) if n == 0
-        )
-        raise NMFInputError(
-            f"{name} is empty: it has {what} (shape=({n_rows}, {n_cols})) while a minimum of 1 is "
-            "required; pass at least one sample and one feature"
-        )
+    return values, backend, index, columns
+
+
+def _counts(data):
+    """Infinite, NaN and negative entries, the smallest observed one, any positive one."""
+    if is_device_array(data):  # counted on the device (NaN compares False)
+        b = get_namespace(data)
+        nan = b.isnan(data)
+        n_nan = int(b.item(b.sum(nan)))
+        n_inf = int(b.item(b.sum(~(b.isfinite(data) | nan))))
+        n_neg = int(b.item(b.sum(data < 0)))
+        min_val = b.item(b.min(b.where(nan, float("inf"), data)))
+        return n_inf, n_nan, n_neg, min_val, bool(b.any(data > 0))
+    xp = np
+    n_inf = int(xp.isinf(data).sum())
+    nan = xp.isnan(data)
+    n_nan = int(nan.sum())
+    observed = data[~nan] if n_nan else data
+    n_neg = int((observed < 0).sum())
+    min_val = float(observed.min()) if observed.shape[0] else 0.0
+    any_pos = bool((observed > 0).any())
+    return n_inf, n_nan, n_neg, min_val, any_pos
+
+
+def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
+               scan: bool = True) -> CheckedData:
+    """Validate a data matrix for NMF.
+
+    Parameters
+    ----------
+    X : array-like, DataFrame, scipy.sparse matrix or torch.Tensor, shape (n_samples, n_features)
+    name : str
+        How the argument is called in messages.
+    allow_nan : bool
+        Whether NaN marks missing entries (True) or is an error (False).
+    dtype : numpy dtype, optional
+        Force float32 or float64; by default float32 stays float32, the rest becomes float64.
+
+    Raises
+    ------
+    NMFInputError
+        For non-numeric, non-2-D, empty, infinite, negative or all-zero data, and NaN when
+        ``allow_nan`` is False.
+    """
+    if X is None:
+        raise NMFInputError(f"{name} is None; pass a 2-D non-negative matrix (n_samples x n_features)")
+    values, backend, index, columns = _read(X, name, dtype)
+    check_shape(values, name)
     data = values.data if is_sparse(values) else values
     if not scan and isinstance(data, np.ndarray) and not is_sparse(values) and data.size:
         # the caller reads X anyway and checks it on the way (one pass over memory):
@@ -218,22 +228,7 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
         return CheckedData(values, backend, index, columns, 0, scanned=False)
     if data.size and _fast_ok(data):
         return CheckedData(values, backend, index, columns, 0)
-    if is_device_array(data):  # counted on the device (NaN compares False)
-        b = backend
-        nan = b.isnan(data)
-        n_nan = int(b.item(b.sum(nan)))
-        n_inf = int(b.item(b.sum(~(b.isfinite(data) | nan))))
-        n_neg = int(b.item(b.sum(data < 0)))
-        min_val = b.item(b.min(b.where(nan, float("inf"), data)))
-        any_pos = bool(b.any(data > 0))
-    else:
-        n_inf = int(np.isinf(data).sum())
-        nan = np.isnan(data)
-        n_nan = int(nan.sum())
-        observed = data[~nan] if n_nan else data
-        n_neg = int((observed < 0).sum())
-        min_val = float(observed.min()) if observed.size else 0.0
-        any_pos = bool((observed > 0).any())
+    n_inf, n_nan, n_neg, min_val, any_pos = _counts(data)
     if n_inf:
         raise NMFInputError(
             f"{name} has {n_inf} infinite entries; NMF needs finite values: replace them "
@@ -262,6 +257,28 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
             "factor: check that the right matrix was passed"
         )
     return CheckedData(values, backend, index, columns, n_nan)
+
+
+def check_shape(values, name: str = "X") -> None:
+    """2-D with at least one sample and one feature (the messages scikit-learn's checks expect)."""
+    if values.ndim != 2:
+        if values.ndim < 2:
+            how = f"{name}.reshape(-1, 1) for one feature or {name}.reshape(1, -1) for one sample"
+        else:
+            how = f"{name}.reshape({name}.shape[0], -1) to flatten each sample into its features"
+        raise NMFInputError(
+            f"{name} must be 2-D (n_samples x n_features) but has {values.ndim} dimension(s) "
+            f"(shape {tuple(values.shape)}). Reshape your data: {how}"
+        )
+    n_rows, n_cols = (int(n) for n in values.shape)
+    if n_rows == 0 or n_cols == 0:
+        what = " and ".join(
+            w for w, n in ((f"{n_rows} sample(s)", n_rows), (f"{n_cols} feature(s)", n_cols)) if n == 0
+        )
+        raise NMFInputError(
+            f"{name} is empty: it has {what} (shape=({n_rows}, {n_cols})) while a minimum of 1 is "
+            "required; pass at least one sample and one feature"
+        )
 
 
 def check_mask(mask, shape, backend: Backend, dtype, name: str = "mask"):
@@ -327,7 +344,7 @@ def check_positive_int(value, name: str, allow_none: bool = False):
     if value is None and allow_none:
         return None
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise NMFInputError(f"{name}={value!r} must be a positive integer")
+        raise NMFInputError(f"{name}={value!r} must be a positive integer; pass an int >= 1")
     return int(value)
 
 
@@ -335,8 +352,45 @@ def check_nonneg_float(value, name: str, allow_none: bool = False):
     if value is None and allow_none:
         return None
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value) or value < 0:
-        raise NMFInputError(f"{name}={value!r} must be a finite number >= 0")
+        raise NMFInputError(f"{name}={value!r} must be a finite number >= 0; pass a float >= 0")
     return float(value)
+
+
+def check_choice(value, name: str, options):
+    """``value`` is one of ``options`` (compared with ``==``; None may be an option)."""
+    if not any(value is o or (type(value) is type(o) and value == o) for o in options):
+        raise NMFInputError(
+            f"{name}={value!r} is not known; use one of {', '.join(map(repr, options))}"
+        )
+    return value
+
+
+#: Canonical name of each β that has one (the aliases are in :func:`nmfkit.losses.loss_to_beta`).
+BETA_NAMES = {2.0: "frobenius", 1.0: "kl", 0.0: "is"}
+
+
+def check_loss(loss, model: str, allowed=None) -> float:
+    """The β of ``loss`` (a name, an alias or a number), restricted to ``allowed`` betas.
+
+    Every model accepts the same spellings ('frobenius'/'euclidean', 'kl'/
+    'kullback-leibler'/'poisson', 'is'/'itakura-saito', or β itself); a model whose
+    math covers only some βs names them in the error.
+    """
+    from .losses import loss_to_beta
+
+    beta = loss_to_beta(loss)
+    if allowed is not None and beta not in allowed:
+        names = " or ".join(repr(BETA_NAMES.get(b, b)) for b in allowed)
+        raise NMFInputError(
+            f"loss={loss!r} is not available for {model}; use {names} (or an alias of it)"
+        )
+    return beta
+
+
+def check_verbose(value, name: str = "verbose") -> int:
+    if not isinstance(value, numbers.Integral):
+        raise NMFInputError(f"{name}={value!r} must be an integer (0 = silent)")
+    return int(value)
 
 
 def check_features(est, X, reset: bool) -> None:

@@ -19,14 +19,14 @@ the same features): a shared non-negative basis H with codes for both datasets,
 fitted so that H explains the target while the background's best fit on it stays
 poor (ContrastiveNMF, objective D(X|W_X H)/E_X - alpha D(Y|W_Y H)/E_Y). Writes DIR:
 
-  target_codes.tsv      target samples x comp1..compK
-  background_codes.tsv  background samples x comp1..compK
-  basis.tsv             comp1..compK x features (rows sum to 1)
+  target_codes.tsv      target samples x contrastivenmf0..
+  background_codes.tsv  background samples x contrastivenmf0..
+  basis.tsv             contrastivenmf0.. x features (rows sum to 1)
   enrichment.tsv        per component: log2 usage ratio target / background
   summary.json          inputs, parameters, objective, iterations, versions
   loss.png  enrichment.png  basis.png
 and with --background-components B:
-  background_basis.tsv  bg1..bgB x features: the background's own NMF, held fixed
+  background_basis.tsv  contrastivenmf_bg0.. x features: the background's own NMF, held fixed
   target_background_codes.tsv, background_background_codes.tsv  codes on them
 
 Components are ordered by enrichment (most target-specific first). NaN / NA
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     for text in dict.fromkeys(str(w.message) for w in caught):
         print_warning(text)
 
-    comps = [f"comp{j + 1}" for j in range(args.k)]
+    comps = res.info["component_names"]  # the library's one scheme (nmfkit._result.component_names)
     W_X = pd.DataFrame(res.W_target.to_numpy(), index=T.index, columns=comps)
     W_Y = pd.DataFrame(res.W_background.to_numpy(), index=B.index, columns=comps)
     H = pd.DataFrame(res.H.to_numpy(), index=pd.Index(comps, name="component"), columns=T.columns)
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
                         "top_features": [", ".join(map(str, H.loc[c].nlargest(5).index)) for c in comps]},
                        index=pd.Index(comps, name="component"))
     nb = args.background_components
-    bg = [f"bg{j + 1}" for j in range(nb)]
+    bg = res.info["shared_names"]
     with staged_dir(args.out, args.force) as stage:
         io.write_table(W_X, stage / "target_codes.tsv")
         io.write_table(W_Y, stage / "background_codes.tsv")

@@ -28,8 +28,8 @@ DESCRIPTION = """\
 Factorise the matrix in INPUT (samples x features) as X ~ W H with K components
 and write a result folder DIR:
 
-  W.tsv         samples x comp1..compK (row names from the file)
-  H.tsv         comp1..compK x features (column names from the file)
+  W.tsv         samples x nmf0..nmf{K-1} (row names from the file)
+  H.tsv         nmf0..nmf{K-1} x features (column names from the file)
   result.npz    W, H and the loss history; result.json: the fit's metadata
   summary.json  input, shape, k, loss, relative error, iterations, time, versions
   loss.png      the objective against the iteration

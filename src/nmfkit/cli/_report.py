@@ -26,9 +26,11 @@ __all__ = [
 ]
 
 
-def component_labels(k: int) -> list[str]:
-    """``comp1 .. compK``."""
-    return [f"comp{i + 1}" for i in range(k)]
+def component_labels(k: int, prefix: str = "nmf") -> list[str]:
+    """``nmf0 .. nmf{K-1}``: the library's one scheme (:func:`nmfkit._result.component_names`)."""
+    from .._result import component_names
+
+    return component_names(prefix, k)
 
 
 def _host(M: Any) -> np.ndarray:
@@ -43,7 +45,7 @@ def factor_frames(result, row_names: Sequence[str] | None, col_names: Sequence[s
     """``W`` and ``H`` of ``result`` as labelled DataFrames.
 
     Rows of ``W`` are the samples (``row_names``, else ``sample1..``), columns
-    ``comp1..compK``; rows of ``H`` are ``comp1..compK``, columns the features
+    ``nmf0..nmf{K-1}``; rows of ``H`` are ``nmf0..nmf{K-1}``, columns the features
     (``col_names``, else ``feature1..``).
     """
     import pandas as pd

@@ -14,10 +14,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validation import check_data, check_n_components, check_nonneg_float, check_positive_int
+from .._validation import check_data, check_n_components, check_nonneg_float
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
-from ..losses import Penalty, loss_to_beta
+from ..losses import Penalty
 from ..solvers import LoopOptions, run
 from ..solvers.contrastive import (
     ContrastiveProblem,
@@ -25,40 +25,53 @@ from ..solvers.contrastive import (
     MiniBatchContrastiveStep,
     start_codes,
 )
+from ._base import COMMON, NONNEG_FLOAT, POSITIVE_INT, ModelSpec, Param, validate_params
 from ._core import build_target, has_exact_projection, project
 
-__all__ = ["check_pair", "check_params", "fit_pair", "enrichment", "PairFit", "trivial_divergence",
+__all__ = ["check_pair", "check_params", "fit_pair", "PairOptions", "CONTRASTIVE_PARAMS", "enrichment", "PairFit", "trivial_divergence",
            "KL_DEGENERATE"]
 
 _LOSSES = {2.0: "frobenius", 1.0: "kl"}
 
 
-def check_params(*, alpha, loss, n_restarts, max_iter, tol, max_time, batch_size, basis_floor,
-                 handle_missing, verbose) -> float:
-    """Validate the scalar parameters; return the β of the loss (2 or 1)."""
-    check_nonneg_float(alpha, "alpha")
-    beta = loss_to_beta(loss)
-    if beta not in _LOSSES:
+def _basis_floor(value, name, spec):
+    check_nonneg_float(value, name)
+    if not 0 < value < 1e-2:
         raise NMFInputError(
-            f"loss={loss!r} is not available for ContrastiveNMF; use 'frobenius' or 'kl'"
-        )
-    check_positive_int(n_restarts, "n_restarts")
-    check_positive_int(max_iter, "max_iter")
-    check_nonneg_float(tol, "tol")
-    if max_time is not None:
-        check_nonneg_float(max_time, "max_time")
-    check_positive_int(batch_size, "batch_size", allow_none=True)
-    check_nonneg_float(basis_floor, "basis_floor")
-    if not 0 < basis_floor < 1e-2:
-        raise NMFInputError(
-            f"basis_floor={basis_floor!r} must be in (0, 0.01): it bounds the basis entries "
+            f"{name}={value!r} must be in (0, 0.01): it bounds the basis entries "
             "(rows sum to 1) away from 0; the default 1e-10 suits almost any data"
         )
-    if handle_missing not in ("mask", "error"):
-        raise NMFInputError(f"handle_missing={handle_missing!r} must be 'mask' or 'error'")
-    if not isinstance(verbose, numbers.Integral):
-        raise NMFInputError(f"verbose={verbose!r} must be an integer (0 = silent)")
-    return beta
+    return float(value)
+
+
+def _n_shared(value, name, spec):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+        raise NMFInputError(
+            f"{name}={value!r} must be an integer >= 0 (0: no background programs, the plain "
+            "contrastive model)"
+        )
+    return int(value)
+
+
+#: ContrastiveNMF's own parameters (the shared ones are in :data:`nmfkit.models._base.COMMON`).
+CONTRASTIVE_PARAMS = {
+    "alpha": NONNEG_FLOAT,
+    "n_restarts": POSITIVE_INT,
+    "basis_floor": Param(_basis_floor),
+    "n_background_components": Param(_n_shared),
+}
+#: The betas the contrastive model supports.
+CONTRASTIVE_LOSSES = (2.0, 1.0)
+
+
+def check_params(*, alpha, loss, n_restarts, max_iter, tol, max_time, batch_size, basis_floor,
+                 handle_missing, verbose) -> float:
+    """Validate the scalar parameters (by the tables of ContrastiveNMF); return the β (2 or 1)."""
+    values = dict(alpha=alpha, loss=loss, n_restarts=n_restarts, max_iter=max_iter, tol=tol,
+                  max_time=max_time, batch_size=batch_size, basis_floor=basis_floor,
+                  handle_missing=handle_missing, verbose=verbose)
+    spec = ModelSpec("ContrastiveNMF", CONTRASTIVE_LOSSES)
+    return validate_params({**COMMON, **CONTRASTIVE_PARAMS}, values, spec)["loss"]
 
 
 def check_pair(X, Y, *, allow_nan: bool = True):
@@ -197,12 +210,11 @@ def shared_programs(dY, n_shared: int, *, beta: float, basis_floor: float, max_i
     Returns ``(H_shared, D_Y)``: the basis floored at ``basis_floor`` and the
     background's divergence on it divided by ``E_Y``.
     """
-    from .nmf import _fit
+    from .nmf import FitSpec, _fit
 
-    out = _fit(dY, n_shared, loss=_LOSSES[beta], solver="auto", init="auto", W=None, H=None,
-               mask=None, max_iter=max_iter, tol=tol, max_time=max_time, alpha_W=0.0,
-               alpha_H=0.0, l1_ratio=0.0, random_state=seed, verbose=verbose, callback=None,
-               loss_every=None)
+    spec = FitSpec(n_shared, loss=_LOSSES[beta], max_iter=max_iter, tol=tol, max_time=max_time,
+                   alpha_H=0.0, random_state=seed, verbose=verbose, refine_W=False)
+    out = _fit(dY, spec)
     b = out.target.backend
     H = b.clamp_min_(out.H, basis_floor)  # rows sum to one (fix_gauge), then the floor
     return b.contiguous(H), out.divergence
@@ -227,7 +239,7 @@ def _start_state(problem, seeds, K, H_shared, dtype):
     b = problem.backend
     starts = [start_codes(problem.X.shape, problem.Y.shape, K, np.random.default_rng(int(s)), b,
                           dtype) for s in seeds]
-    state = {name: b.xp.stack([st[i] for st in starts]) for i, name in enumerate(("W_X", "W_Y", "H"))}
+    state = {name: b.stack([st[i] for st in starts]) for i, name in enumerate(("W_X", "W_Y", "H"))}
     if H_shared is not None:
         state["H"][:, : H_shared.shape[0]] = H_shared
     return state
@@ -264,7 +276,7 @@ def _evaluate(problem, o, refine: bool, limit_X: float):
         W_X = project(tX, H, beta=problem.beta, penalty=Penalty())
         W_Y = project(tY, H, beta=problem.beta, penalty=Penalty())
         before = o.loss
-    state = {"W_X": W_X[None], "W_Y": W_Y[None], "H": H[None]}
+    state = {"W_X": W_X[None, ...], "W_Y": W_Y[None, ...], "H": H[None, ...]}
     term_X, term_Y = problem.terms()
     dXn = float(term_X.divergences(state)[0]) / problem.E_X
     dYn = float(term_Y.divergences(state)[0]) / problem.E_Y
@@ -274,16 +286,43 @@ def _evaluate(problem, o, refine: bool, limit_X: float):
     return (o, W_X, W_Y, H, loss, dXn, dYn, before, finite and dXn < limit_X)
 
 
-def fit_pair(dX, dY, k, *, alpha, beta, n_restarts, max_iter, tol, max_time, batch_size,
-             basis_floor, random_state, verbose, loss_every=None, callback=None,
-             refine=True, n_shared: int = 0, shared=None) -> PairFit:
+@dataclass(frozen=True)
+class PairOptions:
+    """The options of :func:`fit_pair` (one contrastive fit with its restarts)."""
+
+    alpha: float
+    beta: float
+    n_restarts: int = 4
+    max_iter: int = 1000
+    tol: float = 1e-5
+    max_time: Optional[float] = None
+    batch_size: Optional[int] = None
+    basis_floor: float = 1e-10
+    random_state: Any = None
+    verbose: int = 0
+    loss_every: Optional[int] = None
+    callback: Any = None
+    refine: bool = True
+    n_shared: int = 0
+
+
+def fit_pair(dX, dY, k, options: Optional[PairOptions] = None, *, shared=None,
+             **kwargs) -> PairFit:
     """Run ``n_restarts`` fits; keep the best non-degenerate one (see ContrastiveNMF Notes).
 
+    ``options`` is a :class:`PairOptions`; its fields may instead be passed as keyword
+    arguments (``fit_pair(dX, dY, k, alpha=..., beta=..., ...)``).
     With ``n_shared > 0`` an NMF of the background alone first learns ``n_shared``
     background programs (or ``shared = (H_shared, divergence)`` of
     :func:`shared_programs` is reused); they are the first, fixed rows of the basis of
     every restart.
     """
+    if options is None:
+        options = PairOptions(**kwargs)
+    elif kwargs:
+        raise TypeError("fit_pair: pass the options either as a PairOptions or as keywords")
+    o = options
+    n_shared = o.n_shared
     if not isinstance(n_shared, numbers.Integral) or isinstance(n_shared, bool) or n_shared < 0:
         raise NMFInputError(
             f"n_background_components={n_shared!r} must be an integer >= 0 (0: no background "
@@ -294,33 +333,50 @@ def fit_pair(dX, dY, k, *, alpha, beta, n_restarts, max_iter, tol, max_time, bat
     if n_shared:
         check_n_components(k + n_shared, (min(dX.shape[0], dY.shape[0]), dX.shape[1]))
     tX, tY = build_target(dX), build_target(dY)
-    b = tX.backend
-    problem = ContrastiveProblem.build(tX, tY, alpha, beta, basis_floor, n_fixed=n_shared)
+    problem = ContrastiveProblem.build(tX, tY, o.alpha, o.beta, o.basis_floor, n_fixed=n_shared)
     if problem.E_Y <= 0:
         raise NMFInputError("X_background has no positive observed entry; nothing to contrast")
-    rng = check_random_state(random_state)
-    seeds = rng.integers(0, 2**31 - 1, size=n_restarts)
+    rng = check_random_state(o.random_state)
+    seeds = rng.integers(0, 2**31 - 1, size=o.n_restarts)
     start = time.perf_counter()
-    H_shared, shared_loss = None, None
-    if n_shared and shared is not None:
-        H_shared, shared_div = shared
-        shared_loss = shared_div / problem.E_Y
-    elif n_shared:
-        H_shared, shared_div = shared_programs(
-            dY, n_shared, beta=beta, basis_floor=basis_floor, max_iter=max_iter, tol=tol,
-            max_time=max_time, seed=int(rng.integers(0, 2**31 - 1)), verbose=verbose)
-        shared_loss = shared_div / problem.E_Y
-    if loss_every is None:
-        loss_every = 10
-    options = LoopOptions(max_iter=max_iter, tol=tol, max_time=max_time, loss_every=loss_every,
-                          verbose=verbose, callback=_loop_callback(callback), warn=False,
-                          desc=f"contrastive x{n_restarts}",
-                          tol_mode="change" if batch_size is None else "decrease",
-                          tol_scale=problem.tol_scale)
-    outs = _run_restarts(problem, seeds, n_shared + k, H_shared, batch_size, options,
+    H_shared, shared_loss = _background_programs(dY, problem, o, n_shared, shared, rng)
+    loop = LoopOptions(max_iter=o.max_iter, tol=o.tol, max_time=o.max_time,
+                       loss_every=10 if o.loss_every is None else o.loss_every,
+                       verbose=o.verbose, callback=_loop_callback(o.callback), warn=False,
+                       desc=f"contrastive x{o.n_restarts}",
+                       tol_mode="change" if o.batch_size is None else "decrease",
+                       tol_scale=problem.tol_scale)
+    outs = _run_restarts(problem, seeds, n_shared + k, H_shared, o.batch_size, loop,
                          dX.values.dtype)
-    limit_X = 1.0 if beta == 2 else KL_DEGENERATE
-    runs = [_evaluate(problem, o, refine, limit_X) for o in outs]
+    limit_X = 1.0 if o.beta == 2 else KL_DEGENERATE
+    runs = [_evaluate(problem, out, o.refine, limit_X) for out in outs]
+    best, losses, valid = _best_run(runs, o)
+    out, W_X, W_Y, H, loss, dXn, dYn, before, _ = runs[best]
+    b = tX.backend
+    W_X, W_Y, H, enr = _order(W_X, W_Y, H, enrichment(W_X, W_Y, tX, tY, b), b, n_shared)
+    history = out.loss_history
+    if before is not None:  # the exact best-fit codes replace the loop's last iterate
+        history = history[:-1] + (loss,)
+    return PairFit(W_X, W_Y, H, float(loss), float(dXn), float(dYn), enr, tuple(map(float, history)),
+                   out.loss_iters, out.n_iter, out.converged, out.stop_reason,
+                   time.perf_counter() - start, losses, valid, seeds[: len(runs)], best, o.beta,
+                   before, n_shared, shared_loss)
+
+
+def _background_programs(dY, problem, o: "PairOptions", n_shared: int, shared, rng):
+    """``(H_shared, D_b / E_Y)``: given (``shared``), learned on the background, or none."""
+    if not n_shared:
+        return None, None
+    if shared is None:
+        shared = shared_programs(
+            dY, n_shared, beta=o.beta, basis_floor=o.basis_floor, max_iter=o.max_iter, tol=o.tol,
+            max_time=o.max_time, seed=int(rng.integers(0, 2**31 - 1)), verbose=o.verbose)
+    H_shared, shared_div = shared
+    return H_shared, shared_div / problem.E_Y
+
+
+def _best_run(runs, o: "PairOptions"):
+    """The lowest final ``L`` among the non-degenerate restarts (warnings as documented)."""
     losses = np.array([r[4] for r in runs], dtype=float)
     valid = np.array([r[8] for r in runs], dtype=bool)
     if valid.any():
@@ -331,23 +387,13 @@ def fit_pair(dX, dY, k, *, alpha, beta, n_restarts, max_iter, tol, max_time, bat
         warnings.warn(
             "every ContrastiveNMF restart is degenerate (non-finite, or a target fit no better "
             "than the zero matrix (Frobenius) / a basis on its floor (KL)); lower alpha",
-            ConvergenceWarning, stacklevel=3,
+            ConvergenceWarning, stacklevel=4,
         )
-    out, W_X, W_Y, H, loss, dXn, dYn, before, _ = runs[best]
-    if out.stop_reason == "max_iter" and tol > 0:
+    if runs[best][0].stop_reason == "max_iter" and o.tol > 0:
         warnings.warn(
-            f"ContrastiveNMF: the best restart stopped at max_iter={max_iter} before the "
-            f"relative change fell below tol={tol:g}; raise max_iter or tol",
-            ConvergenceWarning, stacklevel=3,
+            f"ContrastiveNMF: the best restart stopped at max_iter={o.max_iter} before the "
+            f"relative change fell below tol={o.tol:g}; raise max_iter or tol",
+            ConvergenceWarning, stacklevel=4,
         )
-    enr = enrichment(W_X, W_Y, tX, tY, b)
-    W_X, W_Y, H, enr = _order(W_X, W_Y, H, enr, b, n_shared)
-    history = out.loss_history
-    if before is not None:  # the exact best-fit codes replace the loop's last iterate
-        history = history[:-1] + (loss,)
-    iters = out.loss_iters
-    return PairFit(W_X, W_Y, H, float(loss), float(dXn), float(dYn), enr, tuple(map(float, history)),
-                   iters, out.n_iter, out.converged, out.stop_reason,
-                   time.perf_counter() - start, losses, valid, seeds[: len(runs)], best, beta,
-                   before, n_shared, shared_loss)
+    return best, losses, valid
 

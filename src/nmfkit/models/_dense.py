@@ -7,16 +7,14 @@ No update rule lives here.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .._validation import _from_frame, _to_numpy_2d, check_features
+from .._validation import _from_frame, _to_numpy_2d, check_features, check_shape
 from ..backends import Backend, get_namespace, is_sparse, is_torch
 from ..exceptions import NMFInputError
 from ..solvers import nnls_codes as _nnls
 
-__all__ = ["check_real", "check_factor", "check_features", "check_int", "frobenius", "gauge", "nnls_codes"]
+__all__ = ["check_real", "check_factor", "check_features", "frobenius", "gauge", "nnls_codes"]
 
 
 def check_real(X, model: str, *, name: str = "X", nonneg: bool = False):
@@ -44,14 +42,7 @@ def check_real(X, model: str, *, name: str = "X", nonneg: bool = False):
         values, index, columns = _from_frame(X, name)
     else:
         values = _to_numpy_2d(X, name)
-    if values.ndim != 2:
-        raise NMFInputError(
-            f"{name} must be 2-D (n_samples x n_features) but has shape {tuple(values.shape)}; "
-            f"reshape it, e.g. {name}.reshape(-1, 1) for one feature"
-        )
-    if values.shape[0] == 0 or values.shape[1] == 0:
-        raise NMFInputError(f"{name} is empty (shape {tuple(values.shape)}); pass at least one "
-                            "sample and one feature")
+    check_shape(values, name)  # the same messages as nmfkit.NMF
     b = get_namespace(values)
     finite = bool(values.isfinite().all()) if is_torch(values) else bool(np.isfinite(values).all())
     if not finite:
@@ -121,10 +112,3 @@ def gauge(W, H, b: Backend, scale=None, *, by: str = "sum"):
     order = b.argsort(mass, descending=True)  # stable: ties keep their order
     return (b.contiguous(b.take(W, order, axis=1)), b.contiguous(b.take(H, order, axis=0)),
             scale, order)
-
-
-def check_int(value, name: str, low: int = 1):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise NMFInputError(f"{name}={value!r} must be an integer >= {low}")
-    return int(value)
-

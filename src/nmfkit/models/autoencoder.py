@@ -12,19 +12,26 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_n_components, check_nonneg_float
+from .._validation import BETA_NAMES, check_loss, check_n_components
 from ..backends import is_torch
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
 from ..solvers.autoencoder import (ACTIVATIONS, CONSTRAINTS, AEConfig, AEParams, activate,
                                    forward, import_torch, train_autoencoder)
-from ._dense import check_factor, check_features, check_int, check_real, gauge
+from ._base import BOOL, OPEN_FRACTION, POSITIVE_INT, _optional, choice
+from ._dense import check_factor, check_features, check_real, gauge
 from .convex import _DenseFactorModel
 
 __all__ = ["NonnegativeAutoencoder"]
 
 _EXAMPLES = ("features", "samples")
 _HOMOGENEOUS = (None, "identity", "relu")
+
+
+def _positive(value, name):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 < value < np.inf:
+        raise NMFInputError(f"{name}={value!r} must be a finite number > 0 (or None for the default)")
+    return float(value)
 
 
 class NonnegativeAutoencoder(_DenseFactorModel):
@@ -69,6 +76,8 @@ class NonnegativeAutoencoder(_DenseFactorModel):
     tied : bool, default=False
         ``D = Eᵀ``.
     loss : {"frobenius", "kl"}, default="frobenius"
+        Also their aliases ("euclidean", 2; "kullback-leibler", "poisson", 1); other βs
+        raise an error.
     optimizer : {"adam", "lbfgs"}, default="adam"
     lr : float or None, default=None
         Learning rate; None is 1e-2 for Adam (the paper used 1e-4, which needs far more
@@ -79,7 +88,8 @@ class NonnegativeAutoencoder(_DenseFactorModel):
         Epochs.
     tol : float, default=1e-6
         Converged when the objective (validation objective with early stopping) has not
-        improved by a relative ``tol`` for ``n_iter_no_change`` epochs.
+        improved by a relative ``tol`` for ``n_iter_no_change`` epochs (the loss is
+        checked every epoch; the one meaning of ``tol``: :mod:`nmfkit.models._base`).
     n_iter_no_change : int, default=20
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the examples, stop on their objective and
@@ -104,6 +114,13 @@ class NonnegativeAutoencoder(_DenseFactorModel):
     validation_loss_history_ : tuple
         With early stopping, the held-out examples' objective per epoch.
     n_iter_, converged_, stop_reason_, reconstruction_err_, result_
+
+    Notes
+    -----
+    ``fit_transform`` returns the training samples' codes of the network (for
+    ``examples="features"`` the decoder weights ``decoder_.T``); ``transform`` of
+    ``examples="features"`` is the exact NNLS on ``components_``, equal to them only
+    at an exact stationary point.
 
     The outputs follow the input: torch tensors (on ``X``'s device, in its dtype) for a
     tensor ``X``, NumPy arrays otherwise (float32 stays float32, the rest float64).
@@ -145,45 +162,40 @@ class NonnegativeAutoencoder(_DenseFactorModel):
         self.random_state = random_state
         self.verbose = verbose
 
-    # -- checks ------------------------------------------------------------------------
-    def _choice(self, name, options):
-        value = getattr(self, name)
-        if value not in options:
-            raise NMFInputError(f"{name}={value!r} is not known; use one of {', '.join(map(repr, options))}")
+    _own_params = {
+        "examples": choice(*_EXAMPLES),
+        "activation": choice(*ACTIVATIONS),
+        "output_activation": choice(*ACTIVATIONS),
+        "constraint": choice(*CONSTRAINTS),
+        "tied": BOOL,
+        "optimizer": choice("adam", "lbfgs"),
+        "lr": _optional(_positive),
+        "n_iter_no_change": POSITIVE_INT,
+        "early_stopping": BOOL,
+        "validation_fraction": OPEN_FRACTION,
+        "init": choice("random", "custom"),
+    }
+    _losses = (2.0, 1.0)
 
+    # -- checks ------------------------------------------------------------------------
     def _check_params(self):
-        self._choice("examples", _EXAMPLES)
-        self._choice("activation", ACTIVATIONS)
-        self._choice("output_activation", ACTIVATIONS)
-        self._choice("constraint", CONSTRAINTS)
-        self._choice("loss", ("frobenius", "kl"))
-        self._choice("optimizer", ("adam", "lbfgs"))
-        self._choice("init", ("random", "custom"))
-        check_int(self.max_iter, "max_iter")
-        check_int(self.n_iter_no_change, "n_iter_no_change")
-        check_nonneg_float(self.tol, "tol")
-        if self.max_time is not None:
-            check_nonneg_float(self.max_time, "max_time")
-        if self.lr is not None and not (check_nonneg_float(self.lr, "lr") > 0):
-            raise NMFInputError(f"lr={self.lr!r} must be > 0")
-        if self.batch_size is not None:
-            check_int(self.batch_size, "batch_size")
-            if self.optimizer == "lbfgs":
-                raise NMFInputError("optimizer='lbfgs' needs the full batch: pass batch_size=None "
-                                    "(or use optimizer='adam' for mini-batches)")
+        checked = self._validate_params()
+        if self.batch_size is not None and self.optimizer == "lbfgs":
+            raise NMFInputError("optimizer='lbfgs' needs the full batch: pass batch_size=None "
+                                "(or use optimizer='adam' for mini-batches)")
         if self.optimizer == "lbfgs" and self.constraint == "project":
             raise NMFInputError("optimizer='lbfgs' cannot be combined with constraint='project' (clipping "
                                 "after a step breaks its curvature pairs and line search); use "
                                 "constraint='abs' or 'softplus' with L-BFGS, or optimizer='adam'")
-        frac = self.validation_fraction
-        if not isinstance(frac, numbers.Real) or not 0 < frac < 1:
-            raise NMFInputError(f"validation_fraction={frac!r} must be in (0, 1)")
-        if not isinstance(self.verbose, numbers.Integral):
-            raise NMFInputError(f"verbose={self.verbose!r} must be an integer (0 = silent)")
+        return checked
+
+    def _loss_name(self):
+        """The canonical name of ``loss`` ("frobenius" or "kl"; aliases and β accepted)."""
+        return BETA_NAMES[check_loss(self.loss, self._name, self._losses)]
 
     def _config(self):
         lr = self.lr if self.lr is not None else (1.0 if self.optimizer == "lbfgs" else 1e-2)
-        return AEConfig(self.activation, self.output_activation, self.constraint, self.loss,
+        return AEConfig(self.activation, self.output_activation, self.constraint, self._loss_name(),
                         self.optimizer, float(lr), self.batch_size, self.n_iter_no_change,
                         bool(self.early_stopping))
 
@@ -228,10 +240,10 @@ class NonnegativeAutoencoder(_DenseFactorModel):
         """
         self._check_params()
         torch = import_torch()
-        values, b, _, _ = check_real(X, self._name, nonneg=self.loss == "kl")
+        values, b, _, _ = check_real(X, self._name, nonneg=self._loss_name() == "kl")
         check_features(self, X, reset=True)
         k = check_n_components(self.n_components, values.shape)
-        Xt = values if is_torch(values) else torch.from_numpy(np.ascontiguousarray(values))
+        Xt = values if is_torch(values) else _tensor(values, torch)
         T = Xt.T.contiguous() if self.examples == "features" else Xt
         rng = check_random_state(self.random_state)
         E0, D0 = self._start(T, k, encoder, decoder, rng, torch, b, values.dtype)
@@ -271,7 +283,7 @@ class NonnegativeAutoencoder(_DenseFactorModel):
             return super().transform(X)
         torch = import_torch()
         values, b = self._data(X, reset=False)
-        Xt = values if is_torch(values) else torch.from_numpy(np.ascontiguousarray(values))
+        Xt = values if is_torch(values) else _tensor(values, torch)
         E = torch.as_tensor(self.encoder_, device=Xt.device).to(Xt.dtype)
         scale = self._scale.to(device=Xt.device, dtype=Xt.dtype)
         with torch.no_grad():
@@ -288,6 +300,12 @@ class NonnegativeAutoencoder(_DenseFactorModel):
         rec = activate(rec if was_torch else torch.from_numpy(np.ascontiguousarray(rec)),
                        self.output_activation)
         return rec if was_torch else rec.numpy()
+
+
+def _tensor(values, torch):
+    """A tensor sharing a NumPy array's memory (a copy if the array is read-only)."""
+    arr = np.ascontiguousarray(values)
+    return torch.from_numpy(arr if arr.flags.writeable else arr.copy())
 
 
 def _torch_backend(t):

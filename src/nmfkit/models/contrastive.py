@@ -80,18 +80,23 @@ code steps are ordinary MU steps followed by the optimal scale. See
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_features
+from .._result import ContrastiveResult
+from .._validation import check_data, check_features
 from ..backends import is_torch
 from ..exceptions import NMFInputError
 from ..losses import Penalty
-from ._contrastive_fit import PairFit, check_pair, check_params, fit_pair
+from ._base import FactorModel
+from ._contrastive_fit import (
+    CONTRASTIVE_LOSSES,
+    CONTRASTIVE_PARAMS,
+    PairOptions,
+    check_pair,
+    fit_pair,
+)
+from ._contrastive_result import _pack
 from ._core import build_target, project
 
 __all__ = ["ContrastiveNMF", "ContrastiveResult", "contrastive_nmf", "DEFAULT_ALPHA"]
@@ -99,91 +104,6 @@ __all__ = ["ContrastiveNMF", "ContrastiveResult", "contrastive_nmf", "DEFAULT_AL
 #: The default contrast: programs must explain the target at least twice as well
 #: (in share of energy) as the background to be worth keeping.
 DEFAULT_ALPHA = 2.0
-
-
-@dataclass(frozen=True)
-class ContrastiveResult:
-    """Outcome of :func:`contrastive_nmf` (DataFrames where the inputs were).
-
-    Attributes
-    ----------
-    H : array (k, n_features)
-        Shared basis; rows sum to one; ordered by ``enrichment`` (largest first).
-    W_target, W_background : arrays (n_target, k), (n_background, k)
-        Codes of the two datasets.
-    enrichment : ndarray (k,)
-        ``log2`` of (mean usage in the target) / (mean usage in the background);
-        a sample's usage of component j is ``W_ij / Σ_f x_if``, the share of its own
-        total that the component reconstructs.
-    loss : float
-        Final objective ``L = D_X/E_X − α D_Y/E_Y``.
-    target_loss, background_loss : float
-        ``D_X/E_X`` and ``D_Y/E_Y`` (for Frobenius: 1 − share of energy explained).
-    loss_history : tuple of float
-        ``L`` at the start and at each check (the last entry after the final exact
-        best-fit codes, where those exist).
-    n_iter, converged, stop_reason, elapsed, alpha, beta :
-        As in :class:`nmfkit.NMFResult`; ``elapsed`` covers all restarts.
-    restart_losses : ndarray
-        Final ``L`` of each restart; ``info["restart_valid"]`` says which were not
-        degenerate, ``info["restart"]`` which was kept.
-    H_shared : array (n_background_components, n_features)
-        The background programs (learned on the background alone, then held fixed);
-        0 rows without ``n_background_components``.
-    W_target_shared, W_background_shared : arrays (n_target, ·), (n_background, ·)
-        Both datasets' codes on the background programs.
-    """
-
-    H: Any
-    W_target: Any
-    W_background: Any
-    enrichment: np.ndarray
-    loss: float
-    target_loss: float
-    background_loss: float
-    loss_history: tuple
-    n_iter: int
-    converged: bool
-    stop_reason: str
-    elapsed: float
-    alpha: float
-    beta: float
-    restart_losses: np.ndarray
-    H_shared: Any = None
-    W_target_shared: Any = None
-    W_background_shared: Any = None
-    info: dict = field(default_factory=dict)
-
-    @property
-    def W(self):
-        """The target codes (so plotting helpers written for NMFResult work)."""
-        return self.W_target
-
-    @property
-    def n_components(self) -> int:
-        return int(self.H.shape[0])
-
-
-def _run(X, Y, n_components, alpha, loss, n_restarts, max_iter, tol, max_time, batch_size,
-         basis_floor, handle_missing, random_state, verbose, callback=None,
-         n_background_components=0):
-    beta = check_params(alpha=alpha, loss=loss, n_restarts=n_restarts, max_iter=max_iter,
-                        tol=tol, max_time=max_time, batch_size=batch_size,
-                        basis_floor=basis_floor, handle_missing=handle_missing, verbose=verbose)
-    dX, dY = check_pair(X, Y, allow_nan=handle_missing == "mask")
-    fit = fit_pair(dX, dY, n_components, alpha=alpha, beta=beta, n_restarts=n_restarts,
-                   max_iter=max_iter, tol=tol, max_time=max_time, batch_size=batch_size,
-                   basis_floor=basis_floor, random_state=random_state, verbose=verbose,
-                   callback=callback, n_shared=n_background_components)
-    return dX, dY, fit
-
-
-def _split(fit: PairFit):
-    """``(H, W_X, W_Y)`` of the contrastive components and of the background programs."""
-    ns = fit.n_shared
-    own = (fit.H[ns:], fit.W_X[:, ns:], fit.W_Y[:, ns:])
-    shared = (fit.H[:ns], fit.W_X[:, :ns], fit.W_Y[:, :ns])
-    return own, shared
 
 
 def _concat_rows(A, B):
@@ -204,12 +124,16 @@ def contrastive_nmf(X_target, X_background, n_components: int = 2, *,
 
     Minimises the objective of :mod:`nmfkit.models.contrastive` (module docstring):
     ``D(X | W_X H)/E_X − α min_{W_Y} D(Y | W_Y H)/E_Y``. Parameters are those of
-    :class:`ContrastiveNMF`; ``callback(n_iter, (W_X, W_Y), H, loss)`` runs at each
-    loss check (return True to stop).
+    :class:`ContrastiveNMF` (this function fits one and returns its ``result_``, with
+    DataFrames where the inputs were); ``callback(n_iter, (W_X, W_Y), H, loss)`` runs
+    at each loss check (return True to stop).
 
     Returns
     -------
     ContrastiveResult
+        An :class:`nmfkit.NMFResult` (``W`` the target codes, ``H`` the basis) with the
+        background's codes, the enrichment and the restarts; components are named
+        ``contrastivenmf0, …`` and background programs ``contrastivenmf_bg0, …``.
 
     Examples
     --------
@@ -220,36 +144,42 @@ def contrastive_nmf(X_target, X_background, n_components: int = 2, *,
     >>> res.H.shape, res.W_target.shape, bool(res.enrichment.min() > 0)
     ((2, 3000), (1000, 2), True)
     """
-    dX, dY, fit = _run(X_target, X_background, n_components, alpha, loss, n_restarts, max_iter,
-                       tol, max_time, batch_size, basis_floor, handle_missing, random_state,
-                       verbose, callback, n_background_components)
-    (H, W_X, W_Y), (Hs, WXs, WYs) = _split(fit)
-    names = [f"cnmf{j}" for j in range(H.shape[0])]
-    shared_names = [f"bg{j}" for j in range(Hs.shape[0])]
-    if dX.columns is not None:
-        import pandas as pd
-
-        H = pd.DataFrame(H, index=names, columns=dX.columns)
-        Hs = pd.DataFrame(Hs, index=shared_names, columns=dX.columns)
-        W_X = pd.DataFrame(W_X, index=dX.index, columns=names)
-        WXs = pd.DataFrame(WXs, index=dX.index, columns=shared_names)
-    if dY.columns is not None:
-        import pandas as pd
-
-        W_Y = pd.DataFrame(W_Y, index=dY.index, columns=names)
-        WYs = pd.DataFrame(WYs, index=dY.index, columns=shared_names)
-    ns = fit.n_shared
-    info = {"loss_iters": fit.loss_iters, "restart": fit.best, "restart_valid": fit.restart_valid,
-            "seeds": fit.seeds, "loss_before_refine": fit.loss_before_refine,
-            "component_names": names, "shared_names": shared_names,
-            "shared_enrichment": fit.enrichment[:ns], "shared_loss": fit.shared_loss}
-    return ContrastiveResult(H, W_X, W_Y, fit.enrichment[ns:], fit.loss, fit.target_loss,
-                             fit.background_loss, fit.loss_history, fit.n_iter, fit.converged,
-                             fit.stop_reason, fit.elapsed, float(alpha), fit.beta,
-                             fit.restart_losses, Hs, WXs, WYs, info)
+    model = ContrastiveNMF(n_components, alpha=alpha, loss=loss, n_restarts=n_restarts,
+                           max_iter=max_iter, tol=tol, max_time=max_time, batch_size=batch_size,
+                           basis_floor=basis_floor, handle_missing=handle_missing,
+                           n_background_components=n_background_components,
+                           random_state=random_state, verbose=verbose)
+    return model._fit_result(X_target, X_background, callback=callback, labels=True)
 
 
-class ContrastiveNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+def _background(X_target, y, X_background):
+    """The background of ``fit``: by keyword, or the second positional argument if 2-D.
+
+    A Pipeline passes its labels ``y`` as the second argument of ``fit``; 1-D data is
+    never taken as a background.
+    """
+    if X_background is None:
+        X_background = y
+    if X_background is None:
+        raise NMFInputError(
+            "ContrastiveNMF.fit needs a background: call fit(X_target, X_background) (in a "
+            "Pipeline: pipe.fit(X, <step>__X_background=Y))"
+        )
+    shape = getattr(X_background, "shape", None)
+    if shape is None:  # a list or another array-like
+        shape = np.asarray(X_background).shape
+    if len(shape) != 2:
+        raise NMFInputError(
+            f"ContrastiveNMF.fit got a {len(shape)}-D second argument (shape "
+            f"{tuple(shape)}): that is labels y (a Pipeline passes y there), "
+            "not a background; pass the background matrix, 2-D with the target's features, "
+            "as fit(X_target, X_background=Y) (in a Pipeline: pipe.fit(X, "
+            "<step>__X_background=Y))"
+        )
+    return X_background
+
+
+class ContrastiveNMF(FactorModel):
     r"""Background-contrastive NMF (scikit-learn style; ``fit(X_target, X_background)``).
 
     Minimises, over a shared basis ``H`` and target codes ``W_X`` (background codes
@@ -271,6 +201,8 @@ class ContrastiveNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         means the same on any data scale and any numbers of samples. Frobenius:
         above 1 shared programs are dropped; KL: keep it below 1 (module docstring).
     loss : {"frobenius", "kl"}, default="frobenius"
+        Also their aliases ("euclidean", 2; "kullback-leibler", "poisson", 1); other βs
+        raise an error.
     n_restarts : int, default=4
         Independent random starts; the kept one has the lowest final ``L`` among the
         non-degenerate runs. Degenerate: non-finite, or a target fit no better than the
@@ -280,8 +212,9 @@ class ContrastiveNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         run is degenerate a ConvergenceWarning says so.
     max_iter : int, default=1000
     tol : float, default=1e-5
-        Stop when the change of ``L`` over 10 iterations, relative to the target term
-        ``D_X/E_X``, falls below ``tol`` (module docstring, "Stopping").
+        Stop when the change of ``L`` over 10 iterations (between two loss checks),
+        relative to the target term ``D_X/E_X``, falls below ``tol`` (module docstring,
+        "Stopping"; the one meaning of ``tol``: :mod:`nmfkit.models._base`).
     max_time : float, optional
         Seconds for all restarts together.
     batch_size : int, optional
@@ -322,11 +255,18 @@ class ContrastiveNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     loss_, target_loss_, background_loss_ : float
     loss_history_ : tuple of float
         The objective ``L`` (the true, bounded one) at each check.
-    n_iter_, converged_, stop_reason_, restart_losses_, result_ :
+    n_iter_, converged_, stop_reason_, restart_losses_ :
+    result_ : ContrastiveResult
+        The whole outcome (arrays; :func:`contrastive_nmf` labels it).
     n_features_in_, feature_names_in_ :
 
     Notes
     -----
+    ``fit(X_target, X_background)``: the background is the second argument or the
+    keyword ``X_background``. It must be 2-D with the target's features: a 1-D second
+    argument (the labels ``y`` a :class:`~sklearn.pipeline.Pipeline` passes to its last
+    step) raises an error; in a Pipeline pass ``pipe.fit(X, <step>__X_background=Y)``
+    (the background does not go through the Pipeline's earlier steps).
     Inputs are samples × features: the target's and the background's features must
     be the same (for two DataFrames, the same column labels in the same order).
     Torch tensors are computed on their device, float32 stays float32. With the
@@ -367,44 +307,50 @@ class ContrastiveNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.random_state = random_state
         self.verbose = verbose
 
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
+    _own_params = CONTRASTIVE_PARAMS
+    _losses = CONTRASTIVE_LOSSES
+    _sparse_input = True
 
-    def fit(self, X_target, X_background=None, **fit_params):
-        """Fit the shared basis; returns ``self``."""
-        self.fit_transform(X_target, X_background, **fit_params)
+    def fit(self, X_target, y=None, *, X_background=None, callback=None):
+        """Fit the shared basis; returns ``self``.
+
+        The background is ``X_background`` or, if that is not given, the second
+        argument ``y`` when it is a 2-D matrix (``fit(X_target, X_background)``);
+        1-D labels are refused (class Notes).
+        """
+        self._fit_result(X_target, _background(X_target, y, X_background), callback=callback)
         return self
 
-    def fit_transform(self, X_target, X_background=None, callback=None):
-        """Fit and return the target codes ``target_codes_``."""
-        if X_background is None:
-            raise NMFInputError(
-                "ContrastiveNMF.fit needs a background: call fit(X_target, X_background)"
-            )
-        self._set_features(X_target)
-        dX, dY, fit = _run(X_target, X_background, self.n_components, self.alpha, self.loss,
-                           self.n_restarts, self.max_iter, self.tol, self.max_time,
-                           self.batch_size, self.basis_floor, self.handle_missing,
-                           self.random_state, self.verbose, callback,
-                           self.n_background_components)
-        self._store(fit)
+    def fit_transform(self, X_target, y=None, *, X_background=None, callback=None):
+        """Fit and return the target codes ``target_codes_`` (background as in :meth:`fit`)."""
+        self._fit_result(X_target, _background(X_target, y, X_background), callback=callback)
         return self.target_codes_
+
+    def _fit_result(self, X_target, X_background, *, callback=None, labels=False):
+        p = self._validate_params()
+        self._set_features(X_target)
+        dX, dY = check_pair(X_target, X_background, allow_nan=self.handle_missing == "mask")
+        options = PairOptions(alpha=p["alpha"], beta=p["loss"], n_restarts=self.n_restarts,
+                              max_iter=self.max_iter, tol=self.tol, max_time=self.max_time,
+                              batch_size=self.batch_size, basis_floor=self.basis_floor,
+                              random_state=self.random_state, verbose=self.verbose,
+                              callback=callback, n_shared=self.n_background_components)
+        fit = fit_pair(dX, dY, self.n_components, options)
+        self._store(fit)
+        return _pack(fit, self.alpha, dX, dY) if labels else self.result_
 
     def _set_features(self, X):
         if hasattr(X, "shape") and len(X.shape) == 2:
             check_features(self, X, reset=True)
 
-    def _store(self, fit: PairFit):
-        (H, W_X, W_Y), (Hs, WXs, WYs) = _split(fit)
-        self.components_ = H
-        self.target_codes_ = W_X
-        self.background_codes_ = W_Y
-        self.background_components_ = Hs
-        self.target_shared_codes_ = WXs
-        self.background_shared_codes_ = WYs
-        self.enrichment_ = fit.enrichment[fit.n_shared:]
-        self.n_components_ = int(H.shape[0])
+    def _store(self, fit):
+        r = self.result_ = _pack(fit, self.alpha)
+        self.components_, self.target_codes_, self.background_codes_ = r.H, r.W, r.W_background
+        self.background_components_ = r.H_shared
+        self.target_shared_codes_ = r.W_target_shared
+        self.background_shared_codes_ = r.W_background_shared
+        self.enrichment_ = r.enrichment
+        self.n_components_ = int(r.H.shape[0])
         self.loss_ = fit.loss
         self.target_loss_ = fit.target_loss
         self.background_loss_ = fit.background_loss
@@ -413,7 +359,6 @@ class ContrastiveNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.converged_ = fit.converged
         self.stop_reason_ = fit.stop_reason
         self.restart_losses_ = fit.restart_losses
-        self.result_ = fit
         self._beta = fit.beta
 
     def transform(self, X):
@@ -425,8 +370,6 @@ class ContrastiveNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ``components_`` returned.
         """
         check_is_fitted(self)
-        from .._validation import check_data
-
         data = check_data(X, allow_nan=self.handle_missing == "mask")
         if is_torch(X) != is_torch(self.components_):
             raise NMFInputError(
@@ -442,8 +385,3 @@ class ContrastiveNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         else:
             H = H.to(device=target.X.device, dtype=target.X.dtype)
         return project(target, H, beta=self._beta, penalty=Penalty())[:, n_shared:]
-
-    def inverse_transform(self, W):
-        """Reconstruction ``W @ components_`` (the contrastive part only)."""
-        check_is_fitted(self)
-        return W @ self.components_

@@ -8,21 +8,20 @@ class docstring and the update rules in :mod:`nmfkit.solvers.convex`.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import NMFResult
-from .._validation import check_n_components, check_nonneg_float
+from .._validation import check_n_components
 from ..backends import is_torch
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
 from ..solvers import LoopOptions, run
 from ..solvers.convex import ConvexLBFGSBStep, ConvexStep, SemiStep, semi_least_squares
-from ._dense import check_factor, check_features, check_int, check_real, frobenius, gauge, nnls_codes
+from ._base import FactorModel, choice
+from ._dense import check_factor, check_features, check_real, frobenius, gauge, nnls_codes
 
 __all__ = ["ConvexNMF", "SemiNMF"]
 
@@ -40,22 +39,16 @@ def _kmeans_indicator(X_np: np.ndarray, k: int, rng) -> np.ndarray:
     return ind
 
 
-class _DenseFactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
-    """Shared checks, transform and bookkeeping; subclasses define ``_fit``."""
+class _DenseFactorModel(FactorModel):
+    """Shared checks, transform and bookkeeping; subclasses define ``fit_transform``."""
 
     _name = "model"
     _nonneg_input = False
+    _losses = (2.0,)
+    _default_loss_every = 1
 
     def _check_params(self):
-        check_int(self.max_iter, "max_iter")
-        check_nonneg_float(self.tol, "tol")
-        if self.max_time is not None:
-            check_nonneg_float(self.max_time, "max_time")
-        check_int(self.loss_every, "loss_every")
-        if self.init not in _INITS:
-            raise NMFInputError(f"init={self.init!r} is not known; use one of {', '.join(map(repr, _INITS))}")
-        if not isinstance(self.verbose, numbers.Integral):
-            raise NMFInputError(f"verbose={self.verbose!r} must be an integer (0 = silent)")
+        return self._validate_params()
 
     def _data(self, X, reset: bool):
         values, b, _, _ = check_real(X, self._name, nonneg=self._nonneg_input)
@@ -67,13 +60,10 @@ class _DenseFactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         check_features(self, X, reset)
         return values, b
 
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
-
     def _options(self, desc):
+        every = self._default_loss_every if self.loss_every is None else self.loss_every
         return LoopOptions(max_iter=self.max_iter, tol=self.tol, max_time=self.max_time,
-                           loss_every=self.loss_every, verbose=self.verbose, desc=desc)
+                           loss_every=every, verbose=self.verbose, desc=desc)
 
     def _store(self, W, H, outcome, loss, solver, info):
         history = outcome.loss_history[:-1] + (loss,)
@@ -90,11 +80,6 @@ class _DenseFactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                                  converged=outcome.converged, stop_reason=outcome.stop_reason,
                                  elapsed=outcome.elapsed, beta=2.0, solver=solver, info=info)
 
-    def fit(self, X, y=None, **params):
-        """Fit the model; returns ``self`` (keyword arguments as in ``fit_transform``)."""
-        self.fit_transform(X, **params)
-        return self
-
     def transform(self, X):
         """Codes ``W >= 0`` of ``X`` on the fixed components: the exact ``argmin ‖X − W H‖_F``."""
         check_is_fitted(self)
@@ -102,16 +87,6 @@ class _DenseFactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         H = self.components_
         H = H.to(device=values.device, dtype=values.dtype) if b.name == "torch" else H.astype(values.dtype)
         return nnls_codes(values, H, b)
-
-    def inverse_transform(self, X):
-        """The reconstruction ``X @ components_`` of codes ``X`` (n_samples × n_components)."""
-        check_is_fitted(self)
-        if not is_torch(X):
-            X = np.asarray(X, dtype=self.components_.dtype)
-        if X.ndim != 2 or X.shape[1] != self.components_.shape[0]:
-            raise NMFInputError(f"codes must have shape (n_samples, {self.components_.shape[0]}), "
-                                f"got {tuple(X.shape)}; pass the output of transform")
-        return X @ self.components_
 
 
 class ConvexNMF(_DenseFactorModel):
@@ -145,12 +120,16 @@ class ConvexNMF(_DenseFactorModel):
         "kmeans": Ding et al.'s start, cluster indicators + 0.2 (``A`` divided by the
         cluster sizes); "random": uniform(0, 1); both are then scaled to the data.
         "custom": ``W`` and ``A`` passed to ``fit``.
+    loss : "frobenius", default="frobenius"
+        The model is defined for the Frobenius loss only (also "euclidean" or 2); other
+        losses raise an error.
     max_iter : int, default=500
     tol : float, default=1e-5
-        Stop when the relative decrease of the objective between checks is below it.
+        Stop when the relative decrease of the objective between two loss checks is
+        below it (the one meaning of ``tol``: :mod:`nmfkit.models._base`).
     max_time : float or None, default=None
-    loss_every : int, default=10
-        Iterations between objective evaluations (1 records every iteration).
+    loss_every : int or None, default=10
+        Iterations between objective evaluations (1 records every iteration; None: 10).
     random_state : int, Generator or None, default=None
     verbose : int, default=0
 
@@ -180,10 +159,14 @@ class ConvexNMF(_DenseFactorModel):
     """
 
     _name = "ConvexNMF"
+    _own_params = {"solver": choice("mu", "lbfgsb"), "init": choice(*_INITS)}
+    _default_loss_every = 10
 
-    def __init__(self, n_components=2, *, solver="mu", init="kmeans", max_iter=500, tol=1e-5,
-                 max_time=None, loss_every=10, random_state=None, verbose=0):
+    def __init__(self, n_components=2, *, loss="frobenius", solver="mu", init="kmeans",
+                 max_iter=500, tol=1e-5, max_time=None, loss_every=10, random_state=None,
+                 verbose=0):
         self.n_components = n_components
+        self.loss = loss
         self.solver = solver
         self.init = init
         self.max_iter = max_iter
@@ -210,7 +193,8 @@ class ConvexNMF(_DenseFactorModel):
         Xh = W0 @ (A0 @ X)
         alpha = float(b.item((X * Xh).sum())) / max(float(b.item((Xh * Xh).sum())), 1e-300)
         if alpha > 0:  # the best scalar multiple of the start, split between W and A
-            W0, A0 = W0 * np.sqrt(alpha), A0 * np.sqrt(alpha)
+            root = float(np.sqrt(alpha))  # a Python float keeps float32 factors float32
+            W0, A0 = W0 * root, A0 * root
         return W0, A0
 
     def fit_transform(self, X, y=None, W=None, A=None):
@@ -223,8 +207,6 @@ class ConvexNMF(_DenseFactorModel):
         values, b = self._data(X, reset=True)
         k = check_n_components(self.n_components, values.shape)
         W0, A0 = self._start(values, b, k, W, A)
-        if self.solver not in ("mu", "lbfgsb"):
-            raise NMFInputError(f"solver={self.solver!r} is not known; use 'mu' or 'lbfgsb'")
         step = ConvexStep(values, b) if self.solver == "mu" else ConvexLBFGSBStep(values, b)
         outcome = run(step, step.state(W=W0, A=A0), self._options(f"convex-nmf[{self.solver}]"),
                       step.objective).restart(0)
@@ -265,10 +247,14 @@ class SemiNMF(_DenseFactorModel):
     init : {"kmeans", "random", "custom"}, default="kmeans"
         "kmeans": cluster indicators + 0.2 (Ding et al.); "random": uniform(0, 1);
         "custom": ``W`` passed to ``fit`` (``H`` is then solved exactly).
+    loss : "frobenius", default="frobenius"
+        Frobenius only (also "euclidean" or 2); other losses raise an error.
     max_iter : int, default=500
     tol : float, default=1e-6
+        Stop when the relative decrease of the objective between two loss checks is
+        below it (the one meaning of ``tol``: :mod:`nmfkit.models._base`).
     max_time : float or None, default=None
-    loss_every : int, default=1
+    loss_every : int or None, default=1
     random_state : int, Generator or None, default=None
     verbose : int, default=0
 
@@ -278,6 +264,11 @@ class SemiNMF(_DenseFactorModel):
         The mixed-sign basis; each row has unit Euclidean norm (its scale is in ``W``),
         ordered by ``‖W_:j‖ ‖H_j:‖``.
     loss_, loss_history_, n_iter_, converged_, stop_reason_, reconstruction_err_, result_
+
+    Notes
+    -----
+    ``fit_transform`` returns the fit's own ``W``; ``transform`` is the exact NNLS of
+    new samples on ``components_`` (equal to it at an exact stationary point).
 
     Examples
     --------
@@ -292,10 +283,12 @@ class SemiNMF(_DenseFactorModel):
     """
 
     _name = "SemiNMF"
+    _own_params = {"init": choice(*_INITS)}
 
-    def __init__(self, n_components=2, *, init="kmeans", max_iter=500, tol=1e-6, max_time=None,
-                 loss_every=1, random_state=None, verbose=0):
+    def __init__(self, n_components=2, *, loss="frobenius", init="kmeans", max_iter=500,
+                 tol=1e-6, max_time=None, loss_every=1, random_state=None, verbose=0):
         self.n_components = n_components
+        self.loss = loss
         self.init = init
         self.max_iter = max_iter
         self.tol = tol

@@ -20,66 +20,71 @@ is carried by the column of ``W``; components are ordered by their share of
 
 from __future__ import annotations
 
-import numbers
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Optional
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._result import NMFResult
-from .._validation import (
-    check_data,
-    check_features,
-    check_n_components,
-    check_nonneg_float,
-    check_positive_int,
-)
+from .._result import NMFResult, component_names
+from .._validation import check_data, check_features, check_n_components
 from ..backends import is_torch
 from ..exceptions import NMFInputError
 from ..init import initialize
 from ..losses import Penalty, beta_divergence, loss_to_beta
 from ..solvers import LoopOptions
 from ..solvers.hals import checked_right_products
+from ._base import BOOL, FRACTION, NONNEG_FLOAT, FactorModel, Param, choice
 from ._core import build_target, fit_factors, project, resolve_solver
 
-__all__ = ["NMF", "nmf"]
-
-_MISSING = ("mask", "error")
+__all__ = ["NMF", "nmf", "FitSpec"]
 
 
-def _check_common(max_iter, tol, max_time, alpha_W, alpha_H, l1_ratio, handle_missing, verbose):
-    check_positive_int(max_iter, "max_iter")
-    check_nonneg_float(tol, "tol")
-    if max_time is not None:
-        check_nonneg_float(max_time, "max_time")
-    check_nonneg_float(alpha_W, "alpha_W")
-    if alpha_H != "same":
-        check_nonneg_float(alpha_H, "alpha_H")
-    if not isinstance(l1_ratio, numbers.Real) or not 0 <= l1_ratio <= 1:
-        raise NMFInputError(f"l1_ratio={l1_ratio!r} must be a number in [0, 1]")
-    if handle_missing not in _MISSING:
-        raise NMFInputError(f"handle_missing={handle_missing!r} must be 'mask' or 'error'")
-    if not isinstance(verbose, numbers.Integral):
-        raise NMFInputError(f"verbose={verbose!r} must be an integer (0 = silent)")
+@dataclass(frozen=True)
+class FitSpec:
+    """The options of one NMF fit (what :func:`_fit` needs besides the data and starts)."""
+
+    n_components: int
+    loss: Any = "frobenius"
+    solver: str = "auto"
+    init: str = "auto"
+    max_iter: int = 200
+    tol: float = 1e-4
+    max_time: Optional[float] = None
+    alpha_W: float = 0.0
+    alpha_H: Any = "same"
+    l1_ratio: float = 0.0
+    random_state: Any = None
+    verbose: int = 0
+    loss_every: Optional[int] = None
+    refine_W: bool = False
+    accelerate: Any = "auto"
+
+    @classmethod
+    def of(cls, params: dict) -> "FitSpec":
+        """The spec of an estimator's ``get_params()`` (other keys ignored)."""
+        return cls(**{f.name: params[f.name] for f in fields(cls) if f.name in params})
 
 
-def _fit(data, k, *, loss, solver, init, W, H, mask, max_iter, tol, max_time, alpha_W, alpha_H,
-         l1_ratio, random_state, verbose, callback, loss_every, refine_W=False, accelerate="auto"):
-    beta = loss_to_beta(loss)
-    solver = resolve_solver(solver, beta)
-    k = check_n_components(k, data.shape)
+def _fit(data, spec: FitSpec, *, W=None, H=None, mask=None, callback: Optional[Callable] = None):
+    """Initialise and run one NMF fit of checked ``data`` (``_core.fit_factors``)."""
+    beta = loss_to_beta(spec.loss)
+    solver = resolve_solver(spec.solver, beta)
+    k = check_n_components(spec.n_components, data.shape)
     target = build_target(data, mask)
     b = target.backend
     n_samples, n_features = data.shape
-    penalty = Penalty.from_alphas(alpha_W, alpha_H, l1_ratio, n_samples, n_features)
-    W0, H0 = initialize(target.X, k, init, backend=b, dtype=data.values.dtype, weights=target.M,
-                        random_state=random_state, W=W, H=H)
+    penalty = Penalty.from_alphas(spec.alpha_W, spec.alpha_H, spec.l1_ratio, n_samples, n_features)
+    W0, H0 = initialize(target.X, k, spec.init, backend=b, dtype=data.values.dtype,
+                        weights=target.M, random_state=spec.random_state, W=W, H=H)
+    loss_every = spec.loss_every
     if loss_every is None:
         loss_every = 1 if solver == "hals" else 10
-    options = LoopOptions(max_iter=max_iter, tol=tol, max_time=max_time, loss_every=loss_every,
-                          verbose=verbose, callback=callback, desc=f"nmf[{solver}]")
+    options = LoopOptions(max_iter=spec.max_iter, tol=spec.tol, max_time=spec.max_time,
+                          loss_every=loss_every, verbose=spec.verbose, callback=callback,
+                          desc=f"nmf[{solver}]")
     return fit_factors(target, W0, H0, beta=beta, solver=solver, penalty=penalty, options=options,
-                       refine_W=refine_W, accelerate=accelerate)
+                       refine_W=spec.refine_W, accelerate=spec.accelerate)
 
 
 def _result(out, labels=None) -> NMFResult:
@@ -88,7 +93,7 @@ def _result(out, labels=None) -> NMFResult:
     if labels is not None and labels[0] is not None:
         import pandas as pd
 
-        names = [f"nmf{j}" for j in range(H.shape[0])]
+        names = component_names("nmf", H.shape[0])
         W = pd.DataFrame(W, index=labels[0], columns=names)
         H = pd.DataFrame(H, index=names, columns=labels[1])
     info = {
@@ -109,10 +114,14 @@ def _result(out, labels=None) -> NMFResult:
 def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None, H=None,
         mask=None, max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
         l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0, callback=None,
-        loss_every=None, accelerate="auto") -> NMFResult:
-    r"""Factor a non-negative matrix ``X ≈ W H``.
+        loss_every=None, refine_W=False, accelerate="auto") -> NMFResult:
+    r"""Factor a non-negative matrix ``X ≈ W H`` (the functional form of :class:`NMF`).
 
     Minimises the objective in the module docstring (:mod:`nmfkit.models.nmf`).
+    This function fits an :class:`NMF` with the same parameters and returns its
+    ``result_`` (with DataFrames when ``X`` is one), so ``nmf(X, k, **params).W`` equals
+    ``NMF(k, **params).fit_transform(X)`` and ``.H`` its ``components_``. The one
+    difference of the defaults is ``refine_W`` (below): False here, True in the estimator.
 
     Parameters
     ----------
@@ -123,7 +132,8 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
     n_components : int
         The rank k, ``1 <= k <= min(n_samples, n_features)``.
     loss : {"frobenius", "kl", "is"} or float
-        The β-divergence: 2 / "frobenius", 1 / "kl" (Poisson), 0 / "is", or any β.
+        The β-divergence: 2 / "frobenius" / "euclidean", 1 / "kl" / "kullback-leibler" /
+        "poisson", 0 / "is" / "itakura-saito", or any β.
     solver : {"auto", "mu", "hals"}
         "hals" (accelerated HALS; Frobenius only) or "mu" (multiplicative updates,
         any β). "auto" is "hals" for Frobenius, "mu" otherwise.
@@ -138,8 +148,9 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
     max_iter : int
         Most iterations.
     tol : float
-        Stop when the relative decrease of the objective between two checks falls
-        below ``tol`` (0: run ``max_iter`` iterations).
+        Stop when the relative decrease of the objective between two loss checks,
+        ``(L_prev − L)/|L_prev|``, falls below ``tol`` (0: run ``max_iter`` iterations);
+        the meaning of ``tol`` in every model (:mod:`nmfkit.models._base`).
     max_time : float, optional
         Stop after this many seconds.
     alpha_W, alpha_H, l1_ratio : float
@@ -154,6 +165,17 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
         ``callback(n_iter, W, H, loss)`` at each loss check; return True to stop.
     loss_every : int, optional
         Iterations between loss checks (default 1 for HALS, where it is free, 10 for MU).
+    refine_W : bool, default=False
+        For the Frobenius loss without missing entries, end with the exact
+        non-negative least-squares ``W`` for the final ``H`` (what ``NMF.transform``
+        computes; it can only lower the objective, ``info["loss_before_refine"]`` keeps
+        the one before). False returns the solver's own last iterate. Other losses or
+        missing entries: no effect. The same option as :class:`NMF`'s, whose default is
+        True (so that ``fit_transform(X)`` equals ``fit(X).transform(X)``, as
+        scikit-learn expects); here the default is the solver's iterate, which is what
+        parity with scikit-learn's solvers and the batched restarts
+        (:mod:`nmfkit.selection`) compare against. ``nmf(X, k, refine_W=True).W``
+        equals ``NMF(k).fit_transform(X)``.
     accelerate : {"auto", True, False}
         Extrapolation with restarts (Ang & Gillis 2019; :mod:`nmfkit.solvers.accelerate`),
         kept monotone: a failed extrapolated step is replaced by a plain one.
@@ -163,10 +185,8 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
     Returns
     -------
     NMFResult
-        ``W``, ``H`` (DataFrames when ``X`` is one), the final objective, its history,
-        iterations, the stop reason and timing. ``W`` is the solver's own last
-        iterate (the :class:`NMF` estimator additionally re-solves ``W`` exactly for
-        the final ``H`` under the Frobenius loss; see its Notes).
+        ``W``, ``H`` (DataFrames when ``X`` is one, components named ``nmf0, nmf1, …``),
+        the final objective, its history, iterations, the stop reason and timing.
 
     Examples
     --------
@@ -176,17 +196,14 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
     >>> res.W.shape, res.H.shape
     ((100, 3), (3, 40))
     """
-    _check_common(max_iter, tol, max_time, alpha_W, alpha_H, l1_ratio, handle_missing, verbose)
-    data = check_data(X, allow_nan=handle_missing == "mask")
-    out = _fit(data, n_components, loss=loss, solver=solver, init=init, W=W, H=H, mask=mask,
-               max_iter=max_iter, tol=tol, max_time=max_time, alpha_W=alpha_W, alpha_H=alpha_H,
-               l1_ratio=l1_ratio, random_state=random_state, verbose=verbose, callback=callback,
-               loss_every=loss_every, accelerate=accelerate)
-    labels = (data.index, data.columns) if data.index is not None else None
-    return _result(out, labels)
+    model = NMF(n_components, loss=loss, solver=solver, init=init, max_iter=max_iter, tol=tol,
+                max_time=max_time, alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio,
+                handle_missing=handle_missing, random_state=random_state, verbose=verbose,
+                loss_every=loss_every, refine_W=refine_W, accelerate=accelerate)
+    return model._fit_result(X, W=W, H=H, mask=mask, callback=callback, labels=True)
 
 
-class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class NMF(FactorModel):
     r"""Non-negative matrix factorisation ``X ≈ W H`` (scikit-learn compatible).
 
     Minimises the β-divergence objective written out in :mod:`nmfkit.models.nmf`
@@ -201,6 +218,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"}, default="auto"
     max_iter : int, default=200
     tol : float, default=1e-4
+        Relative decrease of the objective between two loss checks below which the fit
+        has converged (the one meaning of ``tol``: :mod:`nmfkit.models._base`).
     max_time : float or None, default=None
     alpha_W : float, default=0.0
     alpha_H : float or "same", default="same"
@@ -208,9 +227,17 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     handle_missing : {"mask", "error"}, default="mask"
     random_state : int, Generator or None, default=None
     verbose : int, default=0
+    loss_every : int or None, default=None
+        Iterations between loss checks (None: 1 for HALS, 10 for MU).
+    refine_W : bool, default=True
+        End the fit with the exact NNLS ``W`` for the final ``H`` (Frobenius, no
+        missing entries; see Notes). :func:`nmfkit.nmf` has the same option with the
+        default False (its docstring says why).
     accelerate : {"auto", True, False}, default="auto"
 
-    See :func:`nmfkit.nmf` for the meaning of each parameter.
+    See :func:`nmfkit.nmf` for the meaning of each parameter; ``nmf(X, k, **params)``
+    returns this estimator's ``result_`` (so ``nmf(X, k, refine_W=True).W`` equals
+    ``NMF(k).fit_transform(X)``).
 
     Attributes
     ----------
@@ -237,8 +264,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     Frobenius loss without missing entries the fit ends with that same exact solve
     for ``W`` (it can only lower the objective; ``loss_history_[-1]`` and ``loss_``
     are the objective after it, ``result_.info["loss_before_refine"]`` the one
-    before), so ``fit_transform(X)`` equals ``fit(X).transform(X)``; the functional
-    :func:`nmfkit.nmf` returns the solver's own iterate. For other losses, or with
+    before), so ``fit_transform(X)`` equals ``fit(X).transform(X)``; ``refine_W=False``
+    (here and in :func:`nmfkit.nmf`) keeps the solver's own iterate. For other losses, or with
     missing entries, ``fit_transform`` returns the fit's own ``W`` (an exact
     projection there is an iterative solve costing as much as the fit or more),
     which can differ from ``transform(X)`` by the solvers' tolerance.
@@ -253,10 +280,21 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     (10, 64)
     """
 
+    _own_params = {
+        "solver": choice("auto", "mu", "hals"),
+        "init": choice("auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"),
+        "alpha_W": NONNEG_FLOAT,
+        "alpha_H": Param(lambda v, n, s: v if v == "same" else NONNEG_FLOAT.check(v, n, s)),
+        "l1_ratio": FRACTION,
+        "refine_W": BOOL,
+        "accelerate": choice("auto", True, False),
+    }
+    _sparse_input = True
+
     def __init__(self, n_components=2, *, loss="frobenius", solver="auto", init="auto",
                  max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
                  l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0,
-                 accelerate="auto"):
+                 loss_every=None, refine_W=True, accelerate="auto"):
         self.n_components = n_components
         self.loss = loss
         self.solver = solver
@@ -270,20 +308,9 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.handle_missing = handle_missing
         self.random_state = random_state
         self.verbose = verbose
+        self.loss_every = loss_every
+        self.refine_W = refine_W
         self.accelerate = accelerate
-
-    # -- scikit-learn plumbing -----------------------------------------------------------
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = True
-        tags.input_tags.sparse = True
-        tags.input_tags.allow_nan = self.handle_missing == "mask"
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
 
     def _check(self, X, reset: bool, scan: bool = True):
         data = check_data(X, allow_nan=self.handle_missing == "mask", scan=scan)
@@ -303,20 +330,12 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, *shape)
 
     # -- fitting --------------------------------------------------------------------------
-    def fit_transform(self, X, y=None, W=None, H=None, mask=None):
-        """Fit the model and return ``W`` (n_samples × n_components).
-
-        ``W`` and ``H`` start the fit when ``init="custom"``; ``mask`` holds element
-        weights (0 = missing).
-        """
-        _check_common(self.max_iter, self.tol, self.max_time, self.alpha_W, self.alpha_H,
-                      self.l1_ratio, self.handle_missing, self.verbose)
+    def _fit_result(self, X, *, W=None, H=None, mask=None, callback=None, labels=False):
+        """Fit; store the attributes; return ``result_`` (with DataFrames if ``labels``)."""
+        self._validate_params()
         data = self._check(X, reset=True)
-        out = _fit(data, self.n_components, loss=self.loss, solver=self.solver, init=self.init,
-                   W=W, H=H, mask=mask, max_iter=self.max_iter, tol=self.tol,
-                   max_time=self.max_time, alpha_W=self.alpha_W, alpha_H=self.alpha_H,
-                   l1_ratio=self.l1_ratio, random_state=self.random_state, verbose=self.verbose,
-                   callback=None, loss_every=None, refine_W=True, accelerate=self.accelerate)
+        out = _fit(data, FitSpec.of(self.get_params(deep=False)), W=W, H=H, mask=mask,
+                   callback=callback)
         self.result_ = _result(out)
         self.components_ = out.H
         self.n_components_ = int(out.H.shape[0])
@@ -327,12 +346,17 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.converged_ = out.outcome.converged
         self.stop_reason_ = out.outcome.stop_reason
         self._beta = out.beta
-        return out.W
+        if labels and data.index is not None:
+            return _result(out, (data.index, data.columns))
+        return self.result_
 
-    def fit(self, X, y=None, **params):
-        """Fit the model; returns ``self``. Takes the keyword arguments of ``fit_transform``."""
-        self.fit_transform(X, **params)
-        return self
+    def fit_transform(self, X, y=None, W=None, H=None, mask=None):
+        """Fit the model and return ``W`` (n_samples × n_components).
+
+        ``W`` and ``H`` start the fit when ``init="custom"``; ``mask`` holds element
+        weights (0 = missing).
+        """
+        return self._fit_result(X, W=W, H=H, mask=mask).W
 
     def _target(self, X, mask, reset=False):
         data = self._check(X, reset=reset)
@@ -370,18 +394,6 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         returns for the training data.
         """
         return self._codes(X, mask)[1]
-
-    def inverse_transform(self, X):
-        """The reconstruction ``X @ components_`` of codes ``X`` (n_samples × n_components)."""
-        check_is_fitted(self)
-        if not is_torch(X):
-            X = np.asarray(X, dtype=self.components_.dtype)
-        if X.ndim != 2 or X.shape[1] != self.components_.shape[0]:
-            raise NMFInputError(
-                f"codes must have shape (n_samples, {self.components_.shape[0]}), got "
-                f"{tuple(X.shape)}; pass the output of transform"
-            )
-        return X @ self.components_
 
     def score(self, X, y=None, mask=None):
         """Minus the mean divergence per observed entry of ``X`` from its projection (higher is better)."""

@@ -1,0 +1,208 @@
+r"""The estimator base: every parameter declared once, checked once, meaning one thing.
+
+:data:`COMMON` is the one table of the parameters several models share; each estimator
+adds only its own (``_own_params``) and the betas its math supports (``_losses``).
+:meth:`FactorModel._validate_params` checks the constructor's parameters against the
+merged table (scikit-learn's ``_parameter_constraints`` idea, with nmfkit's errors:
+:class:`~nmfkit.exceptions.NMFInputError` naming the argument, the problem and the
+fix). The functional forms (:func:`nmfkit.nmf`, :func:`nmfkit.contrastive_nmf`) build
+the estimator and return its ``result_``, so they share the declaration too.
+
+What the shared names mean in every model
+-----------------------------------------
+``n_components``
+    The number of components k (the rank), ``1 <= k <= min(n_samples, n_features)``.
+``loss``
+    The divergence, by name or as β: ``"frobenius"`` / ``"euclidean"`` / 2,
+    ``"kl"`` / ``"kullback-leibler"`` / ``"poisson"`` / 1, ``"is"`` / ``"itakura-saito"`` / 0,
+    or any β where the model takes any β. A model whose math covers only some βs raises
+    an error naming the ones it takes.
+``tol``
+    One meaning: a **relative tolerance on the objective between two consecutive loss
+    checks**. The fit has converged (``converged_ = True``, ``stop_reason_ = "tol"``)
+    when the objective moved by less than ``tol`` times its scale since the previous
+    check; ``tol = 0`` runs ``max_iter`` iterations. Each model states its objective,
+    its scale and how often it checks: NMF, ConvexNMF and SemiNMF check every
+    ``loss_every`` iterations and compare the decrease with ``|L_prev|``;
+    ContrastiveNMF checks every 10 iterations and compares ``|ΔL|`` with its target
+    term (its ``L`` is a difference of terms, not monotone, and can be near 0);
+    NonnegativeAutoencoder checks every epoch and asks for ``n_iter_no_change``
+    consecutive epochs without an improvement of ``tol`` relative to the best objective.
+``max_iter``
+    Most outer iterations (epochs for the autoencoder) of one fit (per restart).
+``max_time``
+    Seconds of the whole fit (all restarts together); None: no limit.
+``loss_every``
+    Iterations between loss checks (None: the model's default).
+``init``
+    How the factors start; ``"custom"`` takes them from ``fit``'s keyword arguments.
+    The choices depend on the model.
+``random_state``
+    int, ``numpy.random.Generator``, ``RandomState`` or None; the same seed on the
+    same backend gives the same result.
+``verbose``
+    0 is silent; 1 shows a progress bar on a terminal.
+``handle_missing``
+    ``"mask"``: NaN entries are missing and left out of the objective; ``"error"``:
+    NaN is an error. (Models without missing-value handling do not take it; NaN is
+    an error there.)
+``batch_size``
+    Samples per mini-batch; None is full batch.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import (
+    check_choice,
+    check_loss,
+    check_n_components,
+    check_nonneg_float,
+    check_positive_int,
+    check_verbose,
+)
+from ..backends import is_torch
+from ..exceptions import NMFInputError
+
+__all__ = ["COMMON", "FactorModel", "Param", "choice", "validate_params"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared parameter: ``check(value, name, spec) -> value`` raises NMFInputError."""
+
+    check: Callable[[Any, str, "ModelSpec"], Any]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a check may need to know about the model: its name and the betas it supports."""
+
+    name: str
+    losses: Any = None  # tuple of betas, or None for any β
+
+
+def choice(*options) -> Param:
+    """A parameter that takes one of ``options``."""
+    return Param(lambda v, n, s: check_choice(v, n, options))
+
+
+def _optional(check) -> Param:
+    return Param(lambda v, n, s: None if v is None else check(v, n))
+
+
+def _rank(value, name, spec):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        check_n_components(value, (1, 1), name)  # raises its "must be an integer" message
+    return int(value)  # the range is checked against the data's shape in fit
+
+
+def _random_state(value, name, spec):
+    if value is None or isinstance(value, (numbers.Integral, np.random.Generator,
+                                           np.random.RandomState)) and not isinstance(value, bool):
+        return value
+    raise NMFInputError(
+        f"{name}={value!r} is not usable; pass an int seed, a numpy Generator or None"
+    )
+
+
+def _fraction(low_open: bool, high_open: bool):
+    def check(value, name, spec):
+        lo_ok = value > 0 if low_open else value >= 0
+        hi_ok = value < 1 if high_open else value <= 1
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not (lo_ok and hi_ok):
+            interval = ("(" if low_open else "[") + "0, 1" + (")" if high_open else "]")
+            raise NMFInputError(f"{name}={value!r} must be a number in {interval}")
+        return float(value)
+
+    return Param(check)
+
+
+#: The parameters several models share (their meaning: the module docstring).
+COMMON: dict[str, Param] = {
+    "n_components": Param(_rank),
+    "loss": Param(lambda v, n, s: check_loss(v, s.name, s.losses)),
+    "tol": Param(lambda v, n, s: check_nonneg_float(v, n)),
+    "max_iter": Param(lambda v, n, s: check_positive_int(v, n)),
+    "max_time": _optional(check_nonneg_float),
+    "loss_every": _optional(check_positive_int),
+    "random_state": Param(_random_state),
+    "verbose": Param(lambda v, n, s: check_verbose(v, n)),
+    "handle_missing": choice("mask", "error"),
+    "batch_size": _optional(check_positive_int),
+}
+
+#: Building blocks for the models' own tables.
+POSITIVE_INT = Param(lambda v, n, s: check_positive_int(v, n))
+NONNEG_FLOAT = Param(lambda v, n, s: check_nonneg_float(v, n))
+BOOL = choice(True, False)
+FRACTION = _fraction(False, False)
+OPEN_FRACTION = _fraction(True, True)
+
+
+def validate_params(table: dict, values: dict, spec: ModelSpec) -> dict:
+    """Check each of ``values`` by its entry in ``table``; return the checked values.
+
+    ``loss`` comes back as its β. A name without an entry is a programming error.
+    """
+    out = {}
+    for name, value in values.items():
+        if name not in table:
+            raise TypeError(f"{spec.name}: parameter {name!r} is not declared in its table")
+        out[name] = table[name].check(value, name, spec)
+    return out
+
+
+class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base of nmfkit's estimators: the parameter table, tags, ``fit``, ``inverse_transform``.
+
+    Subclasses set ``_own_params`` (the parameters :data:`COMMON` lacks, or a narrower
+    ``init`` / ``solver``), ``_losses`` (the betas they take; None: any), the input tags
+    ``_nonneg_input`` / ``_sparse_input``, and define ``fit_transform``.
+    """
+
+    _own_params: ClassVar[dict] = {}
+    _losses: ClassVar[Any] = None
+    _nonneg_input: ClassVar[bool] = True
+    _sparse_input: ClassVar[bool] = False
+
+    def _validate_params(self) -> dict:
+        """The constructor's parameters, checked (``loss`` as its β)."""
+        spec = ModelSpec(type(self).__name__, self._losses)
+        return validate_params({**COMMON, **self._own_params}, self.get_params(deep=False), spec)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self._nonneg_input
+        tags.input_tags.sparse = self._sparse_input
+        tags.input_tags.allow_nan = getattr(self, "handle_missing", "error") == "mask"
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def fit(self, X, y=None, **params):
+        """Fit the model; returns ``self`` (keyword arguments as in ``fit_transform``)."""
+        self.fit_transform(X, **params)
+        return self
+
+    def inverse_transform(self, X):
+        """The reconstruction ``X @ components_`` of codes ``X`` (n_samples × n_components)."""
+        check_is_fitted(self)
+        if not is_torch(X):
+            X = np.asarray(X, dtype=self.components_.dtype)
+        if X.ndim != 2 or X.shape[1] != self.components_.shape[0]:
+            raise NMFInputError(
+                f"codes must have shape (n_samples, {self.components_.shape[0]}), got "
+                f"{tuple(X.shape)}; pass the output of transform"
+            )
+        return X @ self.components_
