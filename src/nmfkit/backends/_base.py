@@ -56,6 +56,11 @@ class Backend(abc.ABC):
     def zeros(self, shape, dtype):
         """An array of zeros on the device."""
 
+    def cast_like(self, a, ref):
+        """``a`` as an array of this backend with ``ref``'s dtype (and device); no copy
+        when it already is one."""
+        return self.astype(self.asarray(a), ref.dtype)
+
     def empty(self, shape, dtype):
         """An uninitialised array on the device (zeros where the library has no empty)."""
         return self.zeros(shape, dtype)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import to_numpy
+
 __all__ = [
     "component_labels",
     "factor_frames",
@@ -34,11 +36,7 @@ def component_labels(k: int, prefix: str = "nmf") -> list[str]:
 
 
 def _host(M: Any) -> np.ndarray:
-    if hasattr(M, "to_numpy") and hasattr(M, "columns"):
-        return M.to_numpy()
-    if hasattr(M, "detach") and hasattr(M, "cpu"):
-        return M.detach().cpu().numpy()
-    return np.asarray(M)
+    return np.asarray(to_numpy(M))  # the one host conversion
 
 
 def factor_frames(result, row_names: Sequence[str] | None, col_names: Sequence[str] | None):

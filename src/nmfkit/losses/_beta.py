@@ -29,7 +29,7 @@ import numbers
 import numpy as np
 
 from ..backends import single_threaded_blas
-from ..backends._sparse import csr_like, iter_block_values, sddmm
+from ..backends._sparse import iter_block_values, sddmm
 from ._parts import EPSILON, left_parts, stacked_right
 from ._target import Target
 

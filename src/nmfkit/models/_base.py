@@ -68,7 +68,7 @@ from .._validation import (
     check_positive_int,
     check_verbose,
 )
-from ..backends import is_torch
+from ..backends import get_namespace
 from ..exceptions import NMFInputError
 
 __all__ = ["COMMON", "FactorModel", "Param", "choice", "validate_params"]
@@ -198,8 +198,7 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def inverse_transform(self, X):
         """The reconstruction ``X @ components_`` of codes ``X`` (n_samples × n_components)."""
         check_is_fitted(self)
-        if not is_torch(X):
-            X = np.asarray(X, dtype=self.components_.dtype)
+        X = get_namespace(self.components_).cast_like(X, self.components_)
         if X.ndim != 2 or X.shape[1] != self.components_.shape[0]:
             raise NMFInputError(
                 f"codes must have shape (n_samples, {self.components_.shape[0]}), got "

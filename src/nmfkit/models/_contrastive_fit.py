@@ -15,6 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._validation import check_data, check_n_components, check_nonneg_float
+from ..backends import get_namespace
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
 from ..losses import Penalty
@@ -81,9 +82,11 @@ def check_pair(X, Y, *, allow_nan: bool = True):
     """
     dX = check_data(X, name="X_target", allow_nan=allow_nan)
     dY = check_data(Y, name="X_background", allow_nan=allow_nan)
-    if dX.backend.name != dY.backend.name or (
-        dX.backend.name == "torch" and dX.values.device != dY.values.device
-    ):
+    try:
+        same = get_namespace(dX.values, dY.values).name == dX.backend.name == dY.backend.name
+    except NMFInputError:
+        same = False
+    if not same:
         raise NMFInputError(
             "X_target and X_background are different array types or on different devices; pass "
             "both as NumPy/pandas/SciPy data or both as torch tensors on one device"

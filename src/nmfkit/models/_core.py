@@ -24,12 +24,6 @@ __all__ = ["FitOutput", "build_target", "resolve_solver", "fit_factors", "fix_ga
 SOLVERS = ("auto", "mu", "hals")
 
 
-def _np_dtype(backend: Backend, dtype) -> np.dtype:
-    if backend.name == "numpy":
-        return np.dtype(dtype)
-    return np.dtype(str(dtype).replace("torch.", ""))
-
-
 def build_target(data: CheckedData, mask=None) -> Target:
     """The weighted data term: NaN entries and ``mask == 0`` entries get weight 0."""
     b = data.backend
@@ -38,7 +32,7 @@ def build_target(data: CheckedData, mask=None) -> Target:
     weights = None
     if data.n_nan:
         observed = ~b.isnan(X)
-        weights = observed.to(dtype) if b.name == "torch" else observed.astype(dtype)
+        weights = b.astype(observed, dtype)
         X = b.nan_to_zero(X)
     if mask is not None:
         if data.sparse:

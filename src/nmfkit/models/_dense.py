@@ -44,8 +44,7 @@ def check_real(X, model: str, *, name: str = "X", nonneg: bool = False):
         values = _to_numpy_2d(X, name)
     check_shape(values, name)  # the same messages as nmfkit.NMF
     b = get_namespace(values)
-    finite = bool(values.isfinite().all()) if is_torch(values) else bool(np.isfinite(values).all())
-    if not finite:
+    if not bool(b.all(b.isfinite(values))):
         raise NMFInputError(
             f"{name} has NaN or infinite entries; {model} needs finite values: impute or drop them "
             "(nmfkit.NMF leaves NaN entries out of its objective)"
@@ -66,9 +65,9 @@ def check_factor(M, name: str, shape, b: Backend, dtype, *, nonneg: bool = True)
     """A user-given starting factor: right shape, finite, ``>= 0``; cast to X's backend/dtype."""
     if M is None:
         raise NMFInputError(f"init='custom' needs {name} (shape {shape}); pass it to fit")
-    if is_torch(M) != (b.name == "torch"):
+    if get_namespace(M).name != b.name:
         raise NMFInputError(f"{name} must be the same array type as X (NumPy or torch on X's device)")
-    M_np = b.to_numpy(M) if is_torch(M) else np.asarray(M, dtype=np.float64)
+    M_np = np.asarray(b.to_numpy(M) if b.name != "numpy" else M, dtype=np.float64)  # k-sized
     if tuple(M_np.shape) != tuple(shape):
         raise NMFInputError(f"{name} has shape {tuple(M_np.shape)} but must have shape {tuple(shape)}")
     if not np.isfinite(M_np).all():

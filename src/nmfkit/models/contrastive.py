@@ -84,8 +84,8 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import ContrastiveResult
-from .._validation import check_data, check_features
-from ..backends import is_torch
+from .._validation import check_data, check_features, check_fitted_backend
+from ..backends import get_namespace
 from ..exceptions import NMFInputError
 from ..losses import Penalty
 from ._base import FactorModel
@@ -107,11 +107,7 @@ DEFAULT_ALPHA = 2.0
 
 
 def _concat_rows(A, B):
-    if is_torch(A):
-        import torch
-
-        return torch.cat([A, B], dim=0)
-    return np.concatenate([A, B], axis=0)
+    return get_namespace(A).concat([A, B], axis=0)
 
 
 def contrastive_nmf(X_target, X_background, n_components: int = 2, *,
@@ -371,17 +367,10 @@ class ContrastiveNMF(FactorModel):
         """
         check_is_fitted(self)
         data = check_data(X, allow_nan=self.handle_missing == "mask")
-        if is_torch(X) != is_torch(self.components_):
-            raise NMFInputError(
-                "X must be the same array type as the data ContrastiveNMF was fitted on "
-                "(torch tensor or NumPy-like)"
-            )
+        check_fitted_backend(self.components_, data.backend, "ContrastiveNMF")
         check_features(self, X, reset=False)
         target = build_target(data)
         n_shared = int(self.background_components_.shape[0])
         H = _concat_rows(self.background_components_, self.components_)
-        if target.backend.name == "numpy":
-            H = H.astype(target.X.dtype, copy=False)
-        else:
-            H = H.to(device=target.X.device, dtype=target.X.dtype)
+        H = target.backend.cast_like(H, target.X)
         return project(target, H, beta=self._beta, penalty=Penalty())[:, n_shared:]

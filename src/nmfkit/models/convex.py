@@ -14,8 +14,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import NMFResult
-from .._validation import check_n_components
-from ..backends import is_torch
+from .._validation import check_fitted_backend, check_n_components
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
 from ..solvers import LoopOptions, run
@@ -52,11 +51,8 @@ class _DenseFactorModel(FactorModel):
 
     def _data(self, X, reset: bool):
         values, b, _, _ = check_real(X, self._name, nonneg=self._nonneg_input)
-        if not reset and is_torch(self.components_) != is_torch(values):
-            raise NMFInputError(
-                f"{self._name} was fitted on {'torch' if is_torch(self.components_) else 'NumPy'} "
-                "data; pass X as the same array type as in fit (or refit)"
-            )
+        if not reset:
+            check_fitted_backend(self.components_, b, self._name)
         check_features(self, X, reset)
         return values, b
 
@@ -85,7 +81,7 @@ class _DenseFactorModel(FactorModel):
         check_is_fitted(self)
         values, b = self._data(X, reset=False)
         H = self.components_
-        H = H.to(device=values.device, dtype=values.dtype) if b.name == "torch" else H.astype(values.dtype)
+        H = b.cast_like(H, values)
         return nnls_codes(values, H, b)
 
 

@@ -27,9 +27,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import NMFResult, component_names
-from .._validation import check_data, check_features, check_n_components
-from ..backends import is_torch
-from ..exceptions import NMFInputError
+from .._validation import check_data, check_features, check_fitted_backend, check_n_components
 from ..init import initialize
 from ..losses import Penalty, beta_divergence, loss_to_beta
 from ..solvers import LoopOptions
@@ -315,14 +313,7 @@ class NMF(FactorModel):
     def _check(self, X, reset: bool, scan: bool = True):
         data = check_data(X, allow_nan=self.handle_missing == "mask", scan=scan)
         if not reset:
-            fitted_torch = is_torch(self.components_)
-            if fitted_torch != is_torch(X):
-                fitted, given = (("a torch tensor", "not a") if fitted_torch
-                                 else ("NumPy-like data", "a"))
-                raise NMFInputError(
-                    f"{type(self).__name__} was fitted on {fitted} but X is {given} torch tensor; "
-                    "pass X as the same array type as in fit (or refit)"
-                )
+            check_fitted_backend(self.components_, data.backend, type(self).__name__)
         check_features(self, X, reset)
         return data
 
@@ -366,8 +357,9 @@ class NMF(FactorModel):
         """The data term of ``X`` and its codes on the fitted components (in X's dtype)."""
         check_is_fitted(self)
         target = None
-        if mask is None and self._beta == 2 and not is_torch(X) and not self._penalty((1, 1)).any:
-            # exact NNLS path for dense X: validate X while forming H Xᵀ (one read of X)
+        if mask is None and self._beta == 2 and not self._penalty((1, 1)).any:
+            # exact NNLS path: a dense NumPy X comes back unscanned, then is validated while
+            # forming H Xᵀ (one read of X); other inputs come back scanned
             data = self._check(X, reset=False, scan=False)
             if not data.scanned:
                 H = self.components_.astype(data.values.dtype, copy=False)
@@ -380,11 +372,7 @@ class NMF(FactorModel):
                 target = build_target(data)
         if target is None:
             target = self._target(X, mask)
-        H = self.components_
-        if target.backend.name == "numpy" and H.dtype != target.X.dtype:
-            H = H.astype(target.X.dtype)
-        elif target.backend.name == "torch":
-            H = H.to(device=target.X.device, dtype=target.X.dtype)  # no copy when they match
+        H = target.backend.cast_like(self.components_, target.X)  # no copy when they match
         return target, project(target, H, beta=self._beta, penalty=self._penalty(target.shape)), H
 
     def transform(self, X, mask=None):

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..losses import Target, Term, safe_den
+from ..losses import Target, Term
 from .mu import mu_update
 
 __all__ = ["ContrastiveProblem", "ContrastiveStep", "MiniBatchContrastiveStep", "normaliser",
@@ -191,10 +191,8 @@ def code_step(state, block: str, term: Term, floor: float, inner: int):
     unit = Term(term.target, term.beta, 1.0, term.left, term.right)
     unit._buffer = term._buffer
     for _ in range(inner):
-        P, N = unit.raw_parts(state, block)
-        W = state[block]
-        W *= N / safe_den(b, P)
-        b.clamp_min_(W, floor)
+        P, N = mu_update(state, block, [unit], b)  # the MU engine on the term alone
+        W = b.clamp_min_(state[block], floor)
         W *= row_scale(unit, state, block, P, N)[..., None]
     return unit.divergences_after(state, block)
 

@@ -61,9 +61,14 @@ def summed_parts(state, block: str, terms):
 
 def mu_update(state, block: str, terms, backend, penalty: BlockPenalty = BlockPenalty(),
               gamma: float = 1.0):
-    """One multiplicative update of ``state[block]`` (in place); returns the block."""
+    """One multiplicative update of ``state[block]`` (in place).
+
+    Returns the summed parts ``(P, N)`` it used (before the penalty), for callers that
+    reuse them (e.g. a per-sample scale computed from the same products).
+    """
     A = state[block]
-    P, N = summed_parts(state, block, terms)
+    P0, N = summed_parts(state, block, terms)
+    P = P0
     if penalty.l1:
         P = P + penalty.l1
     if penalty.l2:
@@ -72,7 +77,7 @@ def mu_update(state, block: str, terms, backend, penalty: BlockPenalty = BlockPe
     if gamma != 1:
         ratio = ratio**gamma
     A *= ratio
-    return A
+    return P0, N
 
 
 @dataclass
