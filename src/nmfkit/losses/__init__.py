@@ -11,7 +11,7 @@ from ._beta import (
     grad_parts,
     loss_to_beta,
 )
-from ._parts import left_parts, right_parts, safe_den, stacked_right
+from ._parts import left_parts, right_parts, safe_den, stacked_left, stacked_right
 from ._penalty import Penalty
 from ._target import Target
 from ._term import Term
@@ -25,6 +25,7 @@ __all__ = [
     "left_parts",
     "right_parts",
     "safe_den",
+    "stacked_left",
     "stacked_right",
     "beta_divergence",
     "elementwise_divergence",

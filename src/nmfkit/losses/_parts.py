@@ -33,7 +33,8 @@ import numpy as np
 from ..backends import single_threaded_blas
 from ..backends._sparse import csr_like, sddmm
 
-__all__ = ["EPSILON", "CHUNK_ELEMENTS", "stacked_right", "left_parts", "right_parts", "safe_den"]
+__all__ = ["EPSILON", "CHUNK_ELEMENTS", "stacked_left", "stacked_right", "left_parts", "right_parts",
+           "safe_den"]
 
 #: Floor for ``A B`` where it is divided by or raised to a negative power, and for a
 #: zero denominator of a multiplicative update (float32 eps, as scikit-learn uses).
@@ -57,6 +58,17 @@ def stacked_right(b, X, B):
     R, k, n = B.shape
     P = X @ b.reshape(B, (R * k, n)).T  # (m, R k)
     return b.mT(b.reshape(b.mT(P), (R, k, P.shape[0])))
+
+
+def stacked_left(b, X, A):
+    """``A_rᵀ X`` for every restart as one GEMM: ``A`` (R, m, k) → (R, k, n).
+
+    ``X`` is a dense backend array (m, n). The ``Aᵀ X`` orientation runs 1.4–2.5× faster
+    than ``(Xᵀ A)ᵀ`` on a C-ordered ``X`` (OpenBLAS, shapes of the benchmarks).
+    """
+    R, m, k = A.shape
+    At = b.reshape(b.contiguous(b.mT(A)), (R * k, m))  # no copy for a HALS-laid-out block
+    return b.reshape(At @ X, (R, k, X.shape[1]))
 
 
 def _chunks(m: int, R: int, n: int):
@@ -112,6 +124,44 @@ class _RatioBuffer:
         return csr_like(info, r)
 
 
+def _dense_right(t, A, B, beta):
+    """``(P_B, N_B)`` for a dense term, accumulated over row chunks of ``X``."""
+    b = t.backend
+    At = b.mT(A)
+    if beta == 2 and t.M is None:
+        return (At @ A) @ B, stacked_left(b, t.X, A)
+    R, m, k = A.shape
+    n = B.shape[2]
+    P = b.zeros((R, k, n), A.dtype) if beta != 1 else None
+    N = b.zeros((R, k, n), A.dtype) if beta != 2 else None
+    for r0, r1 in _chunks(m, R, n):
+        Y = A[:, r0:r1] @ B  # (R, c, n)
+        Ac = At[:, :, r0:r1]
+        Mc = None if t.M is None else t.M[r0:r1]
+        if beta == 2:  # weighted Frobenius: P = Aᵀ (M ⊙ Y)
+            Y *= Mc
+            P += Ac @ Y
+            continue
+        b.clamp_min_(Y, EPSILON)
+        MX = t.MX[r0:r1]
+        if beta == 1:
+            N += Ac @ b.divide(MX, Y, out=Y)
+            continue
+        N += Ac @ (MX * Y ** (beta - 2))
+        Yb = Y ** (beta - 1)
+        P += Ac @ (Yb if Mc is None else Mc * Yb)
+    if beta == 2:
+        N = stacked_left(b, t.MX, A)
+    elif beta == 1:
+        P = b.sum(A, axis=-2)[:, :, None] if t.M is None else stacked_left(b, t.M, A)
+    return P, N
+
+
+def _stack(blocks):
+    """Per-restart results as one (R, ·, ·) array (a view for R = 1)."""
+    return blocks[0][None] if len(blocks) == 1 else np.stack(blocks)
+
+
 def _sparse_values(info, A, B, beta):
     return np.maximum(sddmm(info, A, B), EPSILON)
 
@@ -129,11 +179,10 @@ def _sparse_left(t, A, B, beta, buffer):
     info, b = t.info, t.backend
     if beta == 2:
         return A @ (B @ b.mT(B)), stacked_right(b, info.X, B)
-    N = np.empty(A.shape, dtype=A.dtype)
     if beta == 1:
-        for r in range(A.shape[0]):
-            N[r] = buffer.ratio(info, A[r], B[r]) @ B[r].T
+        N = _stack([buffer.ratio(info, A[r], B[r]) @ B[r].T for r in range(A.shape[0])])
         return B.sum(axis=-1)[:, None, :], N
+    N = np.empty(A.shape, dtype=A.dtype)
     P = np.empty_like(N)
     for r in range(A.shape[0]):
         y = _sparse_values(info, A[r], B[r], beta)
@@ -152,16 +201,17 @@ def left_parts(t, A, B, beta: float, buffer=None):
 def right_parts(t, A, B, beta: float, buffer=None):
     """``(P_B, N_B)``, each of shape (R, k, n) or broadcastable to it.
 
-    Dense terms and sparse Frobenius / general-β terms are the left parts of the
-    transposed term (``Xᵀ ≈ Bᵀ Aᵀ``; dense ``Xᵀ`` is a view); sparse KL uses the
-    transpose view of the ratio matrix instead, so ``X`` is never copied transposed.
+    Dense terms form ``Aᵀ (·)`` products over row chunks of ``X`` (the faster GEMM
+    orientation, :func:`stacked_left`); sparse Frobenius / general-β terms are the left
+    parts of the transposed term (``Xᵀ ≈ Bᵀ Aᵀ``, a cached CSR transpose); sparse KL uses
+    the transpose view of the ratio matrix instead, so ``X`` is never copied transposed.
     """
-    if t.sparse and beta == 1:
+    if not t.sparse:
+        return _dense_right(t, A, B, beta)
+    if beta == 1:
         info = t.info
         buffer = buffer or _RatioBuffer()
-        N = np.empty(B.shape, dtype=B.dtype)
-        for r in range(A.shape[0]):
-            N[r] = (buffer.ratio(info, A[r], B[r]).T @ A[r]).T
+        N = _stack([(buffer.ratio(info, A[r], B[r]).T @ A[r]).T for r in range(A.shape[0])])
         return A.sum(axis=-2)[:, :, None], N
     b = t.backend
     P, N = left_parts(t.T, b.mT(B), b.mT(A), beta, buffer)

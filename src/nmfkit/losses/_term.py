@@ -90,6 +90,10 @@ class Term:
             P, N = P * w, N * w
         return P, N
 
+    def caches(self, array) -> bool:
+        """Whether ``array`` is the product this term keeps for :meth:`divergences_after`."""
+        return self._products is not None and self._products[1] is array
+
     # -- values -------------------------------------------------------------------------
     def divergences(self, state) -> np.ndarray:
         """Unweighted ``D_β`` of every restart (float64 vector of length R)."""

@@ -104,26 +104,6 @@ def run_nmf(target: Target, W0s, H0s, *, beta, solver, penalty, options: LoopOpt
 
 
 @dataclass
-class FitOutcome:
-    """One fit's factors, history and stop reason (what the loop gives for restart r)."""
-
-    W: Any
-    H: Any
-    loss: float
-    loss_history: tuple
-    loss_iters: tuple
-    n_iter: int
-    converged: bool
-    stop_reason: str
-    elapsed: float
-
-    @classmethod
-    def of(cls, o, left: str = "W", right: str = "H") -> "FitOutcome":
-        return cls(o.blocks[left], o.blocks[right], o.loss, o.loss_history, o.loss_iters,
-                   o.n_iter, o.converged, o.stop_reason, o.elapsed)
-
-
-@dataclass
 class FitOutput:
     W: Any
     H: Any
@@ -175,11 +155,11 @@ def fit_factors(target: Target, W0, H0, *, beta, solver, penalty, options: LoopO
             it, state["W"][0], state["H"][0], float(losses[0])))
     loop, step = run_nmf(target, [W0], [H0], beta=beta, solver=solver, penalty=penalty,
                          options=options, accelerate=acc)
-    outcome = FitOutcome.of(loop.restart(0))
+    outcome = loop.restart(0)
     steps = (int(step.n_steps[0]) if acc else outcome.n_iter,
              int(step.n_failed[0]) if acc else 0)
     b = target.backend
-    W, H = fix_gauge(outcome.W, outcome.H, b, normalise=not penalty.any)
+    W, H = fix_gauge(outcome.blocks["W"], outcome.blocks["H"], b, normalise=not penalty.any)
     divergence = beta_divergence(target, W, H, beta)
     loss_before_refine = None
     if refine_W and has_exact_projection(target, beta):
@@ -191,7 +171,7 @@ def fit_factors(target: Target, W0, H0, *, beta, solver, penalty, options: LoopO
         # exact up to round-off; keep the loop's W in the (pathological) case it was better
         if after <= before * (1.0 + 1e-6) + 1e-300:
             W, H, divergence, loss_before_refine = W_new, H_new, div_new, before
-            outcome = replace(outcome, W=W, H=H, loss=after,
+            outcome = replace(outcome, blocks={"W": W, "H": H}, loss=after,
                               loss_history=outcome.loss_history[:-1] + (after,))
     return FitOutput(W, H, outcome, beta, solver, penalty, target, divergence, loss_before_refine,
                      *steps)

@@ -25,7 +25,7 @@ import os
 import numpy as np
 
 from ..backends import single_threaded_blas
-from ..losses import frobenius_values, stacked_right
+from ..losses import frobenius_values, stacked_left, stacked_right
 from .mu import BlockPenalty
 
 __all__ = ["HALSStep", "checked_right_products", "hals_sweeps", "inner_budget"]
@@ -207,8 +207,10 @@ class HALSStep:
                 A = state[t.left]
                 if dense3:
                     Rt = b.mT(A) @ X
-                else:
+                elif t.target.sparse:
                     Rt = b.mT(stacked_right(b, t.target.T.X, b.mT(A)))
+                else:
+                    Rt = stacked_left(b, X, A)  # Aᵀ X: the faster GEMM orientation
                 Gt = b.mT(A) @ A
             last.append((t, Rt, Gt))
             w = t.weight

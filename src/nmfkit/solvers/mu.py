@@ -63,8 +63,9 @@ def mu_update(state, block: str, terms, backend, penalty: BlockPenalty = BlockPe
               gamma: float = 1.0):
     """One multiplicative update of ``state[block]`` (in place).
 
-    Returns the summed parts ``(P, N)`` it used (before the penalty), for callers that
-    reuse them (e.g. a per-sample scale computed from the same products).
+    Returns the summed parts ``(P, N)`` it used (before the penalty; ``N`` may have been
+    overwritten by the ratio when it was a temporary), for callers that reuse ``P`` or a
+    term's cached Frobenius products.
     """
     A = state[block]
     P0, N = summed_parts(state, block, terms)
@@ -73,7 +74,10 @@ def mu_update(state, block: str, terms, backend, penalty: BlockPenalty = BlockPe
         P = P + penalty.l1
     if penalty.l2:
         P = P + penalty.l2 * A
-    ratio = N / safe_den(backend, P)
+    if any(t.caches(N) for t in terms):  # N is also a term's cached product: keep it
+        ratio = N / safe_den(backend, P)
+    else:
+        ratio = backend.div_(N, safe_den(backend, P))  # N is a temporary: divide in place
     if gamma != 1:
         ratio = ratio**gamma
     A *= ratio
