@@ -314,40 +314,41 @@ def check_mask(mask, shape, backend: Backend, dtype, name: str = "mask"):
     """Validate element weights: same shape as X, finite, >= 0 (bool -> 0/1)."""
     if is_sparse(mask):
         mask = mask.toarray()
-    if is_torch(mask) != (backend.name == "torch"):
-        if is_torch(mask):
-            kinds, fix = ("a torch tensor", "a NumPy/SciPy array"), f"{name}.cpu().numpy()"
-        else:
-            kinds = ("a NumPy/SciPy array", "a torch tensor")
-            fix = f"torch.as_tensor({name}, device=X.device)"
+    given = get_namespace(mask) if (is_device_array(mask) or is_sparse(mask)
+                                    or isinstance(mask, np.ndarray)) else get_namespace()
+    if given.name != backend.name:
+        fix = (f"torch.as_tensor({name}, device=X.device)" if backend.name == "torch"
+               else f"{name} converted to X's array type")
+        kinds = {"numpy": "a NumPy/SciPy array", "torch": "a torch tensor"}
         raise NMFInputError(
-            f"{name} is {kinds[0]} but X is {kinds[1]}; pass {name} as the same array type as X "
+            f"{name} is {kinds.get(given.name, _kind(given))} but X is "
+            f"{kinds.get(backend.name, _kind(backend))}; pass {name} as the same array type as X "
             f"({fix})"
         )
-    if backend.name == "torch":
-        M = mask.to(dtype)
-        M_np = backend.to_numpy(M)
+    if backend.name == "numpy":
+        M = np.asarray(mask)
+        if M.dtype.kind not in "biuf":
+            raise NMFInputError(f"{name} must be boolean or numeric weights, got dtype {M.dtype}")
     else:
-        M_np = np.asarray(mask)
-        if M_np.dtype.kind not in "biuf":
-            raise NMFInputError(f"{name} must be boolean or numeric weights, got dtype {M_np.dtype}")
-        M = M_np = M_np.astype(dtype)
-    if tuple(M_np.shape) != tuple(shape):
+        M = mask
+    M = backend.astype(M, dtype)  # checked where it lives: no copy of a device mask to the host
+    if tuple(M.shape) != tuple(shape):
         raise NMFInputError(
-            f"{name} has shape {tuple(M_np.shape)} but X has shape {tuple(shape)}; pass one weight "
+            f"{name} has shape {tuple(M.shape)} but X has shape {tuple(shape)}; pass one weight "
             "per entry of X (1/True = observed, 0/False = left out)"
         )
-    n_bad = int((~np.isfinite(M_np)).sum())
+    n_bad = int(backend.item(backend.sum(~backend.isfinite(M))))
     if n_bad:
         raise NMFInputError(
             f"{name} has {n_bad} NaN or infinite weights; it must hold finite weights >= 0 "
             "(1/True = observed, 0/False = left out): replace them, e.g. with 0"
         )
-    n_neg = int((M_np < 0).sum())
+    n_neg = int(backend.item(backend.sum(M < 0)))
     if n_neg:
         raise NMFInputError(
-            f"{name} has {n_neg} negative weights (min {float(M_np.min()):.4g}); weights must be "
-            ">= 0 (1/True = observed, 0/False = left out): clip them with np.clip(mask, 0, None)"
+            f"{name} has {n_neg} negative weights (min {backend.item(backend.min(M)):.4g}); weights "
+            "must be >= 0 (1/True = observed, 0/False = left out): clip them with "
+            "np.clip(mask, 0, None)"
         )
     return M
 
@@ -359,7 +360,7 @@ def check_features(est, X, reset: bool) -> None:
     number of features (and, for DataFrames, the fitted names in order). Torch
     tensors carry no names, so only their column count is recorded and checked.
     """
-    if is_torch(X):
+    if is_device_array(X):
         if reset:
             est.n_features_in_ = int(X.shape[1])
             if hasattr(est, "feature_names_in_"):

@@ -183,7 +183,10 @@ class NumpyBackend(Backend):
         return np.concatenate(arrays, axis=axis)
 
     def take(self, a, idx, axis=0):
-        return np.take(a, np.asarray(idx), axis=axis)
+        idx = np.asarray(idx)
+        if sp.issparse(a):  # rows or columns of a scipy.sparse matrix stay sparse
+            return a[idx] if axis == 0 else a[:, idx]
+        return np.take(a, idx, axis=axis)
 
     def flatnonzero(self, a):
         return np.flatnonzero(a)

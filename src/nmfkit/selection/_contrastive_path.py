@@ -30,7 +30,7 @@ import numpy as np
 
 from .._matching import match_cosine
 from .._validation import check_data, check_positive_int
-from ..backends import is_torch, to_numpy
+from ..backends import get_namespace, to_numpy
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
 from ..losses import Penalty, beta_divergence
@@ -83,11 +83,7 @@ def _split(n: int, test_size: float, rng: np.random.Generator):
 def _rows(X, idx):
     if hasattr(X, "iloc"):
         return X.iloc[idx]
-    if is_torch(X):
-        import torch
-
-        return X[torch.as_tensor(idx, device=X.device)]
-    return X[idx]
+    return get_namespace(X).take(X, idx, axis=0)
 
 
 def _explained(X_test, H, beta: float, n_shared: int = 0) -> float:
