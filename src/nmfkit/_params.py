@@ -12,7 +12,7 @@ import numpy as np
 
 from .exceptions import NMFInputError
 
-__all__ = ["check_choice", "check_loss", "check_n_components", "check_nonneg_float",
+__all__ = ["BETA_NAMES", "check_choice", "check_loss", "check_n_components", "check_nonneg_float",
            "check_positive_int", "check_verbose"]
 
 

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from .backends import Backend, get_namespace, is_device_array, is_sparse, is_torch
 from ._params import (  # noqa: F401  (re-exported: the one place callers import checks from)
+    BETA_NAMES,
     check_choice,
     check_loss,
     check_n_components,
