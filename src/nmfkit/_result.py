@@ -49,7 +49,9 @@ class NMFResult:
     converged : bool
         True when the relative decrease fell below ``tol``.
     stop_reason : str
-        ``"tol"``, ``"max_iter"``, ``"max_time"`` or ``"callback"``.
+        ``"tol"``, ``"max_iter"``, ``"max_time"``, ``"callback"``, ``"nonfinite"`` (the
+        objective became NaN/inf) or ``"interrupted"`` (Ctrl-C: the factors are the last
+        iterate, the loop's one KeyboardInterrupt handler keeps them).
     elapsed : float
         Wall-clock seconds spent in the iteration loop.
     beta : float
