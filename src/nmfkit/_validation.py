@@ -147,6 +147,10 @@ def _device_values(X, b: Backend, name: str, dtype):
 def _read(X, name, dtype):
     """``(values, backend, index, columns)``: X as a float backend array or CSR matrix."""
     index = columns = None
+    if is_torch(X) and X.requires_grad:
+        # a tensor that tracks gradients would make every update part of an autograd graph
+        # (memory and time grow each iteration): NMF takes its values only
+        X = X.detach()
     if is_torch(X):
         import torch
 

@@ -90,6 +90,11 @@ def _check_custom(name, M, shape, backend: Backend, dtype):
         raise NMFInputError(
             f"the initial {name} has {n_neg} negative entries; NMF factors must be >= 0"
         )
+    if not b.item(b.sum(M)) > 0:
+        raise NMFInputError(
+            f"the initial {name} is all zeros: no update can leave a zero factor (W H = 0 stays "
+            f"0); pass a start with positive entries, or init='nndsvda' / 'random'"
+        )
     return M
 
 

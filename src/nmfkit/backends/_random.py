@@ -17,9 +17,15 @@ def check_random_state(random_state) -> np.random.Generator:
         return random_state
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    if isinstance(random_state, numbers.Integral):
-        return np.random.default_rng(int(random_state))
     from ..exceptions import NMFInputError
+
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise NMFInputError(
+                f"random_state={random_state!r} is negative; pass a seed >= 0 (e.g. 0), a numpy "
+                "Generator, or None for a fresh random start"
+            )
+        return np.random.default_rng(int(random_state))
 
     raise NMFInputError(
         f"random_state={random_state!r} is not usable; pass an int seed, a numpy Generator or None"

@@ -33,6 +33,7 @@ def check_real(X, model: str, *, name: str = "X", nonneg: bool = False):
     if is_torch(X):
         import torch
 
+        X = X.detach()  # values only: no autograd graph through the fit (no copy)
         if X.is_complex():
             raise NMFInputError(f"{name} is complex; {model} needs real numbers (pass {name}.real)")
         if X.layout != torch.strided:
