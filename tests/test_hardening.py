@@ -39,3 +39,21 @@ def test_requires_grad_tensor_is_detached(X):
     torch.testing.assert_close(res.H, ref.H)
     model = nmfkit.SemiNMF(2, max_iter=20, random_state=0).fit(Xt)
     assert not model.components_.requires_grad
+
+
+def test_anndata_gets_a_hint_to_pass_its_matrix():
+    anndata = pytest.importorskip("anndata")
+    adata = anndata.AnnData(np.random.default_rng(0).random((10, 5)))
+    with pytest.raises(NMFInputError, match=r"AnnData object; pass its matrix: adata\.X"):
+        nmfkit.nmf(adata, 2)
+
+
+def test_cli_usage_errors_are_one_line(capsys):
+    from nmfkit.cli import main
+
+    assert main(["fit", "--bogus"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("nmfkit fit: error:") and "--help" in err[0]
+    assert main(["no-such-command"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "invalid choice" in err[0]

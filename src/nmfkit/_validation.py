@@ -147,6 +147,11 @@ def _device_values(X, b: Backend, name: str, dtype):
 def _read(X, name, dtype):
     """``(values, backend, index, columns)``: X as a float backend array or CSR matrix."""
     index = columns = None
+    if all(hasattr(X, a) for a in ("obs", "var", "layers")):  # AnnData (not imported here)
+        raise NMFInputError(
+            f"{name} is an AnnData object; pass its matrix: adata.X (or a layer, e.g. "
+            "adata.layers['counts']), cells as rows and genes as columns"
+        )
     if is_torch(X) and X.requires_grad:
         # a tensor that tracks gradients would make every update part of an autograd graph
         # (memory and time grow each iteration): NMF takes its values only

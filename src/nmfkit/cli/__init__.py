@@ -30,12 +30,20 @@ nmfkit: non-negative matrix factorisation, X ~ W H with W, H >= 0.
 Run `nmfkit COMMAND --help` for the options of each command."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (``nmfkit fit: error: ...; see 'nmfkit fit --help'``)."""
+
+    def error(self, message):
+        text = " ".join(str(message).split())
+        self.exit(2, f"{self.prog}: error: {text}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``nmfkit`` command, with its sub-commands."""
     from .. import __version__
     from . import _contrast, _demo, _fit, _info, _rank
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nmfkit",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
