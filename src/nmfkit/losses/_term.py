@@ -59,9 +59,12 @@ class Term:
     def binds(self, block: str) -> bool:
         return block in (self.left, self.right)
 
-    def with_target(self, target: Target) -> "Term":
-        """The same term on other data (e.g. a row block of a mini-batch)."""
-        return Term(target, self.beta, self.weight, self.left, self.right)
+    def unit(self) -> "Term":
+        """The divergence alone (weight 1), sharing this term's sparse buffer: what a step
+        that minimises the term's own fit in one block (e.g. best-fit codes) uses."""
+        out = Term(self.target, self.beta, 1.0, self.left, self.right)
+        out._buffer = self._buffer
+        return out
 
     # -- gradient parts -----------------------------------------------------------------
     def raw_parts(self, state, block: str):

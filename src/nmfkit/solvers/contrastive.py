@@ -188,8 +188,7 @@ def code_step(state, block: str, term: Term, floor: float, inner: int):
     by the optimal row scale. Returns the divergence per restart when it came free from
     the products (Frobenius without element weights), else None."""
     b = term.target.backend
-    unit = Term(term.target, term.beta, 1.0, term.left, term.right)
-    unit._buffer = term._buffer
+    unit = term.unit()
     for _ in range(inner):
         P, N = mu_update(state, block, [unit], b)  # the MU engine on the term alone
         W = b.clamp_min_(state[block], floor)
