@@ -76,31 +76,46 @@ def _chunks(m: int, R: int, n: int):
     return [(r0, min(m, r0 + rows)) for r0 in range(0, m, rows)]
 
 
+def _chunk_factors(t, A, B, beta):
+    """Per row chunk of ``X``: ``(r0, r1, F_P, F_N)``, the elementwise factors of the parts.
+
+    ``F_P = M ⊙ Y^(β−1)`` and ``F_N = M ⊙ X ⊙ Y^(β−2)`` with ``Y = A B`` on rows
+    ``r0:r1`` (stacked over restarts), ``None`` where the part is formed without ``Y``
+    (``N`` of Frobenius, ``P`` of KL). The one place the β formulas are written; both
+    sides multiply them by the other factor.
+    """
+    b = t.backend
+    R, m, _ = A.shape
+    for r0, r1 in _chunks(m, R, B.shape[2]):
+        Y = A[:, r0:r1] @ B  # (R, c, n)
+        Mc = None if t.M is None else t.M[r0:r1]
+        if beta == 2:  # weighted Frobenius
+            Y *= Mc
+            yield r0, r1, Y, None
+            continue
+        b.clamp_min_(Y, EPSILON)
+        MX = t.MX[r0:r1]
+        if beta == 1:
+            yield r0, r1, None, b.divide(MX, Y, out=Y)  # (M ⊙ X) / Y written into Y
+            continue
+        FN = MX * Y ** (beta - 2)
+        Yb = Y ** (beta - 1)
+        yield r0, r1, (Yb if Mc is None else Mc * Yb), FN
+
+
 def _dense_left(t, A, B, beta):
     """``(P_A, N_A)`` for a dense term; ``P_A`` may be (R, 1, k) (KL without weights)."""
     b = t.backend
     Bt = b.mT(B)
     if beta == 2 and t.M is None:
         return A @ (B @ Bt), stacked_right(b, t.X, B)
-    R, m, k = A.shape
-    n = B.shape[2]
-    P = b.empty((R, m, k), A.dtype) if beta != 1 else None
-    N = b.empty((R, m, k), A.dtype) if beta != 2 else None
-    for r0, r1 in _chunks(m, R, n):
-        Y = A[:, r0:r1] @ B  # (R, c, n)
-        Mc = None if t.M is None else t.M[r0:r1]
-        MX = t.MX[r0:r1]
-        if beta == 2:  # weighted Frobenius: P = (M ⊙ Y) Bᵀ
-            Y *= Mc
-            P[:, r0:r1] = Y @ Bt
-            continue
-        b.clamp_min_(Y, EPSILON)
-        if beta == 1:
-            N[:, r0:r1] = b.divide(MX, Y, out=Y) @ Bt  # (M ⊙ X) / Y written into Y
-            continue
-        N[:, r0:r1] = (MX * Y ** (beta - 2)) @ Bt
-        Yb = Y ** (beta - 1)
-        P[:, r0:r1] = (Yb if Mc is None else Mc * Yb) @ Bt
+    P = b.empty(A.shape, A.dtype) if beta != 1 else None
+    N = b.empty(A.shape, A.dtype) if beta != 2 else None
+    for r0, r1, FP, FN in _chunk_factors(t, A, B, beta):
+        if FP is not None:
+            P[:, r0:r1] = FP @ Bt
+        if FN is not None:
+            N[:, r0:r1] = FN @ Bt
     if beta == 2:
         N = stacked_right(b, t.MX, B)
     elif beta == 1:
@@ -130,26 +145,15 @@ def _dense_right(t, A, B, beta):
     At = b.mT(A)
     if beta == 2 and t.M is None:
         return (At @ A) @ B, stacked_left(b, t.X, A)
-    R, m, k = A.shape
-    n = B.shape[2]
-    P = b.zeros((R, k, n), A.dtype) if beta != 1 else None
-    N = b.zeros((R, k, n), A.dtype) if beta != 2 else None
-    for r0, r1 in _chunks(m, R, n):
-        Y = A[:, r0:r1] @ B  # (R, c, n)
+    shape = (A.shape[0], A.shape[2], B.shape[2])
+    P = b.zeros(shape, A.dtype) if beta != 1 else None
+    N = b.zeros(shape, A.dtype) if beta != 2 else None
+    for r0, r1, FP, FN in _chunk_factors(t, A, B, beta):
         Ac = At[:, :, r0:r1]
-        Mc = None if t.M is None else t.M[r0:r1]
-        if beta == 2:  # weighted Frobenius: P = Aᵀ (M ⊙ Y)
-            Y *= Mc
-            P += Ac @ Y
-            continue
-        b.clamp_min_(Y, EPSILON)
-        MX = t.MX[r0:r1]
-        if beta == 1:
-            N += Ac @ b.divide(MX, Y, out=Y)
-            continue
-        N += Ac @ (MX * Y ** (beta - 2))
-        Yb = Y ** (beta - 1)
-        P += Ac @ (Yb if Mc is None else Mc * Yb)
+        if FP is not None:
+            P += Ac @ FP
+        if FN is not None:
+            N += Ac @ FN
     if beta == 2:
         N = stacked_left(b, t.MX, A)
     elif beta == 1:
