@@ -9,7 +9,7 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from .backends import Backend, get_namespace, is_device_array, is_sparse, is_torch
+from .backends import Backend, get_namespace, is_device_array, is_sparse
 from ._params import (  # noqa: F401  (re-exported: the one place callers import checks from)
     BETA_NAMES,
     check_choice,
@@ -130,20 +130,6 @@ def _fast_ok(data) -> bool:
     return np.isfinite(lo) and np.isfinite(hi) and lo >= 0 and hi > 0
 
 
-def _device_values(X, b: Backend, name: str, dtype):
-    """A float array of ``X``'s own library (CuPy, array-api-strict, ...): float32 stays,
-    other real dtypes become float64 (``dtype`` forces one)."""
-    xp = b.xp
-    if xp.isdtype(X.dtype, "complex floating"):
-        raise NMFInputError(_complex_message(name))
-    if not xp.isdtype(X.dtype, ("real floating", "integral", "bool")):
-        raise NMFInputTypeError(f"{name} has dtype {X.dtype}, which is not numeric; convert it "
-                                "to a float dtype")
-    if dtype is not None:
-        return b.astype(X, np.dtype(dtype))
-    return X if X.dtype in (xp.float32, xp.float64) else b.astype(X, "float64")
-
-
 def _read(X, name, dtype):
     """``(values, backend, index, columns)``: X as a float backend array or CSR matrix."""
     index = columns = None
@@ -152,26 +138,9 @@ def _read(X, name, dtype):
             f"{name} is an AnnData object; pass its matrix: adata.X (or a layer, e.g. "
             "adata.layers['counts']), cells as rows and genes as columns"
         )
-    if is_torch(X) and X.requires_grad:
-        # a tensor that tracks gradients would make every update part of an autograd graph
-        # (memory and time grow each iteration): NMF takes its values only
-        X = X.detach()
-    if is_torch(X):
-        import torch
-
+    if is_device_array(X):  # torch, CuPy, array-api-strict: checked by their backend
         backend = get_namespace(X)
-        if X.dtype not in (torch.float32, torch.float64):
-            if X.is_complex():
-                raise NMFInputError(_complex_message(name))
-            X = X.to(torch.float64)
-        if dtype is not None:
-            X = X.to(torch.float32 if np.dtype(dtype) == np.float32 else torch.float64)
-        if X.layout != torch.strided:
-            raise NMFInputError(f"{name} is a sparse torch tensor; pass X.to_dense() or a scipy.sparse matrix")
-        values = X
-    elif is_device_array(X):
-        backend = get_namespace(X)
-        values = _device_values(X, backend, name, dtype)
+        values = backend.as_input(X, name, dtype)
     else:
         backend = get_namespace()
         if hasattr(X, "columns") and hasattr(X, "to_numpy"):

@@ -46,6 +46,25 @@ class ArrayAPIBackend(Backend):
         self.name = library_name(xp)
 
     # -- creation and transfer ---------------------------------------------------------
+    def as_input(self, X, name: str = "X", dtype=None):
+        """``X`` as a float array of this library for the solvers (checked, on its device).
+
+        Real floating dtypes stay (``dtype`` forces float32 / float64), integers and
+        booleans become float64; complex or non-numeric dtypes raise NMFInputError.
+        """
+        from ..exceptions import NMFInputError, NMFInputTypeError
+
+        xp = self.xp
+        if xp.isdtype(X.dtype, "complex floating"):
+            raise NMFInputError(f"Complex data not supported: {name} is complex; pass real "
+                                f"numbers (abs({name}) or {name}.real)")
+        if not xp.isdtype(X.dtype, ("real floating", "integral", "bool")):
+            raise NMFInputTypeError(f"{name} has dtype {X.dtype}, which is not numeric; convert "
+                                    "it to a float dtype")
+        if dtype is not None:
+            return self.astype(X, np.dtype(dtype))
+        return X if X.dtype in (xp.float32, xp.float64) else self.astype(X, "float64")
+
     def asarray(self, a, dtype=None):
         dtype = None if dtype is None else self.as_dtype(dtype)
         if isinstance(a, np.ndarray):

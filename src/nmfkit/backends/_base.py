@@ -56,6 +56,15 @@ class Backend(abc.ABC):
     def zeros(self, shape, dtype):
         """An array of zeros on the device."""
 
+    def as_input(self, X, name: str = "X", dtype=None):
+        """``X`` as a float array of this backend for the solvers, or NMFInputError.
+
+        Device backends check their library's specifics here (autograd, sparse layouts,
+        complex dtypes), so input validation stays free of library branches; NumPy and
+        scipy.sparse data are validated by :mod:`nmfkit._validation` itself.
+        """
+        return X
+
     def cast_like(self, a, ref):
         """``a`` as an array of this backend with ``ref``'s dtype (and device); no copy
         when it already is one."""

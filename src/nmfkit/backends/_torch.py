@@ -33,6 +33,27 @@ class TorchBackend(ArrayAPIBackend):
     def np_dtype(self, dtype):
         return np.dtype(str(dtype).replace("torch.", ""))
 
+    def as_input(self, X, name: str = "X", dtype=None):
+        """A dense float tensor on ``X``'s device, detached from autograd (no copy).
+
+        A tensor that tracks gradients would make every update part of an autograd graph
+        (memory and time growing each iteration): NMF takes its values only. Sparse
+        layouts and complex dtypes raise NMFInputError.
+        """
+        from ..exceptions import NMFInputError
+
+        torch = self.torch
+        X = X.detach()
+        if X.layout != torch.strided:
+            raise NMFInputError(f"{name} is a sparse torch tensor; pass {name}.to_dense() or a "
+                                "scipy.sparse matrix")
+        if X.is_complex():
+            raise NMFInputError(f"Complex data not supported: {name} is complex; pass real "
+                                f"numbers (abs({name}) or {name}.real)")
+        if dtype is not None:
+            return X.to(torch.float32 if np.dtype(dtype) == np.float32 else torch.float64)
+        return X if X.dtype in (torch.float32, torch.float64) else X.to(torch.float64)
+
     def asarray(self, a, dtype=None):
         return self.torch.as_tensor(a, dtype=None if dtype is None else self.as_dtype(dtype),
                                     device=self.device)

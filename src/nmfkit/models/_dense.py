@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import _from_frame, _to_numpy_2d, check_features, check_shape
-from ..backends import Backend, get_namespace, is_sparse, is_torch
+from ..backends import Backend, get_namespace, is_device_array, is_sparse
 from ..exceptions import NMFInputError
 from ..solvers import nnls_codes as _nnls
 
@@ -30,15 +30,8 @@ def check_real(X, model: str, *, name: str = "X", nonneg: bool = False):
             f"{name} is a scipy.sparse matrix; {model} works on dense data: pass {name}.toarray()"
         )
     index = columns = None
-    if is_torch(X):
-        import torch
-
-        X = X.detach()  # values only: no autograd graph through the fit (no copy)
-        if X.is_complex():
-            raise NMFInputError(f"{name} is complex; {model} needs real numbers (pass {name}.real)")
-        if X.layout != torch.strided:
-            raise NMFInputError(f"{name} is a sparse torch tensor; pass {name}.to_dense()")
-        values = X if X.dtype in (torch.float32, torch.float64) else X.to(torch.float64)
+    if is_device_array(X):  # torch, CuPy, ...: checked (and detached) by their backend
+        values = get_namespace(X).as_input(X, name)
     elif hasattr(X, "columns") and hasattr(X, "to_numpy"):
         values, index, columns = _from_frame(X, name)
     else:
