@@ -269,11 +269,8 @@ def check_shape(values, name: str = "X") -> None:
 
 def check_fitted_backend(fitted, backend: Backend, model: str, name: str = "X") -> None:
     """``X``'s backend (library and device) is the one the model was fitted on."""
-    try:
-        same = get_namespace(fitted, _probe(backend))
-    except NMFInputError:
-        same = None
-    if same is None or same.name != backend.name:
+    fitted_b = get_namespace(fitted)
+    if fitted_b.name != backend.name or str(fitted_b.device) != str(backend.device):
         raise NMFInputError(
             f"{model} was fitted on {_kind(get_namespace(fitted))} but {name} is "
             f"{_kind(backend)}; pass {name} as the same array type (and device) as in fit, or refit"
@@ -283,10 +280,6 @@ def check_fitted_backend(fitted, backend: Backend, model: str, name: str = "X") 
 def _kind(b: Backend) -> str:
     names = {"numpy": "NumPy-like data", "torch": "a torch tensor"}
     return names.get(b.name, f"a {b.name} array")
-
-
-def _probe(backend: Backend):
-    return backend.zeros((1,), "float64")
 
 
 def check_mask(mask, shape, backend: Backend, dtype, name: str = "mask"):

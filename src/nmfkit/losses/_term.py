@@ -50,7 +50,7 @@ class Term:
         self.weight = float(weight)
         self.left, self.right = left, right
         self._buffer = _RatioBuffer() if target.sparse else None
-        self._products = None  # (block, X-products, Gram) of the last Frobenius parts
+        self._products = None  # (block, X-products) of the last Frobenius parts
 
     @property
     def blocks(self) -> tuple:
@@ -69,19 +69,15 @@ class Term:
     # -- gradient parts -----------------------------------------------------------------
     def raw_parts(self, state, block: str):
         """Unweighted ``(P, N)`` of ``∇_block D`` (shapes broadcastable to the block)."""
+        if block not in (self.left, self.right):
+            raise KeyError(f"term on ({self.left}, {self.right}) does not bind block {block!r}")
         A, B = state[self.left], state[self.right]
         t = self.target
-        if block == self.left:
-            P, N = left_parts(t, A, B, self.beta, self._buffer)
-            if self.beta == 2 and t.M is None:
-                self._products = (block, N, None)
-            return P, N
-        if block == self.right:
-            P, N = right_parts(t, A, B, self.beta, self._buffer)
-            if self.beta == 2 and t.M is None:
-                self._products = (block, N, None)
-            return P, N
-        raise KeyError(f"term on ({self.left}, {self.right}) does not bind block {block!r}")
+        parts = left_parts if block == self.left else right_parts
+        P, N = parts(t, A, B, self.beta, self._buffer)
+        if self.beta == 2 and t.M is None:
+            self._products = (block, N)
+        return P, N
 
     def parts(self, state, block: str):
         """``(P, N)`` of ``∇_block (w · D)``: scaled by ``|w|``, swapped for ``w < 0``."""
@@ -123,7 +119,7 @@ class Term:
         """
         if self._products is None or self._products[0] != block:
             return None
-        _, N, _ = self._products
+        _, N = self._products
         A, B = state[self.left], state[self.right]
         t = self.target
         b = t.backend

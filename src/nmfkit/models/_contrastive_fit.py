@@ -27,6 +27,12 @@ from ..solvers.contrastive import (
     start_codes,
 )
 from ._base import COMMON, NONNEG_FLOAT, POSITIVE_INT, ModelSpec, Param, validate_params
+from ._contrastive_diagnostics import (  # noqa: F401  (enrichment, trivial_divergence re-exported)
+    KL_DEGENERATE,
+    enrichment,
+    order_by_enrichment,
+    trivial_divergence,
+)
 from ._core import build_target, has_exact_projection, project
 
 __all__ = ["check_pair", "check_params", "fit_pair", "PairOptions", "CONTRASTIVE_PARAMS", "enrichment", "PairFit", "trivial_divergence",
@@ -45,7 +51,8 @@ def _basis_floor(value, name, spec):
     return float(value)
 
 
-def _n_shared(value, name, spec):
+def check_n_shared(value, name: str = "n_background_components", spec=None) -> int:
+    """The number of background programs: an integer >= 0."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
         raise NMFInputError(
             f"{name}={value!r} must be an integer >= 0 (0: no background programs, the plain "
@@ -59,7 +66,7 @@ CONTRASTIVE_PARAMS = {
     "alpha": NONNEG_FLOAT,
     "n_restarts": POSITIVE_INT,
     "basis_floor": Param(_basis_floor),
-    "n_background_components": Param(_n_shared),
+    "n_background_components": Param(check_n_shared),
 }
 #: The betas the contrastive model supports.
 CONTRASTIVE_LOSSES = (2.0, 1.0)
@@ -114,35 +121,6 @@ def check_pair(X, Y, *, allow_nan: bool = True):
     return dX, dY
 
 
-def _row_totals(t, b) -> np.ndarray:
-    """Each sample's total over all features, missing entries counted at the sample's mean."""
-    m = t.shape[1]
-    if t.sparse:
-        return np.asarray(t.X.sum(axis=1)).ravel().astype(np.float64)
-    tot = b.to_numpy(b.sum(t.MX, axis=1)).astype(np.float64)
-    if t.M is None:
-        return tot
-    n_obs = b.to_numpy(b.sum(t.M, axis=1)).astype(np.float64)
-    return tot * m / np.maximum(n_obs, 1)
-
-
-def enrichment(W_X, W_Y, tX, tY, b) -> np.ndarray:
-    r"""``log2`` of (mean usage in the target) / (mean usage in the background), per component.
-
-    A sample's usage of component j is ``W_ij / Σ_f x_if``: the share of the sample's
-    own total that the component reconstructs (rows of ``H`` sum to one, so
-    ``Σ_f W_ij H_jf = W_ij``; missing entries count at the sample's mean). Usages are
-    scale-free, so the enrichment depends neither on the data's scale nor on the
-    numbers of samples; a pseudo-usage of ``1e-6`` keeps it finite.
-    """
-    def usage(W, t):
-        W = b.to_numpy(W).astype(np.float64)
-        tot = _row_totals(t, b)
-        return (W / np.where(tot > 0, tot, np.inf)[:, None]).mean(axis=0)
-
-    return np.log2((usage(W_X, tX) + 1e-6) / (usage(W_Y, tY) + 1e-6))
-
-
 @dataclass
 class PairFit:
     W_X: Any
@@ -166,41 +144,6 @@ class PairFit:
     loss_before_refine: Optional[float] = None
     n_shared: int = 0  # leading rows of H (and columns of W_X, W_Y): the background programs
     shared_loss: Optional[float] = None  # D(Y | W H_shared) / E_Y of the background-only fit
-
-
-def _order(W_X, W_Y, H, enr, b, n_shared: int = 0):
-    """Components after the ``n_shared`` background programs, by enrichment (largest first)."""
-    order = np.r_[np.arange(n_shared), n_shared + np.argsort(-enr[n_shared:], kind="stable")]
-    idx = b.index(order)
-    return (b.contiguous(b.take(W_X, idx, axis=1)), b.contiguous(b.take(W_Y, idx, axis=1)),
-            b.contiguous(b.take(H, idx, axis=0)), enr[order])
-
-
-#: A KL fit is degenerate when its target term ``Σ x log(x/ŷ) / Σ x`` (totals are matched,
-#: so this is the count-weighted mean log-ratio) exceeds ``log(100)``: the data-carrying
-#: entries are reconstructed about 100 times too small, i.e. the basis sits on its floor.
-KL_DEGENERATE = float(np.log(100.0))
-
-
-def trivial_divergence(t, beta: float) -> float:
-    """Divergence of a trivial model (the diagnostics' reference).
-
-    Frobenius: the zero matrix (``½ Σ M X²``); KL: every sample reconstructed by its own
-    mean over its observed entries (the zero matrix has infinite KL divergence).
-    """
-    b = t.backend
-    if beta == 2:
-        return 0.5 * t.norm2
-    if t.sparse:
-        X = t.X.toarray()
-        M = np.ones_like(X)
-    else:
-        X, M = b.to_numpy(t.X), (np.ones(t.shape) if t.M is None else b.to_numpy(t.M))
-    mean = (M * X).sum(axis=1) / np.maximum(M.sum(axis=1), 1)
-    from scipy.special import xlogy
-
-    R = np.maximum(mean[:, None], 1e-300)
-    return float(np.sum(M * (xlogy(X, X / R) - X + R)))
 
 
 def shared_programs(dY, n_shared: int, *, beta: float, basis_floor: float, max_iter: int,
@@ -325,13 +268,7 @@ def fit_pair(dX, dY, k, options: Optional[PairOptions] = None, *, shared=None,
     elif kwargs:
         raise TypeError("fit_pair: pass the options either as a PairOptions or as keywords")
     o = options
-    n_shared = o.n_shared
-    if not isinstance(n_shared, numbers.Integral) or isinstance(n_shared, bool) or n_shared < 0:
-        raise NMFInputError(
-            f"n_background_components={n_shared!r} must be an integer >= 0 (0: no background "
-            "programs, the plain contrastive model)"
-        )
-    n_shared = int(n_shared)
+    n_shared = check_n_shared(o.n_shared)
     k = check_n_components(k, (min(dX.shape[0], dY.shape[0]), dX.shape[1]))
     if n_shared:
         check_n_components(k + n_shared, (min(dX.shape[0], dY.shape[0]), dX.shape[1]))
@@ -356,7 +293,8 @@ def fit_pair(dX, dY, k, options: Optional[PairOptions] = None, *, shared=None,
     best, losses, valid = _best_run(runs, o)
     out, W_X, W_Y, H, loss, dXn, dYn, before, _ = runs[best]
     b = tX.backend
-    W_X, W_Y, H, enr = _order(W_X, W_Y, H, enrichment(W_X, W_Y, tX, tY, b), b, n_shared)
+    W_X, W_Y, H, enr = order_by_enrichment(W_X, W_Y, H, enrichment(W_X, W_Y, tX, tY, b), b,
+                                           n_shared)
     history = out.loss_history
     if before is not None:  # the exact best-fit codes replace the loop's last iterate
         history = history[:-1] + (loss,)

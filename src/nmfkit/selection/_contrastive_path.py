@@ -88,7 +88,7 @@ def _rows(X, idx):
 
 def _explained(X_test, H, beta: float, n_shared: int = 0) -> float:
     """Share of the held-out divergence that ``H`` explains (beyond its first ``n_shared`` rows)."""
-    from ..models._contrastive_fit import trivial_divergence
+    from ..models._contrastive_diagnostics import trivial_divergence
     from ..models._core import build_target, project
 
     t = build_target(check_data(X_test, name="held-out data"))
@@ -176,7 +176,7 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
     """
     import pandas as pd
 
-    from ..models._contrastive_fit import check_pair, check_params, shared_programs
+    from ..models._contrastive_fit import check_n_shared, check_pair, check_params, shared_programs
 
     ks = [n_components] if isinstance(n_components, numbers.Integral) else list(n_components)
     if not ks:
@@ -201,9 +201,7 @@ def contrastive_path(X_target, X_background, alphas: Sequence[float] = (0, 0.5, 
                       _rows(X_background, ty))
     dX, dY = check_pair(Xf, Yf, allow_nan=handle_missing == "mask")
     seeds = rng.integers(0, 2**31 - 1, size=n_restarts)
-    ns = n_background_components
-    if not isinstance(ns, numbers.Integral) or isinstance(ns, bool) or ns < 0:
-        raise NMFInputError(f"n_background_components={ns!r} must be an integer >= 0")
+    ns = check_n_shared(n_background_components)
     shared = None
     if ns:
         shared = shared_programs(dY, int(ns), beta=beta, basis_floor=1e-10, max_iter=max_iter,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
@@ -93,7 +93,6 @@ class LoopOutcome:
     converged: np.ndarray
     stop_reason: list
     elapsed: float
-    extra: dict = field(default_factory=dict)
 
     def restart(self, r: int) -> "RestartOutcome":
         blocks = {k: (v[r, ...] if hasattr(v, "shape") else v[r]) for k, v in self.state.items()}

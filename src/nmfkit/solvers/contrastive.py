@@ -149,8 +149,7 @@ class ContrastiveProblem:
         The stopping rule measures changes of ``L`` relative to it: ``L`` itself is a
         difference that can sit near 0 (background programs make the two terms close).
         """
-        size = np.asarray(self.size, dtype=np.float64).reshape(-1)
-        return size if size.size == len(idx) else np.resize(size, len(idx))
+        return np.asarray(self.size, dtype=np.float64).reshape(-1)  # set for these restarts
 
 
 def _mean_row_total(t: Target) -> float:
@@ -274,9 +273,6 @@ class MiniBatchContrastiveStep:
         self.rng = rng
         self.prepare = ContrastiveStep(problem).prepare
 
-    def _index(self, idx: np.ndarray):
-        return self.p.backend.index(idx)
-
     def __call__(self, state, idx=None, want_loss=False):
         p = self.p
         nX, nY = p.X.shape[0], p.Y.shape[0]
@@ -285,7 +281,7 @@ class MiniBatchContrastiveStep:
         by = np.array_split(self.rng.permutation(nY), min(n_batches, nY))
         for j, ix_np in enumerate(bx):
             iy_np = by[j % len(by)]
-            ix, iy = self._index(ix_np), self._index(iy_np)
+            ix, iy = p.backend.index(ix_np), p.backend.index(iy_np)
             tX, tY = p.terms(_take_rows(p.X, ix), _take_rows(p.Y, iy),
                              nX / len(ix_np), nY / len(iy_np))
             sub = {"W_X": state["W_X"][:, ix], "W_Y": state["W_Y"][:, iy], "H": state["H"]}

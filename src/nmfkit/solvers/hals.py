@@ -171,6 +171,8 @@ class HALSStep:
             if t.target.M is not None:
                 s = float(self.b.item(t.target.M.max()))
                 self.scale[id(t)] = (s, t.target.M / s if s != 1.0 else t.target.M)
+        # the weighted surrogate is divided by the largest weight: so are the penalties
+        self._s = max([s for s, _ in self.scale.values()] or [1.0])
         self._inner = (inner_alpha, inner_tol, max_inner)
 
     def prepare(self, state):
@@ -226,13 +228,11 @@ class HALSStep:
             Rm, G, last = self._products(state, blk)
             A = state[blk]
             At = b.mT(A) if any(blk == t.left for t in self.terms) else A
-            s = max([self.scale[id(t)][0] for t in self.terms if id(t) in self.scale] or [1.0])
             p = self.penalties.get(blk, BlockPenalty())
-            p = BlockPenalty(p.l1 / s, p.l2 / s)
-            _, inner_tol, _ = self._inner
+            p = BlockPenalty(p.l1 / self._s, p.l2 / self._s)
             budget = self._budget(At.shape[2], state, blk, At.shape[1])
             with single_threaded_blas():
-                hals_sweeps(At, Rm, G, b, p, budget, inner_tol)
+                hals_sweeps(At, Rm, G, b, p, budget, self._inner[1])
         if self.weighted:
             return None
         return self._loss_from(state, blk, last)
