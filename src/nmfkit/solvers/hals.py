@@ -28,7 +28,8 @@ from ..backends import single_threaded_blas
 from ..losses import frobenius_values, stacked_left, stacked_right
 from .mu import BlockPenalty
 
-__all__ = ["HALSStep", "checked_right_products", "hals_sweeps", "inner_budget"]
+__all__ = ["HALSStep", "checked_right_products", "hals_sweep", "hals_sweeps", "inner_budget", "inner_stop",
+           "sweep_scales"]
 
 
 _POOL = None
@@ -85,6 +86,41 @@ def inner_budget(r: int, c: int, k: int, alpha: float = 0.5, max_inner: int = 20
     return max(1, min(max_inner, 1 + int(alpha * rho)))
 
 
+def sweep_scales(G, backend, penalty: BlockPenalty = BlockPenalty()) -> np.ndarray:
+    """The divisors ``G_jj + l2`` of every restart (R, k) as float64 (``inf`` where <= 0:
+    a component with ``G_jj <= 0`` is skipped, it adds 0)."""
+    d = backend.to_numpy(backend.diag(G)).astype(np.float64) + penalty.l2
+    return np.where(d > 0, d, np.inf)
+
+
+def hals_sweep(At, Rm, G, d, backend, penalty: BlockPenalty = BlockPenalty(), track: bool = False):
+    """One coordinate sweep over the rows of every restart of ``At`` (R, k, r), in place.
+
+    ``d`` is :func:`sweep_scales` of ``G``. With ``track``, returns the squared change of
+    every restart (float64 (R,)), what the inner stopping rule compares; else None. A
+    row-partitioned problem (mini-batch, Dask) runs this on each block of ``W`` and
+    sums the changes: the same rule as one block.
+    """
+    b = backend
+    k = At.shape[1]
+    l1, l2 = penalty.l1, penalty.l2
+    dd = b.from_numpy(d, dtype=At.dtype)[:, :, None]  # (R, k, 1)
+    prev = b.copy(At) if track else None
+    for j in range(k):
+        g = Rm[:, j, :] - (G[:, j : j + 1, :] @ At)[:, 0, :]
+        if l1:
+            g -= l1
+        if l2:
+            g -= l2 * At[:, j, :]
+        row = At[:, j, :]
+        row += g / dd[:, j, :]
+        b.clamp_min_(row, 0.0)
+    if not track:
+        return None
+    prev -= At
+    return b.to_numpy(b.sum(prev * prev, axis=(1, 2))).astype(np.float64)
+
+
 def hals_sweeps(At, Rm, G, backend, penalty: BlockPenalty = BlockPenalty(), max_sweeps: int = 1,
                 inner_tol: float = 0.0) -> int:
     """Coordinate sweeps on the rows of every restart of ``At`` (R, k, r), in place.
@@ -94,10 +130,8 @@ def hals_sweeps(At, Rm, G, backend, penalty: BlockPenalty = BlockPenalty(), max_
     times its first change. Returns the number of sweeps run.
     """
     b = backend
-    nR, k, _ = At.shape
-    l1, l2 = penalty.l1, penalty.l2
-    d = b.to_numpy(b.diag(G)).astype(np.float64) + l2  # (R, k)
-    d = np.where(d > 0, d, np.inf)  # a component with G_jj <= 0 is skipped (adds 0)
+    nR = At.shape[0]
+    d = sweep_scales(G, b, penalty)
     active = np.arange(nR)
     first = None
     sweeps = 0
@@ -105,31 +139,25 @@ def hals_sweeps(At, Rm, G, backend, penalty: BlockPenalty = BlockPenalty(), max_
         full = active.size == nR
         A = At if full else b.take(At, active)
         Rs, Gs = (Rm, G) if full else (b.take(Rm, active), b.take(G, active))
-        dd = b.from_numpy(d[active], dtype=A.dtype)[:, :, None]  # (R_a, k, 1)
-        prev = b.copy(A) if max_sweeps > 1 else None
-        for j in range(k):
-            g = Rs[:, j, :] - (Gs[:, j : j + 1, :] @ A)[:, 0, :]
-            if l1:
-                g -= l1
-            if l2:
-                g -= l2 * A[:, j, :]
-            row = A[:, j, :]
-            row += g / dd[:, j, :]
-            b.clamp_min_(row, 0.0)
+        change = hals_sweep(A, Rs, Gs, d[active], b, penalty, track=max_sweeps > 1)
         if not full:
             b.put_(At, active, A)
-        if max_sweeps == 1:
+        if change is None:
             break
-        prev -= A
-        change = b.to_numpy(b.sum(prev * prev, axis=(1, 2))).astype(np.float64)
         if first is None:
             first = change
             continue
-        keep = ~(change <= inner_tol * inner_tol * first)
+        keep = ~inner_stop(change, first, inner_tol)
         active, first = active[keep], first[keep]
         if active.size == 0:
             break
     return sweeps
+
+
+def inner_stop(change, first, inner_tol: float):
+    """The Gillis–Glineur inner rule: a restart stops once its change is at most
+    ``inner_tol²`` times its first sweep's change."""
+    return change <= inner_tol * inner_tol * first
 
 
 def _rows_first(b, A):

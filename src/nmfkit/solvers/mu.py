@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..losses import safe_den
 
-__all__ = ["mu_gamma", "mu_update", "MUStep", "BlockPenalty"]
+__all__ = ["mu_gamma", "mu_update", "mu_apply", "summed_parts", "MUStep", "BlockPenalty"]
 
 
 def mu_gamma(beta: float) -> float:
@@ -67,21 +67,30 @@ def mu_update(state, block: str, terms, backend, penalty: BlockPenalty = BlockPe
     overwritten by the ratio when it was a temporary), for callers that reuse ``P`` or a
     term's cached Frobenius products.
     """
-    A = state[block]
     P0, N = summed_parts(state, block, terms)
+    keep = any(t.caches(N) for t in terms)  # N is also a term's cached product: keep it
+    mu_apply(state[block], P0, N, backend, penalty, gamma, keep_N=keep)
+    return P0, N
+
+
+def mu_apply(A, P0, N, backend, penalty: BlockPenalty = BlockPenalty(), gamma: float = 1.0,
+             keep_N: bool = False):
+    """``A ← A ⊙ (N / (P0 + l1 + l2 A))^γ`` in place, from parts summed by the caller
+    (over terms, over row blocks, or decayed over mini-batches). ``N`` is divided in
+    place unless ``keep_N``."""
     P = P0
     if penalty.l1:
         P = P + penalty.l1
     if penalty.l2:
         P = P + penalty.l2 * A
-    if any(t.caches(N) for t in terms):  # N is also a term's cached product: keep it
+    if keep_N:
         ratio = N / safe_den(backend, P)
     else:
         ratio = backend.div_(N, safe_den(backend, P))  # N is a temporary: divide in place
     if gamma != 1:
         ratio = ratio**gamma
     A *= ratio
-    return P0, N
+    return A
 
 
 @dataclass
