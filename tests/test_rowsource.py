@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import tracemalloc
 
 import numpy as np
@@ -206,6 +207,31 @@ def test_h5ad_categorical_obs_names(tmp_path):
         assert src.row_names() == ["b", "a", "b", "a"]
 
 
+def test_anndata_objects_and_h5py_groups(tmp_path):
+    X = _matrix()
+    path = _write_h5ad(tmp_path / "a.h5ad", sp.csr_matrix(X), layer="counts")
+    backed = anndata.read_h5ad(path, backed="r")
+    try:
+        with open_rows(backed, layer="counts") as src:  # read from the backing file, by rows
+            assert src.path == str(path) and src.sparse
+            _equal(src.read(3, 9), sp.csr_matrix(X[3:9]))
+    finally:
+        backed.file.close()
+    adata = anndata.read_h5ad(path)
+    with open_rows(adata, layer="counts") as src:
+        assert src.row_names()[:2] == ["cell0", "cell1"] and src.col_names()[-1] == "gene6"
+        _equal(_stack(src.blocks(10), True)[1], sp.csr_matrix(X))
+    with pytest.raises(NMFInputError, match="has no layer 'raw'"):
+        open_rows(adata, layer="raw")
+    with pytest.raises(NMFInputError, match="adata.X is None"):
+        open_rows(adata)
+    with h5py.File(path, "r") as f:
+        with open_rows(f["layers/counts"]) as src:  # a CSR group object
+            _equal(src.read(0, 23), sp.csr_matrix(X))
+        with pytest.raises(NMFInputError, match=r"whole AnnData file.*f\['X'\]"):
+            open_rows(f)
+
+
 def test_row_source_passes_through_and_closes(tmp_path):
     src = as_row_source(_matrix())
     assert open_rows(src) is src and as_row_source(src) is src
@@ -309,6 +335,15 @@ def test_other_paths_are_refused_clearly(tmp_path):
         open_rows(3.5)
     with pytest.raises(NMFInputError, match="1-D array"):
         as_row_source(np.ones(3))
+
+
+@pytest.mark.parametrize("module, name", [("h5py", "a.h5ad"), ("zarr", "X.zarr")])
+def test_a_missing_optional_package_is_one_clear_import_error(tmp_path, monkeypatch, module, name):
+    X = _matrix()
+    path = _write_h5ad(tmp_path / name, X) if module == "h5py" else _write_zarr(tmp_path / name, X)
+    monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
+    with pytest.raises(ImportError, match=rf"optional package '{module}'.*pip install"):
+        open_rows(path)
 
 
 def test_stream_errors(tmp_path):
