@@ -260,6 +260,7 @@ class StreamRows(RowSource):
     Blocks are regrouped into ``batch_size`` rows by :meth:`blocks`; there is no
     random access (:meth:`read` raises). ``dtype``, ``sparse`` and (unless given)
     ``n_features`` come from the first block; later blocks are converted to them.
+    Yielded blocks are copies.
     """
 
     def __init__(self, source: Any, *, factory: Callable[[], Iterable] | None,
@@ -371,8 +372,9 @@ class StreamRows(RowSource):
         self.shape = (row, m)
 
     def _join(self, pieces: list):
+        """One block from the pieces: a copy, so changing it never changes the caller's arrays."""
         if len(pieces) == 1:
-            return pieces[0]
+            return pieces[0].copy() if self.sparse else np.array(pieces[0], order="C", copy=True)
         return sp.vstack(pieces, format="csr") if self.sparse else np.concatenate(pieces)
 
     def _release(self) -> None:

@@ -203,7 +203,7 @@ def open_rows(source: Any, *, layer: str | None = None, n_features: int | None =
     if isinstance(source, RowSource):
         return source
     if isinstance(source, (str, os.PathLike)):
-        return _open_path(Path(source), layer)
+        return _open_path(Path(source).expanduser(), layer)
     if type(source).__name__ == "AnnData" and type(source).__module__.startswith("anndata"):
         return _from_anndata(source, layer)
     if layer is not None:
