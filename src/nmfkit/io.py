@@ -33,9 +33,13 @@ from . import _io_formats as _fmt
 from ._io_formats import SUPPORTED_EXTENSIONS
 from ._io_formats import fail as _fail
 from ._result import NMFResult
+from ._rowsource import RowSource, as_row_source, open_rows
 from .exceptions import NMFInputError
 
-__all__ = ["LabeledMatrix", "read_matrix", "save_result", "load_result", "atomic_write", "write_table"]
+__all__ = [
+    "LabeledMatrix", "read_matrix", "save_result", "load_result", "atomic_write", "write_table",
+    "RowSource", "open_rows", "as_row_source",
+]
 
 PathLike = str | os.PathLike
 
