@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from nmfkit import NMF, ContrastiveNMF, ConvexNMF, NonnegativeAutoencoder, SemiNMF
+from nmfkit import NMF, ContrastiveNMF, ConvexNMF, MiniBatchNMF, NonnegativeAutoencoder, SemiNMF
 
 # the checks fit tiny matrices with few iterations on purpose: hitting max_iter is expected
 pytestmark = pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")
@@ -39,6 +39,9 @@ ESTIMATORS = [
     ContrastiveAgainstItself(n_components=2, alpha=0.0, n_restarts=1, max_iter=50, random_state=0),
     ConvexNMF(n_components=2, max_iter=50, random_state=0),
     SemiNMF(n_components=2, max_iter=50, random_state=0),
+    MiniBatchNMF(n_components=2, batch_size=8, max_iter=20, random_state=0),  # online HALS
+    MiniBatchNMF(n_components=2, loss="kl", batch_size=8, max_iter=20, random_state=0),  # online MU
+    MiniBatchNMF(n_components=2, loss=1.5, batch_size=8, max_iter=20, random_state=0),
 ]
 if importlib.util.find_spec("torch") is not None:
     ESTIMATORS.append(NonnegativeAutoencoder(n_components=2, max_iter=50, random_state=0))
@@ -75,7 +78,7 @@ _JOINT_W = (
 
 
 def _expected_failed_checks(estimator):
-    if getattr(estimator, "loss", None) == "kl":
+    if getattr(estimator, "loss", None) == "kl" and not isinstance(estimator, MiniBatchNMF):
         return {
             "check_transformer_general": _KL_TRANSFORM,
             "check_transformer_data_not_an_array": _KL_TRANSFORM,

@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 __all__ = [
     "NMF",
     "nmf",
+    "MiniBatchNMF",
     "ConvexNMF",
     "SemiNMF",
     "NonnegativeAutoencoder",
@@ -38,6 +39,7 @@ __all__ = [
 _LAZY_ATTRS = {
     "NMF": ("nmfkit.models.nmf", "NMF"),
     "nmf": ("nmfkit.models.nmf", "nmf"),
+    "MiniBatchNMF": ("nmfkit.models.minibatch", "MiniBatchNMF"),
     "ConvexNMF": ("nmfkit.models.convex", "ConvexNMF"),
     "SemiNMF": ("nmfkit.models.convex", "SemiNMF"),
     "NonnegativeAutoencoder": ("nmfkit.models.autoencoder", "NonnegativeAutoencoder"),

@@ -18,6 +18,8 @@ derive their local indices from ``indptr`` and cache them only when small.
 
 from __future__ import annotations
 
+import weakref
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,6 +83,7 @@ class SparseInfo:
         self.indices = X.indices
         self.indptr = X.indptr
         self._T = None
+        self._parent = None  # the matrix this is the transpose of (held weakly: no cycle)
         self._blocks = None
 
     @property
@@ -90,9 +93,12 @@ class SparseInfo:
     @property
     def T(self) -> "SparseInfo":
         """The transpose, as its own CSR (cached; costs a copy of ``X``)."""
+        parent = self._parent() if self._parent is not None else None
+        if parent is not None:
+            return parent
         if self._T is None:
             self._T = SparseInfo(self.X.T.tocsr())
-            self._T._T = self
+            self._T._parent = weakref.ref(self)
         return self._T
 
     @property

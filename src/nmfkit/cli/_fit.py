@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..exceptions import NMFInputError
 from ._outdir import check_out_dir, staged_dir
 from ._report import make_summary, write_factors, write_json, write_standard_figures
 
@@ -45,7 +46,8 @@ EPILOG = """\
 examples:
   nmfkit fit counts.csv -k 5 --out fit-k5
   nmfkit fit genes_by_cells.tsv --transpose -k 10 --loss kl --seed 0 --out run1
-  nmfkit fit data.mtx -k 8 --solver mu --loss 1.5 --max-time 60 --out run2 --force"""
+  nmfkit fit data.mtx -k 8 --solver mu --loss 1.5 --max-time 60 --out run2 --force
+  nmfkit fit big.h5ad -k 20 --loss kl --batch-size 4096 --max-iter 10 --out atlas"""
 
 
 def positive_int(text: str) -> int:
@@ -112,6 +114,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="auto (default: HALS for Frobenius, else MU), mu or hals")
     model.add_argument("--init", choices=_INITS, default="auto",
                        help="initialisation (default: auto)")
+    model.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
+                       help="fit with MiniBatchNMF in batches of N rows; an .h5ad, .zarr or .npy "
+                            "INPUT is then streamed from disk, never loaded whole (--max-iter "
+                            "counts epochs)")
     add_run_options(model, what="the fit", per="")
     add_reading_options(p)
     p.set_defaults(handler=run)
@@ -150,14 +156,23 @@ def print_warning(message: str) -> None:
     print(f"nmfkit: warning: {text}", file=sys.stderr)
 
 
-def fit_quietly(X: Any, k: int, *, quiet: bool, **params: Any):
-    """Run :func:`nmfkit.nmf`, with a progress bar on a terminal, warnings as one-liners."""
+def _streamable(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith((".h5ad", ".zarr", ".npy")) or (path.is_dir() and name.endswith(".zarr/"))
+
+
+def fit_quietly(X: Any, k: int, *, quiet: bool, minibatch: bool = False, **params: Any):
+    """Run :func:`nmfkit.nmf` (or :class:`nmfkit.MiniBatchNMF`), with a progress bar on a
+    terminal, warnings as one-liners."""
     import nmfkit
 
     verbose = 1 if (not quiet and sys.stderr.isatty()) else 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
-        result = nmfkit.nmf(X, k, verbose=verbose, **params)
+        if minibatch:
+            result = nmfkit.MiniBatchNMF(k, verbose=verbose, **params).fit(X).result_
+        else:
+            result = nmfkit.nmf(X, k, verbose=verbose, **params)
     seen = set()
     for w in caught:
         text = str(w.message)
@@ -173,14 +188,28 @@ def run(args: argparse.Namespace) -> int:
 
     check_out_dir(args.out, args.force)  # fail before the (possibly long) fit
     path = Path(args.input)
-    data = io.read_matrix(path, sep=args.sep, transpose=args.transpose, layer=args.layer)
-    X = data.X
     params = dict(loss=args.loss, solver=args.solver, init=args.init, max_iter=args.max_iter,
                   tol=args.tol, max_time=args.max_time, random_state=args.seed)
-    result = fit_quietly(X, args.k, quiet=args.quiet, **params)
+    batch = getattr(args, "batch_size", None)
+    if batch is not None and _streamable(path):
+        if args.transpose:
+            raise NMFInputError(f"{path}: --transpose cannot stream a file by rows; write the file "
+                                "with samples as rows, or drop --batch-size to read it whole")
+        data = io.open_rows(path, layer=args.layer)
+        X = data
+        names = (data.row_names(), data.col_names())
+    else:
+        data = io.read_matrix(path, sep=args.sep, transpose=args.transpose, layer=args.layer)
+        X = data.X
+        names = (data.row_names, data.col_names)
+    if batch is not None:
+        params["batch_size"] = batch
+        result = fit_quietly(X, args.k, quiet=args.quiet, minibatch=True, **params)
+    else:
+        result = fit_quietly(X, args.k, quiet=args.quiet, **params)
 
     with staged_dir(args.out, args.force) as stage:
-        _, H_df = write_factors(stage, result, data.row_names, data.col_names)
+        _, H_df = write_factors(stage, result, *names)
         summary = make_summary(
             X,
             result,

@@ -144,6 +144,23 @@ def write_factors(directory: Path, result, row_names, col_names):
     return W_df, H_df
 
 
+def streamed_relative_error(source, W, H, batch: int = 4096) -> float:
+    """``‖X − W H‖_F / ‖X‖_F`` of a row source, one block of rows at a time."""
+    import scipy.sparse as sp
+
+    W, H = np.asarray(W), np.asarray(H)
+    num = den = 0.0
+    for start, block in source.blocks(batch):
+        R = W[start:start + block.shape[0]] @ H
+        if sp.issparse(block):
+            num += float(np.sum((block.toarray() - R) ** 2))
+            den += float(block.multiply(block).sum())
+        else:
+            num += float(np.sum((block - R) ** 2))
+            den += float(np.sum(block * block))
+    return float(np.sqrt(num / den)) if den > 0 else float("nan")
+
+
 def make_summary(X: Any, result, **extra: Any) -> dict:
     """The numbers of one fit, for ``summary.json``.
 
@@ -154,16 +171,18 @@ def make_summary(X: Any, result, **extra: Any) -> dict:
 
     history = [float(v) for v in result.loss_history]
     summary = dict(extra)
+    streamed = hasattr(X, "blocks") and hasattr(X, "read")  # a row source: never loaded whole
     summary.update(
         shape=[int(s) for s in X.shape],
-        sparse=bool(sp.issparse(X)),
+        sparse=bool(X.sparse if streamed else sp.issparse(X)),
         k=int(result.n_components),
         beta=float(result.beta),
         solver=result.solver,
         loss=float(result.loss),
         loss_initial=history[0] if history else None,
         reconstruction_err=float(result.reconstruction_err),
-        relative_error=relative_error(X, result.W, result.H),
+        relative_error=(streamed_relative_error(X, result.W, result.H) if streamed
+                        else relative_error(X, result.W, result.H)),
         n_iter=int(result.n_iter),
         converged=bool(result.converged),
         stop_reason=result.stop_reason,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from ..backends import Backend, is_sparse
 from ..backends._sparse import SparseInfo
 
@@ -41,8 +43,10 @@ class Target:
         self.shape = tuple(self.X.shape)
         self._MX = None
         self._norm2 = None
-        self._T = _transpose_of
-        self._parent = _transpose_of
+        self._T = None
+        # the transposed term refers back to its parent weakly: a strong cycle would keep
+        # every mini-batch's data alive until the cyclic garbage collector runs
+        self._parent = None if _transpose_of is None else weakref.ref(_transpose_of)
 
     @property
     def MX(self):
@@ -50,7 +54,8 @@ class Target:
         if self.M is None:
             return self.X
         if self._MX is None:
-            self._MX = self._parent.MX.T if self._parent is not None else self.M * self.X
+            parent = self._parent() if self._parent is not None else None
+            self._MX = parent.MX.T if parent is not None else self.M * self.X
         return self._MX
 
     @property
@@ -66,6 +71,9 @@ class Target:
     @property
     def T(self) -> "Target":
         """The transposed term (cached; shares memory where the backend allows)."""
+        parent = self._parent() if self._parent is not None else None
+        if parent is not None:
+            return parent
         if self._T is None:
             if self.sparse:
                 Xt = self.info.T

@@ -219,7 +219,7 @@ class HALSStep:
         _, Mn = self.scale[id(t)]
         return Mn * t.target.X + (1 - Mn) * (state[t.left] @ state[t.right])
 
-    def _products(self, state, blk):
+    def products(self, state, blk):
         """``(Rm, G, products)`` for block ``blk``: Rm (R, k, r), G (R, k, k)."""
         b = self.b
         Rm = G = None
@@ -253,7 +253,7 @@ class HALSStep:
         b = self.b
         last = None
         for blk in self.blocks:
-            Rm, G, last = self._products(state, blk)
+            Rm, G, last = self.products(state, blk)
             A = state[blk]
             At = b.mT(A) if any(blk == t.left for t in self.terms) else A
             p = self.penalties.get(blk, BlockPenalty())

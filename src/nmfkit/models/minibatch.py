@@ -1,0 +1,472 @@
+r"""Mini-batch (online) NMF: ``MiniBatchNMF``, for data in memory, in files, or streamed.
+
+The objective is :class:`~nmfkit.NMF`'s; the fit visits the rows in mini-batches and
+keeps, instead of ``X``, the sufficient statistics of the ``H`` update
+(:mod:`nmfkit.solvers.online`): memory is O(batch_size × n_features + (n_samples +
+n_features) × k) whatever ``X`` is, so a file larger than memory (``.h5ad``, ``.zarr``,
+``.npy``; :func:`nmfkit.io.open_rows`) is fitted by streaming it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .._result import NMFResult
+from .._validation import check_data, check_features, check_fitted_backend, check_n_components
+from ..backends import NumpyBackend
+from ..backends._random import check_random_state
+from ..exceptions import NMFInputError
+from ..init import initialize
+from ..losses import Penalty, Target, loss_to_beta
+from ..solvers import BlockPenalty, LoopOptions, run
+from ..solvers.hals import penalty_values
+from ..solvers.online import OnlineNMF
+from ._base import BOOL, FRACTION, NONNEG_FLOAT, FactorModel, Param, choice
+from ._core import build_target, check_beta_data, fix_gauge, resolve_solver
+
+__all__ = ["MiniBatchNMF"]
+
+_FORGET = Param(lambda v, n, s: _check_forget(v, n))
+
+
+def _check_forget(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise NMFInputError(f"{name}={value!r} must be a number in (0, 1] (1 keeps all past batches)")
+    return float(value)
+
+
+class _Rows:
+    """Rows of the data, in memory (a checked target) or in a row source (a file)."""
+
+    def __init__(self, target: Target | None = None, source=None):
+        self.target, self.source = target, source
+        self.shape = tuple(target.shape if target is not None else source.shape)
+        self.backend = target.backend if target is not None else NumpyBackend()
+
+    @property
+    def dtype(self):
+        return self.target.X.dtype if self.target is not None else np.dtype(self.source.dtype)
+
+    def batch(self, start: int, stop: int) -> Target:
+        if self.target is not None:
+            t = self.target
+            return Target(t.X[start:stop], None if t.M is None else t.M[start:stop], t.backend)
+        return Target(self.source.read(start, stop), None, self.backend)
+
+
+def _is_row_source(X) -> bool:
+    return isinstance(X, (str, os.PathLike)) or (hasattr(X, "read") and hasattr(X, "blocks"))
+
+
+class _EpochStep:
+    """One mini-batch per call of the loop; the loop's loss check falls at each epoch's end.
+
+    The epoch objective is the sum of the batches' objectives at their codes (before
+    each ``H`` update) plus the ``H`` penalty, scaled to all rows when the epoch was cut
+    short: an estimate of the full objective that costs nothing extra.
+    """
+
+    def __init__(self, model: "MiniBatchNMF", online: OnlineNMF, rows: _Rows, W, batch_size, rng,
+                 shuffle: bool, penalty: Penalty):
+        self.m, self.o, self.rows, self.W = model, online, rows, W
+        n = rows.shape[0]
+        self.starts = np.arange(0, n, batch_size)
+        self.batch_size, self.rng, self.shuffle = batch_size, rng, shuffle
+        self.seen = np.zeros(self.starts.size, dtype=bool)
+        self.penalty = penalty
+        self.order, self.pos = None, 0
+        self.epoch_stats = online.solver == "mu"
+        self.loss_sum, self.rows_done = 0.0, 0
+
+    def _next(self):
+        if self.order is None or self.pos == self.order.size:
+            self.order = self.rng.permutation(self.starts.size) if self.shuffle \
+                else np.arange(self.starts.size)
+            self.pos, self.loss_sum, self.rows_done = 0, 0.0, 0
+            if self.epoch_stats:
+                self.o.new_epoch(self.state)
+        i = int(self.order[self.pos])
+        self.pos += 1
+        return i
+
+    def __call__(self, state, idx=None, want_loss=False):
+        self.state = state
+        i = self._next()
+        n = self.rows.shape[0]
+        s = int(self.starts[i])
+        e = min(n, s + self.batch_size)
+        target = self.rows.batch(s, e)
+        W0 = self.W[s:e][None, ...] if (self.seen[i] and self.W is not None) else None
+        frac = (self.rows_done + e - s) / n
+        Wb, loss = self.o.step(state, target, 1.0, W0, replace=True, fraction=frac)
+        if self.W is not None:
+            self.W[s:e] = Wb[0]
+        self.seen[i] = True
+        self.loss_sum += loss
+        self.rows_done += e - s
+        return np.array([self.estimate(state)]) if want_loss else None
+
+    def estimate(self, state) -> float:
+        n = self.rows.shape[0]
+        if self.rows_done == 0:
+            return float("inf")
+        H = state["H"][0]
+        b = self.rows.backend
+        pen = 0.0
+        if self.penalty.l1_H:
+            pen += self.penalty.l1_H * float(b.item(b.sum(H)))
+        if self.penalty.l2_H:
+            pen += 0.5 * self.penalty.l2_H * b.norm2(H)
+        return self.loss_sum * n / self.rows_done + pen
+
+
+class MiniBatchNMF(FactorModel):
+    r"""Mini-batch NMF: :class:`~nmfkit.NMF`'s objective, fitted one batch of rows at a time.
+
+    Each step solves the codes of a batch for the current components (an exact NNLS
+    for the Frobenius loss; the engine's multiplicative or HALS steps otherwise),
+    adds the batch's share of the ``H`` update to running statistics decayed by
+    ``forget_factor``, and updates ``H`` from them: online HALS for Frobenius (Mairal
+    et al. 2010), online multiplicative updates for any β (Lefèvre et al. 2011). The
+    data can be an array (NumPy, ``scipy.sparse``, torch), or a file or stream of
+    rows too large for memory (a path or a :func:`nmfkit.io.open_rows` source:
+    ``.h5ad``, ``.zarr``, ``.npy``, an iterable of row blocks), read one batch at a
+    time.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+    loss : str or float, default="frobenius"
+        Any β (``"frobenius"``, ``"kl"``, ``"is"`` or a number).
+    solver : {"auto", "hals", "mu"}, default="auto"
+        The ``H`` update: ``"hals"`` (Frobenius without missing entries; the default
+        there) or ``"mu"``.
+    init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"}, default="auto"
+        How ``H`` starts, computed from the **first batch** (``"auto"``: ``"nndsvda"``);
+        ``"custom"`` takes ``H`` from ``fit``'s keyword argument.
+    batch_size : int, default=1024
+        Rows per mini-batch.
+    forget_factor : float in (0, 1], default=0.7
+        ``partial_fit`` (streams) only: each call of ``b`` rows multiplies the past
+        statistics by ``forget_factor ** (b / N)``, ``N`` the ``n_samples`` passed to
+        ``partial_fit`` or else the rows seen so far (old batches then fade
+        polynomially); 1 keeps every batch with equal weight. ``fit`` on a finite data
+        set needs no such knob: with HALS each batch's contribution is *replaced* when
+        the batch is revisited (the statistics are exactly the full data's at the latest
+        codes, so every step lowers the full objective's surrogate); with MU an update
+        uses this epoch's statistics plus the unreplaced share of the previous epoch's,
+        so every row counts about once and nothing older than one pass is kept.
+    max_iter : int, default=200
+        Most epochs (passes over the data).
+    tol : float, default=1e-4
+        Stop when the epoch objective fell by less than ``tol`` relative to the previous
+        epoch's (module docstring of :mod:`nmfkit.models._base` for the shared meaning);
+        the epoch objective is the sum of the batches' objectives at their codes.
+    max_time : float or None, default=None
+        Seconds; checked after every batch.
+    alpha_W, alpha_H, l1_ratio : float, default=0, "same", 0
+        Penalties as in :class:`~nmfkit.NMF` (``l1_H = alpha_H · l1_ratio · n_samples``).
+    shuffle : bool, default=True
+        Visit the batches in a new random order every epoch (rows stay contiguous in
+        their batch, so files are still read sequentially in blocks).
+    max_inner : int, default=100
+        Most engine steps for the codes of one batch when they are iterative (β ≠ 2 or
+        missing entries); they also stop at a relative change of 1e-3.
+    handle_missing : {"mask", "error"}, default="mask"
+        In-memory data only: NaN entries are missing.
+    random_state : int, Generator or None
+    verbose : int, default=0
+        1 shows a progress bar over the batches (on a terminal).
+
+    Attributes
+    ----------
+    components_ : array (n_components, n_features)
+    n_iter_ : int
+        Epochs run (fractional epochs count as started ones).
+    n_steps_ : int
+        Mini-batch steps run (``partial_fit`` calls included).
+    loss_ : float
+        The objective of the final factors: ``W`` solved for the final ``H`` on every
+        row (one more pass), penalties included.
+    loss_history_ : tuple of float
+        The epoch objectives; the last entry is ``loss_``.
+    reconstruction_err_ : float
+    converged_, stop_reason_ : bool, str
+    result_ : NMFResult
+    n_features_in_ : int
+
+    Notes
+    -----
+    ``fit_transform(X)`` returns the codes of the final pass, which is exactly
+    ``transform(X)`` (the same solve on the same components), for every loss.
+
+    Examples
+    --------
+    >>> import nmfkit
+    >>> X = nmfkit.datasets.load_digits().X
+    >>> model = nmfkit.MiniBatchNMF(n_components=10, batch_size=256, max_iter=20, random_state=0)
+    >>> W = model.fit_transform(X)
+    >>> W.shape, model.components_.shape
+    ((1797, 10), (10, 64))
+    """
+
+    _own_params = {
+        "solver": choice("auto", "mu", "hals"),
+        "init": choice("auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"),
+        "alpha_W": NONNEG_FLOAT,
+        "alpha_H": Param(lambda v, n, s: v if v == "same" else NONNEG_FLOAT.check(v, n, s)),
+        "l1_ratio": FRACTION,
+        "forget_factor": _FORGET,
+        "shuffle": BOOL,
+        "max_inner": Param(lambda v, n, s: _positive(v, n)),
+    }
+    _sparse_input = True
+
+    def __init__(self, n_components=2, *, loss="frobenius", solver="auto", init="auto", batch_size=1024,
+                 forget_factor=0.7, max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
+                 l1_ratio=0.0, shuffle=True, max_inner=100, handle_missing="mask", random_state=None,
+                 verbose=0):
+        self.n_components = n_components
+        self.loss = loss
+        self.solver = solver
+        self.init = init
+        self.batch_size = batch_size
+        self.forget_factor = forget_factor
+        self.max_iter = max_iter
+        self.tol = tol
+        self.max_time = max_time
+        self.alpha_W = alpha_W
+        self.alpha_H = alpha_H
+        self.l1_ratio = l1_ratio
+        self.shuffle = shuffle
+        self.max_inner = max_inner
+        self.handle_missing = handle_missing
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- input -----------------------------------------------------------------------------
+    def _rows(self, X, mask, reset: bool) -> _Rows:
+        if _is_row_source(X):
+            if mask is not None:
+                raise NMFInputError("mask= is for in-memory data; a row source (file) takes none: mark "
+                                    "missing entries in memory, or fit the file without a mask")
+            from ..io import open_rows
+
+            source = open_rows(X) if isinstance(X, (str, os.PathLike)) else X
+            if source.shape[0] is None:
+                raise NMFInputError(
+                    "this row source is a one-pass stream of unknown length: fit it with partial_fit "
+                    "(one call per block), or pass a callable that returns a fresh iterator")
+            if reset:
+                self.n_features_in_ = int(source.shape[1])
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+            elif source.shape[1] != self.n_features_in_:
+                raise NMFInputError(f"X has {source.shape[1]} features, but {type(self).__name__} was "
+                                    f"fitted with {self.n_features_in_}; pass data with the same columns")
+            return _Rows(source=source)
+        data = check_data(X, allow_nan=self.handle_missing == "mask")
+        if not reset:
+            check_fitted_backend(self.components_, data.backend, type(self).__name__)
+        check_features(self, X, reset)
+        return _Rows(target=build_target(data, mask))
+
+    def _online(self, beta, solver, n_features, backend) -> tuple[OnlineNMF, Penalty]:
+        per_sample = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, 1, n_features)
+        online = OnlineNMF(beta, backend, solver, BlockPenalty(per_sample.l1_W, per_sample.l2_W),
+                           BlockPenalty(per_sample.l1_H, per_sample.l2_H), max_inner=self.max_inner)
+        return online, per_sample
+
+    def _start_H(self, rows: _Rows, k: int, H, rng):
+        """``H`` from ``init`` on the first batch (or ``H`` itself for ``init="custom"``)."""
+        first = rows.batch(0, min(rows.shape[0], max(self.batch_size, k)))
+        b = rows.backend
+        if self.init == "custom":
+            if H is None:
+                raise NMFInputError("init='custom' needs H= (n_components x n_features) in fit")
+        elif H is not None:
+            raise NMFInputError("H= is used only with init='custom'; set init='custom' or drop H")
+        X0 = first.MX
+        if first.M is None and min(X0.shape) < k and self.init not in ("random", "custom"):
+            init = "random"
+        else:
+            init = self.init
+        _, H0 = initialize(X0, k, init, backend=b, dtype=rows.dtype, weights=first.M, random_state=rng,
+                           W=None if init != "custom" else b.ones((X0.shape[0], k), rows.dtype), H=H)
+        return H0
+
+    def _solver(self, beta, rows: _Rows):
+        masked = rows.target is not None and rows.target.M is not None
+        solver = resolve_solver(self.solver, beta)
+        if solver == "hals" and masked:
+            if self.solver == "hals":
+                raise NMFInputError("MiniBatchNMF's solver='hals' needs data without missing entries; "
+                                    "use solver='mu' (or 'auto') with a mask or NaN")
+            solver = "mu"
+        return solver
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit_transform(self, X, y=None, W=None, H=None, mask=None):
+        """Fit on ``X`` (array, path or row source) and return the codes of its rows.
+
+        ``H`` starts the fit when ``init="custom"`` (``W`` is not used: codes are solved).
+        """
+        self._fit(X, H=H, mask=mask)
+        return self._W_final
+
+    def fit(self, X, y=None, W=None, H=None, mask=None):
+        """Fit on ``X`` (array, path or row source); returns ``self``."""
+        self._fit(X, H=H, mask=mask)
+        del self._W_final
+        return self
+
+    def _fit(self, X, H=None, mask=None):
+        params = self._validate_params()
+        beta = params["loss"]
+        rows = self._rows(X, mask, reset=True)
+        k = check_n_components(self.n_components, rows.shape)
+        solver = self._solver(beta, rows)
+        if rows.target is not None:
+            check_beta_data(rows.target, beta)
+        rng = check_random_state(self.random_state)
+        n, m = rows.shape
+        batch = min(self.batch_size, n)
+        online, pen = self._online(beta, solver, m, rows.backend)
+        state = online.start(self._start_H(rows, k, H, rng))
+        Wstore = rows.backend.zeros((n, k), rows.dtype)
+        step = _EpochStep(self, online, rows, Wstore, batch, rng, self.shuffle,
+                          Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, n, m))
+        n_batches = step.starts.size
+        options = LoopOptions(max_iter=self.max_iter * n_batches, tol=self.tol, max_time=self.max_time,
+                              loss_every=n_batches, verbose=self.verbose, warn=False,
+                              desc=f"minibatch[{solver}]")
+        outcome = run(step, state, options, lambda st: np.array([step.estimate(st)]),
+                      initial_losses=np.array([np.nan]))
+        self._online_, self._state_ = online, state
+        self._beta, self._solver_ = beta, solver
+        self._n_seen = n
+        self.n_steps_ = int(outcome.n_iter[0])
+        self.n_iter_ = int(-(-self.n_steps_ // n_batches))
+        self._finish(rows, outcome, pen, n, time.perf_counter())
+        if outcome.stop_reason[0] == "max_iter" and self.tol > 0:
+            import warnings
+
+            from ..exceptions import ConvergenceWarning
+
+            warnings.warn(f"MiniBatchNMF: stopped at max_iter={self.max_iter} epochs before the epoch "
+                          f"objective's relative decrease fell below tol={self.tol:g}; raise max_iter or tol",
+                          ConvergenceWarning, stacklevel=3)
+
+    def _finish(self, rows: _Rows, outcome, pen: Penalty, n: int, t0: float):
+        """The final pass: codes of every row for the final ``H``, the exact objective."""
+        H = self._state_["H"][0]
+        W, div = self._codes_rows(rows, H)
+        b = rows.backend
+        full_pen = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, n, rows.shape[1])
+        loss = div + (full_pen.value(W, H, b) if full_pen.any else 0.0)
+        W, Hg = fix_gauge(W, H, b, normalise=not full_pen.any)
+        # the loop's first entry is the (unknown) start; the last epoch estimate is replaced by
+        # the exact objective of the final factors
+        hist = list(outcome.loss_history[0][1:-1]) + [float(loss)]
+        iters = list(outcome.loss_iters[0][1:-1]) + [int(outcome.n_iter[0])]
+        self.components_ = Hg
+        self.n_components_ = int(Hg.shape[0])
+        self.loss_ = float(loss)
+        self.loss_history_ = tuple(hist)
+        self.reconstruction_err_ = float(np.sqrt(2.0 * max(div, 0.0)))
+        self.converged_ = bool(outcome.converged[0])
+        self.stop_reason_ = outcome.stop_reason[0]
+        elapsed = outcome.elapsed + (time.perf_counter() - t0)
+        self.result_ = NMFResult(W=W, H=Hg, loss=float(loss), loss_history=tuple(hist), n_iter=self.n_iter_,
+                                 converged=self.converged_, stop_reason=self.stop_reason_, elapsed=elapsed,
+                                 beta=self._beta, solver=f"minibatch-{self._solver_}",
+                                 info={"loss_iters": tuple(iters), "divergence": float(div),
+                                       "reconstruction_err": self.reconstruction_err_,
+                                       "n_steps": self.n_steps_, "batch_size": self.batch_size,
+                                       "penalty": full_pen.__dict__.copy()})
+        self._W_final = W
+
+    def _codes_rows(self, rows: _Rows, H):
+        """Codes of every row of ``rows`` on ``H`` (batch by batch) and ``D_β`` at them."""
+        b = rows.backend
+        n = rows.shape[0]
+        k = H.shape[0]
+        W = b.zeros((n, k), H.dtype)
+        total = 0.0
+        online = self._online_
+        Hs = H[None, ...]
+        for s in range(0, n, self.batch_size):
+            e = min(n, s + self.batch_size)
+            Wb, loss = online.codes(rows.batch(s, e), Hs)
+            W[s:e] = Wb[0]
+            total += loss - float(penalty_values(Wb, online.pW, b)[0])
+        return W, total
+
+    def partial_fit(self, X, y=None, W=None, H=None, mask=None, n_samples=None):
+        """One mini-batch step on the rows of ``X`` (the streaming use); returns ``self``.
+
+        The first call starts ``H`` from ``init`` on ``X``. The past statistics are
+        multiplied by ``forget_factor ** (len(X) / N)``, with ``N = n_samples`` when given
+        (so that ``partial_fit`` over the batches of a data set equals one epoch of
+        ``fit`` with ``shuffle=False``) and the number of rows seen so far otherwise.
+        """
+        first = not hasattr(self, "_state_")
+        params = self._validate_params()
+        beta = params["loss"]
+        rows = self._rows(X, mask, reset=first)
+        n_b, m = rows.shape
+        if first:
+            k = check_n_components(self.n_components, (max(n_b, 1), m)) if n_b >= 1 else None
+            solver = self._solver(beta, rows)
+            if rows.target is not None:
+                check_beta_data(rows.target, beta)
+            rng = check_random_state(self.random_state)
+            online, _ = self._online(beta, solver, m, rows.backend)
+            self._online_, self._beta, self._solver_ = online, beta, solver
+            self._state_ = online.start(self._start_H(rows, k, H, rng))
+            self._n_seen = 0
+            self.n_steps_ = 0
+        elif rows.target is not None:
+            check_beta_data(rows.target, beta)
+        self._n_seen += n_b
+        N = self._n_seen if n_samples is None else n_samples
+        for s in range(0, n_b, self.batch_size):  # a call larger than batch_size is split
+            e = min(n_b, s + self.batch_size)
+            rho = self.forget_factor ** ((e - s) / max(N, 1))
+            self._online_.step(self._state_, rows.batch(s, e), rho)
+            self.n_steps_ += 1
+        self.components_ = self._state_["H"][0]
+        self.n_components_ = int(self.components_.shape[0])
+        return self
+
+    # -- using the fit -----------------------------------------------------------------------
+    def transform(self, X, mask=None):
+        """Codes ``W >= 0`` of the rows of ``X`` (array, path or row source) on the fitted
+        components: an exact NNLS for Frobenius, the engine's iterative solve otherwise."""
+        check_is_fitted(self)
+        rows = self._rows(X, mask, reset=False)
+        if rows.target is not None:
+            check_beta_data(rows.target, self._beta)
+        H = rows.backend.cast_like(self.components_, rows.target.X) if rows.target is not None \
+            else self.components_
+        return self._codes_rows(rows, H)[0]
+
+    def score(self, X, y=None, mask=None):
+        """Minus the mean divergence per observed entry of ``X`` from its codes (higher is better)."""
+        check_is_fitted(self)
+        rows = self._rows(X, mask, reset=False)
+        H = rows.backend.cast_like(self.components_, rows.target.X) if rows.target is not None \
+            else self.components_
+        _, div = self._codes_rows(rows, H)
+        n_obs = rows.target.n_observed if rows.target is not None else float(rows.shape[0] * rows.shape[1])
+        return -div / n_obs
+
+
+def _positive(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise NMFInputError(f"{name}={value!r} must be an integer >= 1")
+    return int(value)
+
