@@ -42,25 +42,24 @@ def test_frobenius_reaches_full_batch_objective_on_digits(digits):
 
 @pytest.mark.slow
 def test_kl_on_mouse_counts_close_to_full_batch(mouse):
-    """Online MU on sparse 10x mouse counts: within 5 % of full-batch KL NMF (measured
-    2.4 % after 30 epochs; the 1 % of the Frobenius case is not reached for KL, see
-    BENCHMARKS.md), and on par (within 1 %) with scikit-learn's MiniBatchNMF with the same
-    batch size and epochs, in the same run (measured 0.2 % above it)."""
+    """Online MU on sparse 10x mouse counts: within 1 % of full-batch KL NMF (defaults) after
+    40 epochs, and below scikit-learn's MiniBatchNMF with the same batch size and epochs, in
+    the same run (measured 1.1 % below it at 30 epochs)."""
     from sklearn.decomposition import MiniBatchNMF as SkMiniBatchNMF
 
     from nmfkit.backends import NumpyBackend
     from nmfkit.losses import Target, beta_divergence
 
     full = NMF(10, loss="kl", random_state=0).fit(mouse)
-    mb = MiniBatchNMF(10, loss="kl", batch_size=1024, max_iter=30, tol=0, random_state=0).fit(mouse)
-    assert mb.loss_ <= 1.05 * full.loss_
+    mb = MiniBatchNMF(10, loss="kl", batch_size=1024, max_iter=40, tol=0, random_state=0).fit(mouse)
+    assert mb.loss_ <= 1.01 * full.loss_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sk = SkMiniBatchNMF(10, beta_loss="kullback-leibler", batch_size=1024, max_iter=30, tol=0,
+        sk = SkMiniBatchNMF(10, beta_loss="kullback-leibler", batch_size=1024, max_iter=40, tol=0,
                             max_no_improvement=None, random_state=0).fit(mouse)
     t = Target(mouse, None, NumpyBackend())
     sk_loss = beta_divergence(t, sk.transform(mouse), sk.components_, 1.0)
-    assert mb.loss_ < 1.01 * sk_loss
+    assert mb.loss_ < sk_loss
 
 
 def test_partial_fit_over_batches_equals_fit(digits):
