@@ -70,7 +70,7 @@ def test_partial_fit_over_batches_equals_fit(digits):
                            random_state=0).fit(X)
         stream = MiniBatchNMF(5, loss=loss, batch_size=100, forget_factor=1.0, random_state=0)
         for s in range(0, 600, 100):
-            stream.partial_fit(X[s:s + 100])
+            stream.partial_fit(X[s:s + 100], n_samples=600)
         H_fit = fit._state_["H"][0]
         np.testing.assert_allclose(stream.components_, H_fit, rtol=1e-10, atol=1e-12)
         assert stream.n_steps_ == fit.n_steps_ == 6

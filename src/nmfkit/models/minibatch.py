@@ -337,6 +337,7 @@ class MiniBatchNMF(FactorModel):
         n, m = rows.shape
         batch = min(self.batch_size, n)
         online, pen = self._online(beta, solver, m, rows.backend)
+        online.epoch_rows = n
         state = online.start(self._start_H(rows, k, H, rng))
         Wstore = rows.backend.zeros((n, k), rows.dtype)
         step = _EpochStep(self, online, rows, Wstore, batch, rng, self.shuffle,
@@ -419,10 +420,14 @@ class MiniBatchNMF(FactorModel):
     def partial_fit(self, X, y=None, W=None, H=None, mask=None, n_samples=None):
         """One mini-batch step on the rows of ``X`` (the streaming use); returns ``self``.
 
-        The first call starts ``H`` from ``init`` on ``X``. The past statistics are
-        multiplied by ``forget_factor ** (len(X) / N)``, with ``N = n_samples`` when given
-        (so that ``partial_fit`` over the batches of a data set equals one epoch of
-        ``fit`` with ``shuffle=False``) and the number of rows seen so far otherwise.
+        The first call starts ``H`` from ``init`` on ``X``. Without ``n_samples`` (an
+        open-ended stream) the past statistics are multiplied by
+        ``forget_factor ** (len(X) / N)``, ``N`` the rows seen so far. With ``n_samples``
+        (the rows of one pass over a data set streamed in blocks) the statistics follow
+        ``fit``'s epochs instead (MU: this pass plus the unreplaced share of the last;
+        HALS: decayed by ``forget_factor ** (len(X) / n_samples)``), so that with
+        ``forget_factor=1`` ``partial_fit`` over the batches of a data set is the same
+        computation as one epoch of ``fit`` with ``shuffle=False``.
         """
         first = not hasattr(self, "_state_")
         params = self._validate_params()
@@ -436,18 +441,27 @@ class MiniBatchNMF(FactorModel):
                 check_beta_data(rows.target, beta)
             rng = check_random_state(self.random_state)
             online, _ = self._online(beta, solver, m, rows.backend)
+            online.epoch_rows = n_samples if solver == "mu" else None
             self._online_, self._beta, self._solver_ = online, beta, solver
             self._state_ = online.start(self._start_H(rows, k, H, rng))
-            self._n_seen = 0
+            self._n_seen = self._pass_seen = 0
             self.n_steps_ = 0
         elif rows.target is not None:
             check_beta_data(rows.target, beta)
-        self._n_seen += n_b
-        N = self._n_seen if n_samples is None else n_samples
+        online = self._online_
         for s in range(0, n_b, self.batch_size):  # a call larger than batch_size is split
             e = min(n_b, s + self.batch_size)
-            rho = self.forget_factor ** ((e - s) / max(N, 1))
-            self._online_.step(self._state_, rows.batch(s, e), rho)
+            self._n_seen += e - s
+            if online.epoch_rows:
+                if self._pass_seen >= online.epoch_rows:
+                    online.new_epoch(self._state_)
+                    self._pass_seen = 0
+                self._pass_seen += e - s
+                online.step(self._state_, rows.batch(s, e), 1.0,
+                            fraction=self._pass_seen / online.epoch_rows)
+            else:
+                N = self._n_seen if n_samples is None else n_samples
+                online.step(self._state_, rows.batch(s, e), self.forget_factor ** ((e - s) / max(N, 1)))
             self.n_steps_ += 1
         self.components_ = self._state_["H"][0]
         self.n_components_ = int(self.components_.shape[0])
