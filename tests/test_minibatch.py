@@ -117,15 +117,18 @@ def test_missing_entries_are_left_out(digits):
         MiniBatchNMF(8, solver="hals").fit(Xn)
 
 
-def test_torch_input_stays_on_torch(digits):
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def test_torch_input_stays_on_torch(digits, device):
     torch = pytest.importorskip("torch")
-    X = torch.tensor(digits[:500])
+    X = torch.tensor(digits[:500], device=device)
     model = MiniBatchNMF(5, batch_size=100, max_iter=5, random_state=0).fit(X)
-    assert isinstance(model.components_, torch.Tensor)
+    assert isinstance(model.components_, torch.Tensor) and model.components_.device.type == device
     ref = MiniBatchNMF(5, batch_size=100, max_iter=5, random_state=0).fit(digits[:500])
-    np.testing.assert_allclose(model.components_.numpy(), ref.components_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(model.components_.cpu().numpy(), ref.components_, rtol=1e-6, atol=1e-9)
     kl = MiniBatchNMF(5, loss="kl", batch_size=100, max_iter=3, random_state=0).fit(X)
-    assert np.isfinite(kl.loss_)
+    ref_kl = MiniBatchNMF(5, loss="kl", batch_size=100, max_iter=3, random_state=0).fit(digits[:500])
+    assert kl.components_.device.type == device
+    assert kl.loss_ == pytest.approx(ref_kl.loss_, rel=1e-6)
 
 
 def test_same_seed_same_fit_and_max_time(digits):

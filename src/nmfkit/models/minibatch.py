@@ -412,7 +412,7 @@ class MiniBatchNMF(FactorModel):
                 Wb = online.codes(target, Hs)[0]
             else:
                 pen = Penalty(l1_W=online.pW.l1, l2_W=online.pW.l2)
-                Wb = project(target, H, beta=self._beta, penalty=pen)[None, ...]
+                Wb = project(target, H, beta=self._beta, penalty=pen, tol=1e-5)[None, ...]
             W[s:e] = b.cast_like(Wb[0], H)
             total += float(Term(target, self._beta, 1.0, "W", "H").divergences({"W": Wb, "H": Hs})[0])
         return W, total
