@@ -229,3 +229,18 @@ def test_one_pass_stream_needs_partial_fit(digits):
 def test_warning_when_max_iter_is_hit(digits):
     with pytest.warns(ConvergenceWarning, match="max_iter"):
         MiniBatchNMF(3, batch_size=500, max_iter=1, tol=1e-12, random_state=0).fit(digits)
+
+
+def test_fit_from_a_callable_stream_equals_fit_in_memory(digits):
+    """A callable returning a fresh iterator of row blocks is fitted epoch by epoch, in order."""
+    X = digits[:900]
+
+    def blocks():
+        return (X[s:s + 150] for s in range(0, 900, 150))
+
+    ref = MiniBatchNMF(4, loss="kl", batch_size=300, max_iter=3, tol=0, shuffle=False,
+                       random_state=0).fit(X)
+    got = MiniBatchNMF(4, loss="kl", batch_size=300, max_iter=3, tol=0, random_state=0).fit(
+        nmfkit.io.open_rows(blocks))
+    np.testing.assert_allclose(got.components_, ref.components_, rtol=1e-9, atol=1e-12)
+    assert got.transform(nmfkit.io.open_rows(blocks)).shape == (900, 4)

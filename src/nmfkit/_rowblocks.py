@@ -49,6 +49,7 @@ class RowSource:
     sparse: bool = False
     dtype: np.dtype = np.dtype(np.float64)
     reiterable: bool = True
+    random_access: bool = True  # read(start, stop) works (False: a stream, read in order)
     path: str | None = None
 
     def __init__(self, *, path: str | None = None, label: str | None = None) -> None:
@@ -262,6 +263,8 @@ class StreamRows(RowSource):
     ``n_features`` come from the first block; later blocks are converted to them.
     Yielded blocks are copies.
     """
+
+    random_access = False
 
     def __init__(self, source: Any, *, factory: Callable[[], Iterable] | None,
                  n_features: int | None, label: str) -> None:

@@ -44,6 +44,10 @@ class _Rows:
         self.target, self.source = target, source
         self.shape = tuple(target.shape if target is not None else source.shape)
         self.backend = target.backend if target is not None else NumpyBackend()
+        # a stream of blocks (no random access) is read in order, one pass per epoch
+        self.stream = source is not None and not getattr(source, "random_access", True)
+        self.batch_size = None
+        self._it = None
 
     @property
     def dtype(self):
@@ -53,7 +57,14 @@ class _Rows:
         if self.target is not None:
             t = self.target
             return Target(t.X[start:stop], None if t.M is None else t.M[start:stop], t.backend)
-        return Target(self.source.read(start, stop), None, self.backend)
+        if not self.stream:
+            return Target(self.source.read(start, stop), None, self.backend)
+        if start == 0 or self._it is None:
+            self._it = self.source.blocks(self.batch_size)
+        at, block = next(self._it)
+        if at != start:  # pragma: no cover - the callers read a stream in order
+            raise RuntimeError(f"stream read out of order: rows {start} wanted, {at} came")
+        return Target(block, None, self.backend)
 
 
 def _is_row_source(X) -> bool:
@@ -170,7 +181,8 @@ class MiniBatchNMF(FactorModel):
         Penalties as in :class:`~nmfkit.NMF` (``l1_H = alpha_H · l1_ratio · n_samples``).
     shuffle : bool, default=True
         Visit the batches in a new random order every epoch (rows stay contiguous in
-        their batch, so files are still read sequentially in blocks).
+        their batch, so files are still read sequentially in blocks). A stream of blocks
+        without random access (a callable returning an iterator) is read in order.
     max_inner : int, default=10
         Most engine steps for the codes of one batch during the fit when they are
         iterative (β ≠ 2 or missing entries; warm-started from the batch's previous
@@ -258,6 +270,9 @@ class MiniBatchNMF(FactorModel):
             from ..io import open_rows
 
             source = open_rows(X) if isinstance(X, (str, os.PathLike)) else X
+            if source.shape[0] is None and source.reiterable:  # a callable: count its rows once
+                for _ in source.blocks(65536):
+                    pass
             if source.shape[0] is None:
                 raise NMFInputError(
                     "this row source is a one-pass stream of unknown length: fit it with partial_fit "
@@ -269,7 +284,9 @@ class MiniBatchNMF(FactorModel):
             elif source.shape[1] != self.n_features_in_:
                 raise NMFInputError(f"X has {source.shape[1]} features, but {type(self).__name__} was "
                                     f"fitted with {self.n_features_in_}; pass data with the same columns")
-            return _Rows(source=source)
+            rows = _Rows(source=source)
+            rows.batch_size = self.batch_size
+            return rows
         data = check_data(X, allow_nan=self.handle_missing == "mask")
         if not reset:
             check_fitted_backend(self.components_, data.backend, type(self).__name__)
@@ -340,7 +357,7 @@ class MiniBatchNMF(FactorModel):
         online.epoch_rows = n
         state = online.start(self._start_H(rows, k, H, rng))
         Wstore = rows.backend.zeros((n, k), rows.dtype)
-        step = _EpochStep(self, online, rows, Wstore, batch, rng, self.shuffle,
+        step = _EpochStep(self, online, rows, Wstore, batch, rng, self.shuffle and not rows.stream,
                           Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, n, m))
         n_batches = step.starts.size
         options = LoopOptions(max_iter=self.max_iter * n_batches, tol=self.tol, max_time=self.max_time,
