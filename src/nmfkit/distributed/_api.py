@@ -178,8 +178,9 @@ def nmf(X, n_components, *, client=None, loss="frobenius", solver="auto", mask=N
     -------
     NMFResult
         ``W`` (NumPy, gathered), ``H``, in the gauge of :func:`nmfkit.nmf`; ``info``
-        adds ``n_blocks``, ``n_recoveries``, ``bytes_sent`` / ``bytes_received`` (by the
-        client) and ``time_per_iter``.
+        adds ``n_blocks``, ``n_recoveries``, ``bytes_sent`` / ``bytes_received`` (arrays
+        the client sent to / gathered from the workers), ``bytes_per_iter`` (the same in
+        the loop, per iteration, checkpoints included) and ``time_per_iter`` (median s).
     """
     client = get_client(client)
     beta = loss_to_beta(loss)
@@ -211,7 +212,9 @@ def nmf(X, n_components, *, client=None, loss="frobenius", solver="auto", mask=N
     options = LoopOptions(max_iter=max_iter, tol=tol, max_time=max_time,
                           loss_every=_check_int(loss_every, "loss_every"), verbose=verbose,
                           callback=cb, desc=f"dask_nmf[{solver}]")
+    traffic0 = bl.bytes_sent + bl.bytes_received
     out = run(step, state, options, step.objective).restart(0)
+    step.bytes_per_iter = (bl.bytes_sent + bl.bytes_received - traffic0) / max(out.n_iter, 1)
     W_fit = step._guarded(lambda: bl.gather_codes(state["W"]), state)
     return _result(out, step, W_fit, state["H"][0], beta, solver, penalty)
 
@@ -231,6 +234,7 @@ def _result(o, step, W, H, beta, solver, penalty) -> NMFResult:
         "n_recoveries": step.n_recoveries,
         "bytes_sent": bl.bytes_sent,
         "bytes_received": bl.bytes_received,
+        "bytes_per_iter": float(step.bytes_per_iter),
         "time_per_iter": float(np.median(step.iter_times)) if step.iter_times else float("nan"),
     }
     if solver == "hals":

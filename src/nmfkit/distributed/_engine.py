@@ -24,6 +24,9 @@ from . import _blocks
 
 __all__ = ["Blocks", "DaskHALSStep", "DaskMUStep", "RecoveryWarning"]
 
+#: arrays shared by every block's task travel inside the tasks below this size (bytes)
+INLINE_BYTES = 256 * 1024
+
 #: HALS inner-sweep parameters of the single-machine engine (HALSStep's defaults)
 INNER_ALPHA, INNER_TOL, MAX_INNER = 0.5, 0.1, 20
 
@@ -100,9 +103,16 @@ class Blocks:
         return out
 
     def broadcast(self, *arrays):
-        """Scatter small arrays to every worker (each sent once per worker)."""
+        """Arrays every block's task reads (``H``, ``G``): sent once to every worker.
+
+        Under :data:`INLINE_BYTES` in all they travel inside the tasks instead (one
+        copy per block, no extra round trip to scatter them)."""
+        size = sum(_nbytes(a) for a in arrays)
+        if size <= INLINE_BYTES:
+            self.bytes_sent += self.n * size
+            return list(arrays)
         futs = self.client.scatter(list(arrays), broadcast=True, hash=False)
-        self.bytes_sent += self.n_workers * sum(_nbytes(a) for a in arrays)
+        self.bytes_sent += self.n_workers * size
         return futs
 
     def tree_sum(self, futs, fan_in: int = 4):
