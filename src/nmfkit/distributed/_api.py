@@ -187,6 +187,11 @@ def nmf(X, n_components, *, client=None, loss="frobenius", solver="auto", mask=N
     solver = resolve_solver(solver, beta)
     X = as_row_blocks(X, client)
     check_solver_mask(solver, mask is not None)
+    if mask is not None and is_sparse(getattr(X, "_meta", None)):
+        import warnings
+
+        warnings.warn("a mask with sparse X densifies each row block of X on its worker so that "
+                      "entries can be weighted", UserWarning, stacklevel=2)
     k = check_n_components(n_components, X.shape)
     max_iter = _check_int(max_iter, "max_iter")
     checkpoint_every = _check_int(checkpoint_every, "checkpoint_every")
