@@ -97,6 +97,11 @@ def test_mu_kl_same_iterates_as_engine(client, sparse):
                  loss_every=1)
     assert res.solver == "mu" and res.info["n_blocks"] == 3
     _assert_same(res, ref)
+    if not sparse:  # blocks re-read from their source every iteration: the same iterates
+        again = nd.nmf(dX, 4, client=client, loss="kl", init="custom", W=W0, H=H0, max_iter=30,
+                       tol=0, loss_every=1, persist=False)
+        assert not again.info["persist"]
+        _assert_same(again, ref)
 
 
 def test_mu_with_mask_same_iterates(client):
