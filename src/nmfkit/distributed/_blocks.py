@@ -108,34 +108,36 @@ def norm2(t: Target) -> float:
 
 
 # -- HALS -----------------------------------------------------------------------------
-def hals_w_start(t: Target, At, H, G, d, penalty: BlockPenalty, track: bool):
-    """The W half-step's products on this block and its first sweep.
+def hals_w_sweeps(t: Target, At, H, G, d, penalty: BlockPenalty, budget: int):
+    """The W half-step's products on this block and ``budget`` sweeps, each kept.
 
-    ``Rm_b = H X_bᵀ`` (1, k, m_b) as :meth:`HALSStep._products` forms it; returns the
-    block's sweep state ``(At_b, Rm_b, change_b)`` (``At_b`` a new array).
+    ``Rm_b = H X_bᵀ`` (1, k, m_b) as :meth:`HALSStep._products` forms it, then
+    :func:`~nmfkit.solvers.hals_sweep` ``budget`` times on a copy of ``At_b``. Returns
+    ``(codes after each sweep, squared change of each sweep)``: the client sums the
+    changes over the blocks, applies the inner rule to the sums and :func:`pick` keeps
+    the codes after the sweep where it stopped. So the W half-step needs one round trip
+    instead of one per sweep, for at most ``budget`` sweeps of compute and codes kept
+    per block (the budget is sized so that all its sweeps cost about half the products).
     """
     b = t.backend
     Rm = b.contiguous(b.mT(stacked_right(b, t.X, H)))
     At = At.copy()
-    change = hals_sweep(At, Rm, G, d, b, penalty, track=track)
-    return At, Rm, change
+    track = budget > 1
+    kept, changes = [], []
+    for s in range(budget):
+        change = hals_sweep(At, Rm, G, d, b, penalty, track=track)
+        changes.append(0.0 if change is None else float(change[0]))
+        kept.append(At if s == budget - 1 else At.copy())
+    return kept, np.array(changes)
 
 
-def hals_w_sweep(sweep, G, d, penalty: BlockPenalty):
-    """One more coordinate sweep on this block's codes (a new state)."""
-    At, Rm, _ = sweep
-    b = get_namespace(At)
-    At = At.copy()
-    change = hals_sweep(At, Rm, G, d, b, penalty, track=True)
-    return At, Rm, change
+def sweep_changes(sweeps):
+    return sweeps[1]
 
 
-def sweep_change(sweep):
-    return sweep[2]
-
-
-def sweep_codes(sweep):
-    return sweep[0]
+def pick(sweeps, n_sweeps: int):
+    """The codes after sweep ``n_sweeps`` (1-based)."""
+    return sweeps[0][n_sweeps - 1]
 
 
 def hals_h_products(t: Target, At, penalty: BlockPenalty):

@@ -212,9 +212,10 @@ class DaskHALSStep(_DaskStep):
     """One HALS iteration of :class:`nmfkit.solvers.HALSStep` over row blocks.
 
     W half-step: ``H`` and ``G = H Hᵀ`` go to every worker; each block forms
-    ``H X_bᵀ`` and runs one :func:`~nmfkit.solvers.hals_sweep` at a time; the client
-    sums the blocks' changes and applies :func:`~nmfkit.solvers.inner_stop` with the
-    single-machine budget. H half-step: the blocks' ``(W_bᵀ X_b, W_bᵀ W_b)`` are summed
+    ``H X_bᵀ`` and runs the single-machine budget of :func:`~nmfkit.solvers.hals_sweep`
+    keeping the codes after each (:func:`_blocks.hals_w_sweeps`); the client sums the
+    blocks' changes per sweep, applies :func:`~nmfkit.solvers.inner_stop` to the sums
+    as ``hals_sweeps`` does, and every block keeps the codes of that sweep. H half-step: the blocks' ``(W_bᵀ X_b, W_bᵀ W_b)`` are summed
     in a tree and :func:`~nmfkit.solvers.hals_sweeps` updates ``H`` on the client.
     The objective comes from those products.
     """
@@ -237,17 +238,10 @@ class DaskHALSStep(_DaskStep):
         G = H @ b.mT(H)
         d = sweep_scales(G, b, self.pW)
         Hf, Gf = bl.broadcast(H, G)
-        track = self.budget_W > 1
-        sweeps = bl.map(_blocks.hals_w_start, targets, state["W"], shared=(Hf, Gf, d, self.pW, track))
-        n_sweeps = 1
-        if track:
-            first = sum(bl.gather(bl.map(_blocks.sweep_change, sweeps)))
-            for n_sweeps in range(2, self.budget_W + 1):
-                sweeps = bl.map(_blocks.hals_w_sweep, sweeps, shared=(Gf, d, self.pW))
-                change = sum(bl.gather(bl.map(_blocks.sweep_change, sweeps)))
-                if bool(inner_stop(change, first, INNER_TOL)[0]):
-                    break
-        W_new = bl.map(_blocks.sweep_codes, sweeps)
+        sweeps = bl.map(_blocks.hals_w_sweeps, targets, state["W"],
+                        shared=(Hf, Gf, d, self.pW, self.budget_W))
+        n_sweeps = self._stop(bl, sweeps)
+        W_new = bl.map(_blocks.pick, sweeps, shared=(n_sweeps,))
         # -- H half-step: products summed in a tree, sweeps on the client
         prods = bl.map(_blocks.hals_h_products, targets, W_new, shared=(self.pW,))
         Rt, Gt, penW = bl.tree_sum(prods)
@@ -256,6 +250,17 @@ class DaskHALSStep(_DaskStep):
         with single_threaded_blas():
             hals_sweeps(H, b.contiguous(Rt), Gt, b, self.pH, self.budget_H, INNER_TOL)
         return self._loss(state, Rt, Gt, penW)
+
+    def _stop(self, bl, sweeps) -> int:
+        """Sweeps the single-machine ``hals_sweeps`` would run: the inner rule on the
+        blocks' summed changes (sweep 1 sets the reference)."""
+        if self.budget_W == 1:
+            return 1
+        total = sum(bl.gather(bl.map(_blocks.sweep_changes, sweeps)))
+        for n_sweeps in range(2, self.budget_W + 1):
+            if bool(inner_stop(total[n_sweeps - 1], total[0], INNER_TOL)):
+                return n_sweeps
+        return self.budget_W
 
     def _loss(self, state, Rt, Gt, penW):
         """``HALSStep._loss_from`` on the summed products (transposed problem)."""
