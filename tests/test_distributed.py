@@ -236,20 +236,24 @@ def test_zarr_source_larger_than_worker_memory(tmp_path):
         X = da.from_zarr(str(tmp_path / "x.zarr"))
         assert X.nbytes > 2 * limit  # more than the two workers' limits together
 
-        def peak():
-            import resource
+        def rss():
+            import psutil
 
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            return psutil.Process().memory_info().rss
 
         nd.nmf(X[:8000], 3, client=c, solver="mu", max_iter=2, tol=0, persist=False)  # warm up
-        before = c.run(peak)
+        before, growth = c.run(rss), []
+
+        def watch(it, H, loss):  # the workers' memory while the fit runs
+            now = c.run(rss)
+            growth.append(max(now[w] - before[w] for w in now))
+
         res = nd.nmf(X, 3, client=c, loss="frobenius", solver="mu", max_iter=4, tol=0,
-                     loss_every=1, persist=False, random_state=0)
-        after = c.run(peak)
+                     loss_every=1, persist=False, random_state=0, callback=watch)
+    # no worker held its half of X (64 MB): each read one row block at a time
+    assert len(growth) == 4 and max(growth) < limit, growth
     assert res.n_iter == 4 and not res.info["persist"]
     assert np.all(np.diff(res.loss_history) < 0)
-    # no worker ever held its half of X (64 MB): each read one row block at a time
-    assert max(after[w] - before[w] for w in after) < limit
 
 
 def test_restarts_and_rank_search_on_client(client):
