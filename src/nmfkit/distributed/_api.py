@@ -101,7 +101,7 @@ def _inspect(bl: Blocks, beta: float):
 
 
 def _check_target(t, r0, r1, beta):
-    return _blocks.inspect(t.X if not t.sparse else t.info.X, t.M, r0, r1, beta)
+    return _blocks.inspect(t.X, t.M, r0, r1, beta)
 
 
 def _start(init, W, H, shape, k, mean, dtype, random_state):

@@ -22,7 +22,14 @@ from ..solvers import BlockPenalty, hals_sweep, mu_update
 from ..solvers.hals import penalty_values
 
 
+_SIZEOF = []
+
+
 def _register_sizeof():
+    """Once per process (on the worker, where results are sized)."""
+    if _SIZEOF:
+        return
+    _SIZEOF.append(True)
     try:
         from dask.sizeof import sizeof
     except ImportError:  # pragma: no cover - the workers always have dask
@@ -34,8 +41,6 @@ def _register_sizeof():
         n = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) if t.sparse else X.nbytes
         return int(n + (0 if t.M is None else t.M.nbytes))
 
-
-_register_sizeof()
 
 
 def _float(X):
@@ -81,6 +86,7 @@ def inspect(X, M, r0: int, r1: int, beta: float):
 
 def make_target(X, M=None) -> Target:
     """The block's data term (a masked sparse block is densified: weights need dense X)."""
+    _register_sizeof()
     X = _float(X)
     if M is not None:
         if is_sparse(X):
