@@ -104,15 +104,17 @@ def test_mu_kl_same_iterates_as_engine(client, sparse):
         _assert_same(again, ref)
 
 
-def test_mu_with_mask_same_iterates(client):
+@pytest.mark.parametrize("beta, solver", [(1.5, "mu"), (2.0, "hals")])
+def test_mask_same_iterates(client, beta, solver):
     X, W0, H0 = _data(seed=2)
-    mask = (np.random.default_rng(3).random(X.shape) > 0.2).astype(float)
-    ref = _reference(X, W0, H0, 1.5, "mu", 20, mask=mask)
-    res = nd.nmf(da.from_array(X, chunks=(60, 36)), 4, client=client, loss=1.5, mask=mask,
-                 init="custom", W=W0, H=H0, max_iter=20, tol=0, loss_every=1)
+    mask = (np.random.default_rng(3).random(X.shape) > 0.2) * 2.0  # weights 0 / 2
+    ref = _reference(X, W0, H0, beta, solver, 20, mask=mask)
+    res = nd.nmf(da.from_array(X, chunks=(60, 36)), 4, client=client, loss=beta, mask=mask,
+                 solver=solver, init="custom", W=W0, H=H0, max_iter=20, tol=0, loss_every=1)
+    assert res.solver == solver
     _assert_same(res, ref)
     # the mask changes the fit: ignoring it does not give the same numbers
-    plain = _reference(X, W0, H0, 1.5, "mu", 20)
+    plain = _reference(X, W0, H0, beta, solver, 20)
     assert _rel(res.H, plain[1]) > 1e-3
 
 
@@ -162,8 +164,10 @@ def test_bad_input(client, monkeypatch):
     bad[130, 3] = np.nan
     with pytest.raises(NMFInputError, match=r"rows 120:180 of X hold NaN"):
         nd.nmf(da.from_array(bad, chunks=(60, 36)), 3, client=client, solver="mu")
-    with pytest.raises(NMFInputError, match="solver='mu'"):
-        nd.nmf(X, 3, client=client, mask=np.ones(X.shape))
+    with pytest.raises(NMFInputError, match="mask has shape"):
+        nd.nmf(X, 3, client=client, mask=np.ones((3, 3)))
+    with pytest.raises(NMFInputError, match="mask for rows 0:120 of X has negative"):
+        nd.nmf(X, 3, client=client, mask=-np.ones(X.shape))
     with pytest.raises(NMFInputError, match="random"):
         nd.nmf(X, 3, client=client, init="nndsvd")
     with pytest.raises(NMFInputError, match="n_components|rank|k"):

@@ -9,6 +9,7 @@ it. An iteration is the engine's (:class:`nmfkit.solvers.HALSStep` /
   :func:`~nmfkit.solvers.hals_sweep` on its ``W_b`` one sweep at a time and the client
   applies the Gillis–Glineur stopping rule to the summed changes; the blocks'
   ``(W_bᵀ X_b, W_bᵀ W_b)`` are summed in a tree and ``H`` is swept on the client.
+  Element weights (a mask) by the engine's EM majorisation.
 * MU (any β, masks): :func:`~nmfkit.solvers.mu_update` of ``W_b`` on its worker; the
   blocks' gradient parts of ``H`` are summed and :func:`~nmfkit.solvers.mu_apply`
   updates ``H``.

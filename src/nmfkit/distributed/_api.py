@@ -17,7 +17,7 @@ from ..losses import Penalty, loss_to_beta
 from ..models._core import fix_gauge, resolve_solver
 from ..solvers import LoopOptions, mu_gamma, penalties_of, run
 from . import _blocks
-from ._engine import Blocks, DaskHALSStep, DaskMUStep, check_solver_mask
+from ._engine import Blocks, DaskHALSStep, DaskMUStep
 
 PURPOSE = "fit NMF on a dask.distributed cluster (nmfkit.distributed)"
 
@@ -68,9 +68,11 @@ def _mask_blocks(mask, X, client):
         return [None] * X.numblocks[0]
     da = require("dask.array", PURPOSE)
     if not isinstance(mask, da.Array):
-        mask = da.from_array(np.asarray(mask), chunks=(X.chunks[0], X.shape[1]))
+        mask = np.asarray(mask)
     if tuple(mask.shape) != tuple(X.shape):
         raise NMFInputError(f"mask has shape {tuple(mask.shape)} but X has {tuple(X.shape)}")
+    if not isinstance(mask, da.Array):
+        mask = da.from_array(mask, chunks=(X.chunks[0], X.shape[1]))
     if mask.chunks[0] != X.chunks[0] or mask.numblocks[1] > 1:
         mask = mask.rechunk((X.chunks[0], -1))
     return list(mask.to_delayed().ravel())
@@ -157,7 +159,9 @@ def nmf(X, n_components, *, client=None, loss="frobenius", solver="auto", mask=N
     loss, solver, max_iter, tol, max_time, loss_every, alpha_W, alpha_H, l1_ratio, verbose
         As in :func:`nmfkit.nmf` (no extrapolation: ``accelerate=False``).
     mask : dask.array or array, optional
-        Element weights (0 = missing) with ``X``'s row chunks; MU only.
+        Element weights (0 = missing), rechunked to ``X``'s row chunks. HALS handles
+        them by the EM majorisation of :class:`nmfkit.solvers.HALSStep` (the objective
+        is then evaluated every ``loss_every`` iterations, on the workers).
     init : {"random", "custom"}
         ``"random"`` makes the draws of :func:`nmfkit.nmf`'s ``init="random"`` for the
         same ``random_state``; ``"custom"`` starts from ``W`` and ``H``.
@@ -186,7 +190,6 @@ def nmf(X, n_components, *, client=None, loss="frobenius", solver="auto", mask=N
     beta = loss_to_beta(loss)
     solver = resolve_solver(solver, beta)
     X = as_row_blocks(X, client)
-    check_solver_mask(solver, mask is not None)
     if mask is not None and is_sparse(getattr(X, "_meta", None)):
         import warnings
 
@@ -204,7 +207,10 @@ def nmf(X, n_components, *, client=None, loss="frobenius", solver="auto", mask=N
     W0, H0 = _start(init, W, H, (n, m), k, total / max(count, 1.0), dtype, random_state)
     if solver == "hals":
         norm2 = sum(bl.gather([bl.submit(_blocks.norm2, t) for t in bl.make()]))
-        step = DaskHALSStep(bl, k, penalties_of(penalty), checkpoint_every, norm2)
+        scale = None
+        if mask is not None:
+            scale = max(bl.gather([bl.submit(_blocks.mask_max, t) for t in bl.make()]))
+        step = DaskHALSStep(bl, k, penalties_of(penalty), checkpoint_every, norm2, scale)
     else:
         step = DaskMUStep(bl, beta, penalties_of(penalty), checkpoint_every, mu_gamma(beta))
     state = {"H": H0, "W": bl.scatter_codes(W0)}

@@ -114,7 +114,21 @@ def norm2(t: Target) -> float:
 
 
 # -- HALS -----------------------------------------------------------------------------
-def hals_w_sweeps(t: Target, At, H, G, d, penalty: BlockPenalty, budget: int):
+def _hals_data(t: Target, At, H, scale: float):
+    """The block's data for HALS: ``X_b``, or with element weights the complete data
+    ``X̃_b = M̃ ⊙ X_b + (1 − M̃) ⊙ (W_b H)`` (``M̃ = M / scale``, ``scale`` the largest
+    weight over all blocks) of the EM majorisation, as :meth:`HALSStep._data` forms it."""
+    if t.M is None:
+        return t.X
+    Mn = t.M / scale if scale != 1.0 else t.M
+    return Mn * t.X + (1 - Mn) * (t.backend.mT(At) @ H)
+
+
+def mask_max(t: Target) -> float:
+    return 0.0 if t.M is None else float(t.M.max())
+
+
+def hals_w_sweeps(t: Target, At, H, G, d, penalty: BlockPenalty, budget: int, scale: float = 1.0):
     """The W half-step's products on this block and ``budget`` sweeps, each kept.
 
     ``Rm_b = H X_bᵀ`` (1, k, m_b) as :meth:`HALSStep._products` forms it, then
@@ -126,7 +140,9 @@ def hals_w_sweeps(t: Target, At, H, G, d, penalty: BlockPenalty, budget: int):
     per block (the budget is sized so that all its sweeps cost about half the products).
     """
     b = t.backend
-    Rm = b.contiguous(b.mT(stacked_right(b, t.X, H)))
+    X = _hals_data(t, At, H, scale)
+    XBt = X @ b.mT(H) if X.ndim == 3 else stacked_right(b, X, H)
+    Rm = b.contiguous(b.mT(XBt))
     At = At.copy()
     track = budget > 1
     kept, changes = [], []
@@ -146,12 +162,15 @@ def pick(sweeps, n_sweeps: int):
     return sweeps[0][n_sweeps - 1]
 
 
-def hals_h_products(t: Target, At, penalty: BlockPenalty):
+def hals_h_products(t: Target, At, penalty: BlockPenalty, H=None, scale: float = 1.0):
     """``(W_bᵀ X_b (1, k, n), W_bᵀ W_b (1, k, k), W-penalty of the block)``, the H
-    half-step's products (oriented as :meth:`HALSStep._products` forms them)."""
+    half-step's products (oriented as :meth:`HALSStep._products` forms them; with
+    element weights ``X̃_b`` at the new ``W_b`` and the last ``H``)."""
     b = t.backend
     A = b.mT(At)
-    if t.sparse:
+    if t.M is not None:
+        Rt = b.mT(A) @ _hals_data(t, At, H, scale)
+    elif t.sparse:
         Rt = b.mT(stacked_right(b, t.T.X, At))
     else:
         Rt = stacked_left(b, t.X, A)

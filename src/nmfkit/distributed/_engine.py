@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backends import get_namespace, single_threaded_blas
-from ..exceptions import NMFInputError
 from ..losses import frobenius_values
 from ..solvers import BlockPenalty, hals_sweeps, inner_budget, inner_stop, mu_apply, sweep_scales
 from ..solvers.hals import penalty_values
@@ -220,8 +219,16 @@ class DaskHALSStep(_DaskStep):
     The objective comes from those products.
     """
 
-    def __init__(self, blocks: Blocks, k: int, penalties, checkpoint_every: int, norm2: float):
+    def __init__(self, blocks: Blocks, k: int, penalties, checkpoint_every: int, norm2: float,
+                 mask_scale=None):
         super().__init__(blocks, 2.0, penalties, checkpoint_every)
+        # element weights: the EM majorisation of HALSStep, weights and penalties divided
+        # by the largest weight; the objective is then evaluated on the terms
+        self.scale = 1.0 if mask_scale is None else float(mask_scale)
+        self.weighted = mask_scale is not None
+        s = self.scale
+        self.sW = BlockPenalty(self.pW.l1 / s, self.pW.l2 / s)
+        self.sH = BlockPenalty(self.pH.l1 / s, self.pH.l2 / s)
         n, m = blocks.shape
         # HALSStep._budget: (rows of the block, the other dimension, k)
         self.budget_W = inner_budget(n, m, k, INNER_ALPHA, MAX_INNER)
@@ -236,20 +243,21 @@ class DaskHALSStep(_DaskStep):
         targets = bl.make()
         # -- W half-step: sweeps on every block, one global stopping rule
         G = H @ b.mT(H)
-        d = sweep_scales(G, b, self.pW)
+        d = sweep_scales(G, b, self.sW)
         Hf, Gf = bl.broadcast(H, G)
         sweeps = bl.map(_blocks.hals_w_sweeps, targets, state["W"],
-                        shared=(Hf, Gf, d, self.pW, self.budget_W))
+                        shared=(Hf, Gf, d, self.sW, self.budget_W, self.scale))
         n_sweeps = self._stop(bl, sweeps)
         W_new = bl.map(_blocks.pick, sweeps, shared=(n_sweeps,))
         # -- H half-step: products summed in a tree, sweeps on the client
-        prods = bl.map(_blocks.hals_h_products, targets, W_new, shared=(self.pW,))
+        prods = bl.map(_blocks.hals_h_products, targets, W_new,
+                       shared=(self.pW, Hf if self.weighted else None, self.scale))
         Rt, Gt, penW = bl.tree_sum(prods)
         state["W"] = W_new
         self.n_sweeps_W.append(n_sweeps)
         with single_threaded_blas():
-            hals_sweeps(H, b.contiguous(Rt), Gt, b, self.pH, self.budget_H, INNER_TOL)
-        return self._loss(state, Rt, Gt, penW)
+            hals_sweeps(H, b.contiguous(Rt), Gt, b, self.sH, self.budget_H, INNER_TOL)
+        return None if self.weighted else self._loss(state, Rt, Gt, penW)
 
     def _stop(self, bl, sweeps) -> int:
         """Sweeps the single-machine ``hals_sweeps`` would run: the inner rule on the
@@ -310,8 +318,3 @@ class DaskMUStep(_DaskStep):
         mu_apply(H, P, N, get_namespace(H), self.pH, self.gamma)
         return None
 
-
-def check_solver_mask(solver: str, masked: bool):
-    if solver == "hals" and masked:
-        raise NMFInputError("the distributed HALS solver takes no mask (missing values need the EM "
-                            "majorisation of the single-machine engine); use solver='mu'")
