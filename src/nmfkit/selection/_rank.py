@@ -124,7 +124,8 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
                 bicv_splits=3, rule: str = "one_se", solver: str = "auto", init: str = "random",
                 max_iter: int = 200, tol: float = 1e-4, cv_max_iter: Optional[int] = None,
                 cv_tol: Optional[float] = None, consensus="auto", random_state=None,
-                max_time: Optional[float] = None, verbose: int = 0) -> RankSearchResult:
+                max_time: Optional[float] = None, verbose: int = 0,
+                client=None) -> RankSearchResult:
     r"""Fit every rank in ``ks`` several times and measure fit, stability and prediction.
 
     For each k the data are fitted ``n_restarts`` times (one batched computation),
@@ -193,6 +194,10 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
         if it runs out, later ks are skipped with a warning.
     verbose : int
         1: a progress bar over the ks (on a terminal); 2: also inside each fit.
+    client : distributed.Client, optional
+        Run each k's restarts as tasks on a dask.distributed cluster
+        (:func:`~nmfkit.selection.restarts` with ``client=``): the same seeds, the same
+        table. The cross-validation fits run here.
 
     Returns
     -------
@@ -243,7 +248,8 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
     search = _Search(X, X_host, plans, fit_kw, cv_seed=int(rng.integers(2**31 - 1)),
                      do_consensus=do_consensus,
                      restart_kw=dict(loss=beta, solver=solver, init=init, max_iter=max_iter, tol=tol,
-                                     batched=data.n_nan == 0, verbose=max(verbose - 1, 0)))
+                                     batched=data.n_nan == 0, verbose=max(verbose - 1, 0),
+                                     client=client))
     skipped = search.run(ks, n_restarts, rng, max_time=max_time, start=start, verbose=verbose)
     done = tuple(r["k"] for r in search.rows)
     if skipped:

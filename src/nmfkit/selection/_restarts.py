@@ -18,7 +18,7 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -166,9 +166,28 @@ def _sequential(X, k, seeds, beta, opts: _FitOptions):
     return results
 
 
+def _one_fit(X, k, seed, beta, opts: _FitOptions, batched: bool):
+    """One restart from ``seed`` (a task on a dask worker): the batched path with R = 1,
+    or :func:`nmfkit.nmf`."""
+    if batched:
+        return _batched(check_data(X, allow_nan=True), k, [seed], beta, opts)[0]
+    return _sequential(X, k, [seed], beta, opts)[0]
+
+
+def _on_client(client, X, k, seeds, beta, opts: _FitOptions, batched: bool):
+    """Every restart as its own task on a dask.distributed cluster (``X`` sent once to
+    each worker); restart r is the fit from ``seeds[r]``, as without a client."""
+    if not batched and opts.max_time is not None:  # as _sequential: the budget is shared
+        opts = replace(opts, max_time=opts.max_time / len(seeds))
+    X_f = client.scatter(X, broadcast=True)
+    futs = [client.submit(_one_fit, X_f, k, int(s), beta, opts, batched, pure=False) for s in seeds]
+    return [NMFResult(**{**res.__dict__, "info": dict(res.info, restart=r, client=True)})
+            for r, res in enumerate(client.gather(futs))]
+
+
 def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto", init="random",
              max_iter=200, tol=1e-4, max_time=None, random_state=None, keep_all=False,
-             batched=True, verbose=0, accelerate="auto") -> RestartsResult:
+             batched=True, verbose=0, accelerate="auto", client=None) -> RestartsResult:
     r"""Fit ``X ≈ W H`` from ``n_restarts`` starts and keep the lowest objective.
 
     Parameters
@@ -208,6 +227,12 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
     accelerate : {"auto", True, False}
         Safeguarded extrapolation, as in :func:`nmfkit.nmf` ("auto": HALS only);
         batched restarts apply it per restart, step for step like the sequential fits.
+    client : distributed.Client, optional
+        Spread the restarts over a dask.distributed cluster: each restart is one task
+        (the batched engine with one restart, or ``nmfkit.nmf`` when ``batched=False``)
+        from the same seed, so the results are those without a client (exactly with
+        ``batched=False``; batched, up to the rounding of stacking the restarts).
+        ``max_time`` is then each task's budget (``max_time / n_restarts`` unbatched).
 
     Returns
     -------
@@ -234,7 +259,9 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
     opts = _FitOptions(solver=solver, init=init, max_iter=max_iter, tol=tol, max_time=max_time,
                        verbose=verbose, accelerate=accelerate)
     start = time.perf_counter()
-    if batched:
+    if client is not None:
+        results = _on_client(client, X, k, seeds, beta, opts, batched)
+    elif batched:
         results = _batched(data, k, seeds, beta, opts)
     else:
         results = _sequential(X, k, seeds, beta, opts)
