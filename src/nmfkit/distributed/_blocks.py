@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..backends import get_namespace, is_sparse
-from ..losses import Target, Term, stacked_left, stacked_right
+from ..losses import Target, Term
 from ..solvers import BlockPenalty, hals_sweep, mu_update
-from ..solvers.hals import penalty_values
+from ..solvers.hals import block_products, complete_data, penalty_values
 
 
 _SIZEOF = []
@@ -120,8 +120,7 @@ def _hals_data(t: Target, At, H, scale: float):
     weight over all blocks) of the EM majorisation, as :meth:`HALSStep._data` forms it."""
     if t.M is None:
         return t.X
-    Mn = t.M / scale if scale != 1.0 else t.M
-    return Mn * t.X + (1 - Mn) * (t.backend.mT(At) @ H)
+    return complete_data(t, t.backend.mT(At), H, t.M / scale if scale != 1.0 else t.M)
 
 
 def mask_max(t: Target) -> float:
@@ -140,9 +139,8 @@ def hals_w_sweeps(t: Target, At, H, G, d, penalty: BlockPenalty, budget: int, sc
     per block (the budget is sized so that all its sweeps cost about half the products).
     """
     b = t.backend
-    X = _hals_data(t, At, H, scale)
-    XBt = X @ b.mT(H) if X.ndim == 3 else stacked_right(b, X, H)
-    Rm = b.contiguous(b.mT(XBt))
+    Rm, _ = block_products(_term(t), _hals_data(t, At, H, scale), {"W": b.mT(At), "H": H}, "W", b)
+    Rm = b.contiguous(Rm)
     At = At.copy()
     track = budget > 1
     kept, changes = [], []
@@ -168,13 +166,9 @@ def hals_h_products(t: Target, At, penalty: BlockPenalty, H=None, scale: float =
     element weights ``X̃_b`` at the new ``W_b`` and the last ``H``)."""
     b = t.backend
     A = b.mT(At)
-    if t.M is not None:
-        Rt = b.mT(A) @ _hals_data(t, At, H, scale)
-    elif t.sparse:
-        Rt = b.mT(stacked_right(b, t.T.X, At))
-    else:
-        Rt = stacked_left(b, t.X, A)
-    return Rt, At @ A, penalty_values(A, penalty, b)
+    X = t.X if t.M is None else _hals_data(t, At, H, scale)
+    Rt, Gt = block_products(_term(t), X, {"W": A, "H": H}, "H", b)
+    return Rt, Gt, penalty_values(A, penalty, b)
 
 
 # -- MU -------------------------------------------------------------------------------

@@ -180,7 +180,8 @@ def _on_client(client, X, k, seeds, beta, opts: _FitOptions, batched: bool):
     if not batched and opts.max_time is not None:  # as _sequential: the budget is shared
         opts = replace(opts, max_time=opts.max_time / len(seeds))
     X_f = client.scatter(X, broadcast=True)
-    futs = [client.submit(_one_fit, X_f, k, int(s), beta, opts, batched, pure=False) for s in seeds]
+    futs = [client.submit(_one_fit, X_f, k, int(s), beta, opts, batched, pure=False, retries=2)
+            for s in seeds]  # retries: a worker lost mid-task reruns the fit elsewhere
     return [NMFResult(**{**res.__dict__, "info": dict(res.info, restart=r, client=True)})
             for r, res in enumerate(client.gather(futs))]
 

@@ -28,7 +28,7 @@ from ..backends import single_threaded_blas
 from ..losses import frobenius_values, stacked_left, stacked_right
 from .mu import BlockPenalty
 
-__all__ = ["HALSStep", "checked_right_products", "hals_sweep", "hals_sweeps", "inner_budget", "inner_stop",
+__all__ = ["HALSStep", "block_products", "checked_right_products", "complete_data", "hals_sweep", "hals_sweeps", "inner_budget", "inner_stop",
            "sweep_scales"]
 
 
@@ -160,6 +160,32 @@ def inner_stop(change, first, inner_tol: float):
     return change <= inner_tol * inner_tol * first
 
 
+def complete_data(target, A, B, Mn):
+    """``X̃ = M̃ ⊙ X + (1 − M̃) ⊙ (A B)``: the complete data of the EM majorisation of a
+    weighted Frobenius term (``M̃``: the weights divided by the largest one)."""
+    return Mn * target.X + (1 - Mn) * (A @ B)
+
+
+def block_products(t, X, state, blk, b):
+    """``(Rt, Gt)`` of term ``t`` with data ``X`` (``X`` or ``X̃``) for block ``blk``:
+    ``(B Xᵀ, B Bᵀ)`` for the left block, ``(Aᵀ X, Aᵀ A)`` for the right one, each in the
+    fastest orientation for ``X``. What a HALS half-step sums over terms (and a row-
+    partitioned fit over row blocks)."""
+    dense3 = getattr(X, "ndim", 2) == 3
+    if blk == t.left:
+        B = state[t.right]
+        XBt = (X @ b.mT(B)) if dense3 else stacked_right(b, X, B)
+        return b.mT(XBt), B @ b.mT(B)
+    A = state[t.left]
+    if dense3:
+        Rt = b.mT(A) @ X
+    elif t.target.sparse:
+        Rt = b.mT(stacked_right(b, t.target.T.X, b.mT(A)))
+    else:
+        Rt = stacked_left(b, X, A)  # Aᵀ X: the faster GEMM orientation
+    return Rt, b.mT(A) @ A
+
+
 def _rows_first(b, A):
     """``A`` (R, r, k) as the transpose view of a C-contiguous (R, k, r) stack."""
     return b.mT(b.contiguous(b.mT(A)))
@@ -216,32 +242,16 @@ class HALSStep:
         """The term's data: ``X``, or the complete-data ``X̃`` of the majorisation."""
         if t.target.M is None:
             return t.target.X
-        _, Mn = self.scale[id(t)]
-        return Mn * t.target.X + (1 - Mn) * (state[t.left] @ state[t.right])
+        return complete_data(t.target, state[t.left], state[t.right], self.scale[id(t)][1])
 
     def products(self, state, blk):
         """``(Rm, G, products)`` for block ``blk``: Rm (R, k, r), G (R, k, k)."""
-        b = self.b
         Rm = G = None
         last = []
         for t in self.terms:
             if not t.binds(blk):
                 continue
-            X = self._data(t, state)
-            dense3 = getattr(X, "ndim", 2) == 3
-            if blk == t.left:
-                B = state[t.right]
-                XBt = (X @ b.mT(B)) if dense3 else stacked_right(b, X, B)
-                Rt, Gt = b.mT(XBt), B @ b.mT(B)
-            else:
-                A = state[t.left]
-                if dense3:
-                    Rt = b.mT(A) @ X
-                elif t.target.sparse:
-                    Rt = b.mT(stacked_right(b, t.target.T.X, b.mT(A)))
-                else:
-                    Rt = stacked_left(b, X, A)  # Aᵀ X: the faster GEMM orientation
-                Gt = b.mT(A) @ A
+            Rt, Gt = block_products(t, self._data(t, state), state, blk, self.b)
             last.append((t, Rt, Gt))
             w = t.weight
             Rt, Gt = (Rt, Gt) if w == 1.0 else (Rt * w, Gt * w)
