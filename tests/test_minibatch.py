@@ -244,3 +244,13 @@ def test_fit_from_a_callable_stream_equals_fit_in_memory(digits):
         nmfkit.io.open_rows(blocks))
     np.testing.assert_allclose(got.components_, ref.components_, rtol=1e-9, atol=1e-12)
     assert got.transform(nmfkit.io.open_rows(blocks)).shape == (900, 4)
+
+
+def test_partial_fit_continues_a_fit(digits):
+    for loss in ("frobenius", "kl"):
+        model = MiniBatchNMF(5, loss=loss, batch_size=200, max_iter=3, random_state=0).fit(digits[:1000])
+        before = model.score(digits[1000:])
+        for s in range(1000, 1797, 200):
+            model.partial_fit(digits[s:s + 200])
+        assert np.isfinite(model.components_).all() and model.n_steps_ > 15
+        assert model.score(digits[1000:]) > before

@@ -367,7 +367,8 @@ class MiniBatchNMF(FactorModel):
                       initial_losses=np.array([np.nan]))
         self._online_, self._state_ = online, state
         self._beta, self._solver_ = beta, solver
-        self._n_seen = n
+        self._n_seen, self._pass_seen = n, 0
+        online.new_epoch(state)  # a later partial_fit starts a new pass
         self.n_steps_ = int(outcome.n_iter[0])
         self.n_iter_ = int(-(-self.n_steps_ // n_batches))
         self._finish(rows, outcome, pen, n, time.perf_counter())
