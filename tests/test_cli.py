@@ -249,3 +249,34 @@ def test_python_m_nmfkit_help():
     )
     assert proc.returncode == 0, proc.stderr
     assert "usage: nmfkit" in proc.stdout and "demo" in proc.stdout
+
+
+def test_fit_streams_an_h5ad_with_batch_size(tmp_path, capsys):
+    """``nmfkit fit big.h5ad --batch-size N`` fits MiniBatchNMF from the file (never read whole)."""
+    anndata = pytest.importorskip("anndata")
+    import json
+
+    import nmfkit.io
+
+    X = nmfkit.datasets.load_mouse10k().X[:1500]
+    path = tmp_path / "cells.h5ad"
+    anndata.AnnData(X=X).write_h5ad(path)
+    calls = []
+    real = nmfkit.io.read_matrix
+    nmfkit.io.read_matrix = lambda *a, **k: calls.append(a) or real(*a, **k)
+    try:
+        out = tmp_path / "run"
+        rc = main(["fit", str(path), "-k", "4", "--loss", "kl", "--batch-size", "500", "--max-iter", "3",
+                   "--seed", "0", "--out", str(out), "-q"])
+    finally:
+        nmfkit.io.read_matrix = real
+    assert rc == 0 and not calls  # streamed, not read whole
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["shape"] == [1500, 1000] and summary["solver"] == "minibatch-mu"
+    assert summary["sparse"] is True and 0 < summary["relative_error"] < 1
+    W = pd.read_csv(out / "W.tsv", sep="\t", index_col=0)
+    assert W.shape == (1500, 4) and str(W.index[0]) == "0"  # obs_names of the file
+    # --transpose cannot stream by rows: one line naming the fix
+    rc = main(["fit", str(path), "-k", "4", "--batch-size", "500", "--transpose", "--out",
+               str(tmp_path / "t")])
+    assert rc == 2 and "--transpose" in _one_error_line(capsys.readouterr().err)

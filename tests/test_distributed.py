@@ -283,3 +283,22 @@ def test_restarts_and_rank_search_on_client(client):
         b = rank_search(X, client=client, **rs_kw)
     np.testing.assert_allclose(b.table["loss"], a.table["loss"], rtol=1e-6)
     assert all(r.info.get("client") for r in b.restarts[3].results)
+
+
+def test_h5ad_path_read_on_the_workers(client, tmp_path):
+    """A CSR .h5ad path is read by rows on the workers and fits as the in-memory matrix does."""
+    anndata = pytest.importorskip("anndata")
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    X = sp.random(300, 40, density=0.2, format="csr", random_state=3,
+                  data_rvs=lambda s: rng.poisson(3.0, s) + 1.0)
+    path = tmp_path / "x.h5ad"
+    anndata.AnnData(X=X).write_h5ad(path)
+    W0, H0 = rng.random((300, 3)) + 0.1, rng.random((3, 40)) + 0.1
+    kw = dict(loss="kl", init="custom", W=W0, H=H0, max_iter=10, tol=0)
+    dX = nd.read_rows(path, chunk_rows=100)
+    assert dX.numblocks == (3, 1)
+    from_file = nd.nmf(str(path), 3, client=client, persist=False, **kw)
+    in_memory = nd.nmf(da.from_array(X, chunks=(100, 40), asarray=False), 3, client=client, **kw)
+    np.testing.assert_allclose(from_file.H, in_memory.H, rtol=1e-10)

@@ -27,8 +27,8 @@ Examples
 True
 """
 
-from ._api import nmf
+from ._api import nmf, read_rows
 from ._engine import RecoveryWarning
 from ._estimator import DaskNMF
 
-__all__ = ["DaskNMF", "RecoveryWarning", "nmf"]
+__all__ = ["DaskNMF", "RecoveryWarning", "nmf", "read_rows"]

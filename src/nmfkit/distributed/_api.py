@@ -35,9 +35,53 @@ def get_client(client):
                             "or Client('scheduler-address'))") from None
 
 
+def _read_block(path, layer, r0, r1):
+    from ..io import open_rows
+
+    with open_rows(path, layer=layer) as src:
+        return src.read(r0, r1)
+
+
+def read_rows(path, *, chunk_rows: int = 50_000, layer=None):
+    """A file of rows (``.h5ad`` CSR or dense, ``.zarr``, ``.npy``; :func:`nmfkit.io.open_rows`)
+    as a dask array chunked by rows, each chunk read **on its worker** from the file.
+
+    The workers must see ``path`` (a shared or local disk). With ``persist=False`` in
+    :func:`nmf`, the chunks are re-read every iteration, so the cluster never holds ``X``.
+    """
+    dask = require("dask", PURPOSE)
+    da = require("dask.array", PURPOSE)
+    import os
+
+    from ..io import open_rows
+
+    path = os.fspath(path)
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, numbers.Integral) or chunk_rows < 1:
+        raise NMFInputError(f"chunk_rows={chunk_rows!r} must be a positive integer")
+    with open_rows(path, layer=layer) as src:
+        if not src.random_access:
+            raise NMFInputError(f"{path}: a stream has no random access; write it to .h5ad, .zarr or "
+                                ".npy to read it by rows on the workers")
+        (n, m), dtype, sparse = src.shape, src.dtype, src.sparse
+    if sparse:
+        import scipy.sparse as sp
+
+        meta = sp.csr_matrix((0, m), dtype=dtype)
+    else:
+        meta = np.empty((0, m), dtype=dtype)
+    parts = [da.from_delayed(dask.delayed(_read_block)(path, layer, r0, min(n, r0 + chunk_rows)),
+                             shape=(min(n, r0 + chunk_rows) - r0, m), dtype=dtype, meta=meta)
+             for r0 in range(0, n, chunk_rows)]
+    return da.concatenate(parts, axis=0)
+
+
 def as_row_blocks(X, client, name: str = "X"):
     """``X`` as a dask array chunked by rows only (columns in one chunk)."""
+    import os
+
     da = require("dask.array", PURPOSE)
+    if isinstance(X, (str, os.PathLike)):
+        X = read_rows(X)
     if not isinstance(X, da.Array):
         if is_sparse(X):
             import scipy.sparse as sp
@@ -149,10 +193,12 @@ def nmf(X, n_components, *, client=None, loss="frobenius", solver="auto", mask=N
 
     Parameters
     ----------
-    X : dask.array, shape (n_samples, n_features)
+    X : dask.array, shape (n_samples, n_features), or a path
         Non-negative, finite data chunked by rows (columns are rechunked to one chunk):
         dense chunks or ``scipy.sparse.csr_matrix`` chunks. A NumPy / SciPy matrix is
-        split into one row block per worker.
+        split into one row block per worker. A path (``.h5ad``, ``.zarr``, ``.npy``) is
+        :func:`read_rows` of it (chunks of 50,000 rows read on the workers; pair it with
+        ``persist=False`` for data larger than the cluster's memory).
     n_components : int
     client : distributed.Client, optional
         Default: the current client (``distributed.get_client()``).

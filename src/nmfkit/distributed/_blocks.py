@@ -127,37 +127,41 @@ def mask_max(t: Target) -> float:
     return 0.0 if t.M is None else float(t.M.max())
 
 
-def hals_w_sweeps(t: Target, At, H, G, d, penalty: BlockPenalty, budget: int, scale: float = 1.0):
-    """The W half-step's products on this block and ``budget`` sweeps, each kept.
+def hals_w_trial(t: Target, At, H, G, d, penalty: BlockPenalty, budget: int, scale: float = 1.0):
+    """The W half-step's products on this block and the changes of ``budget`` sweeps.
 
-    ``Rm_b = H X_bᵀ`` (1, k, m_b) as :meth:`HALSStep._products` forms it, then
-    :func:`~nmfkit.solvers.hals_sweep` ``budget`` times on a copy of ``At_b``. Returns
-    ``(codes after each sweep, squared change of each sweep)``: the client sums the
-    changes over the blocks, applies the inner rule to the sums and :func:`pick` keeps
-    the codes after the sweep where it stopped. So the W half-step needs one round trip
-    instead of one per sweep, for at most ``budget`` sweeps of compute and codes kept
-    per block (the budget is sized so that all its sweeps cost about half the products).
+    ``Rm_b = H X_bᵀ`` (1, k, m_b) as :func:`~nmfkit.solvers.hals.block_products` forms it,
+    then :func:`~nmfkit.solvers.hals_sweep` ``budget`` times on a copy of ``At_b``, keeping
+    only each sweep's squared change. Returns ``(Rm_b, changes)``: the client sums the
+    changes over the blocks and applies the inner rule to the sums; :func:`hals_w_apply`
+    then redoes the chosen number of sweeps from ``At_b``. One client round trip per W
+    half-step, sweeps run at most twice (the budget is sized so that all its sweeps cost
+    about half the products) and memory stays O(rows × k) per block.
     """
     b = t.backend
     Rm, _ = block_products(_term(t), _hals_data(t, At, H, scale), {"W": b.mT(At), "H": H}, "W", b)
     Rm = b.contiguous(Rm)
-    At = At.copy()
+    A = At.copy()
     track = budget > 1
-    kept, changes = [], []
-    for s in range(budget):
-        change = hals_sweep(At, Rm, G, d, b, penalty, track=track)
+    changes = []
+    for _ in range(budget):
+        change = hals_sweep(A, Rm, G, d, b, penalty, track=track)
         changes.append(0.0 if change is None else float(change[0]))
-        kept.append(At if s == budget - 1 else At.copy())
-    return kept, np.array(changes)
+    return Rm, np.array(changes)
 
 
-def sweep_changes(sweeps):
-    return sweeps[1]
+def sweep_changes(trial):
+    return trial[1]
 
 
-def pick(sweeps, n_sweeps: int):
-    """The codes after sweep ``n_sweeps`` (1-based)."""
-    return sweeps[0][n_sweeps - 1]
+def hals_w_apply(trial, At, G, d, penalty: BlockPenalty, n_sweeps: int):
+    """The codes after ``n_sweeps`` sweeps from ``At_b`` with the trial's ``Rm_b``."""
+    Rm = trial[0]
+    b = get_namespace(Rm)
+    A = At.copy()
+    for _ in range(n_sweeps):
+        hals_sweep(A, Rm, G, d, b, penalty, track=False)
+    return A
 
 
 def hals_h_products(t: Target, At, penalty: BlockPenalty, H=None, scale: float = 1.0):

@@ -212,9 +212,10 @@ class DaskHALSStep(_DaskStep):
 
     W half-step: ``H`` and ``G = H Hᵀ`` go to every worker; each block forms
     ``H X_bᵀ`` and runs the single-machine budget of :func:`~nmfkit.solvers.hals_sweep`
-    keeping the codes after each (:func:`_blocks.hals_w_sweeps`); the client sums the
+    recording their changes (:func:`_blocks.hals_w_trial`); the client sums the
     blocks' changes per sweep, applies :func:`~nmfkit.solvers.inner_stop` to the sums
-    as ``hals_sweeps`` does, and every block keeps the codes of that sweep. H half-step: the blocks' ``(W_bᵀ X_b, W_bᵀ W_b)`` are summed
+    as ``hals_sweeps`` does, and every block redoes that many sweeps
+    (:func:`_blocks.hals_w_apply`; memory O(rows × k) per block). H half-step: the blocks' ``(W_bᵀ X_b, W_bᵀ W_b)`` are summed
     in a tree and :func:`~nmfkit.solvers.hals_sweeps` updates ``H`` on the client.
     The objective comes from those products.
     """
@@ -245,10 +246,10 @@ class DaskHALSStep(_DaskStep):
         G = H @ b.mT(H)
         d = sweep_scales(G, b, self.sW)
         Hf, Gf = bl.broadcast(H, G)
-        sweeps = bl.map(_blocks.hals_w_sweeps, targets, state["W"],
+        trials = bl.map(_blocks.hals_w_trial, targets, state["W"],
                         shared=(Hf, Gf, d, self.sW, self.budget_W, self.scale))
-        n_sweeps = self._stop(bl, sweeps)
-        W_new = bl.map(_blocks.pick, sweeps, shared=(n_sweeps,))
+        n_sweeps = self._stop(bl, trials)
+        W_new = bl.map(_blocks.hals_w_apply, trials, state["W"], shared=(Gf, d, self.sW, n_sweeps))
         # -- H half-step: products summed in a tree, sweeps on the client
         prods = bl.map(_blocks.hals_h_products, targets, W_new,
                        shared=(self.pW, Hf if self.weighted else None, self.scale))

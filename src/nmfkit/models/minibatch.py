@@ -371,7 +371,7 @@ class MiniBatchNMF(FactorModel):
         online.new_epoch(state)  # a later partial_fit starts a new pass
         self.n_steps_ = int(outcome.n_iter[0])
         self.n_iter_ = int(-(-self.n_steps_ // n_batches))
-        self._finish(rows, outcome, pen, n, time.perf_counter())
+        self._finish(rows, outcome, pen, n, time.perf_counter(), out=Wstore)
         if outcome.stop_reason[0] == "max_iter" and self.tol > 0:
             import warnings
 
@@ -381,10 +381,11 @@ class MiniBatchNMF(FactorModel):
                           f"objective's relative decrease fell below tol={self.tol:g}; raise max_iter or tol",
                           ConvergenceWarning, stacklevel=3)
 
-    def _finish(self, rows: _Rows, outcome, pen: Penalty, n: int, t0: float):
-        """The final pass: codes of every row for the final ``H``, the exact objective."""
+    def _finish(self, rows: _Rows, outcome, pen: Penalty, n: int, t0: float, out=None):
+        """The final pass: codes of every row for the final ``H``, the exact objective
+        (written over ``out``, the fit's warm starts, to hold one n × k array less)."""
         H = self._state_["H"][0]
-        W, div = self._codes_rows(rows, H)
+        W, div = self._codes_rows(rows, H, out=out)
         b = rows.backend
         full_pen = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, n, rows.shape[1])
         loss = div + (full_pen.value(W, H, b) if full_pen.any else 0.0)
@@ -410,7 +411,7 @@ class MiniBatchNMF(FactorModel):
                                        "penalty": full_pen.__dict__.copy()})
         self._W_final = W
 
-    def _codes_rows(self, rows: _Rows, H):
+    def _codes_rows(self, rows: _Rows, H, out=None):
         """Codes of every row of ``rows`` on ``H`` solved to convergence, batch by batch (the
         exact NNLS for Frobenius, else :func:`~nmfkit.models._core.project`, what
         ``NMF.transform`` computes), and ``D_β`` at them.
@@ -419,7 +420,7 @@ class MiniBatchNMF(FactorModel):
         at a positive count, which online fits produce.)"""
         b = rows.backend
         n = rows.shape[0]
-        W = b.zeros((n, H.shape[0]), H.dtype)
+        W = b.zeros((n, H.shape[0]), H.dtype) if out is None else out
         total = 0.0
         Hs = H[None, ...]
         for s in range(0, n, self.batch_size):
