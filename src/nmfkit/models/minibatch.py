@@ -214,8 +214,11 @@ class MiniBatchNMF(FactorModel):
 
     Notes
     -----
-    ``fit_transform(X)`` returns the codes of the final pass, which is exactly
-    ``transform(X)`` (the same solve on the same components), for every loss.
+    ``fit_transform(X)`` returns ``transform(X)`` for every loss. For Frobenius without
+    missing entries that is the fit's final pass (an exact NNLS). For other losses the
+    fit ends with one pass that refines each batch's own codes at the final components
+    (``loss_`` and ``result_.W`` are at those codes), and ``fit_transform`` adds the
+    converged solve of ``transform`` (costing several passes of multiplicative steps).
 
     Examples
     --------
@@ -241,7 +244,7 @@ class MiniBatchNMF(FactorModel):
 
     def __init__(self, n_components=2, *, loss="frobenius", solver="auto", init="auto", batch_size=1024,
                  forget_factor=0.7, max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
-                 l1_ratio=0.0, shuffle=True, max_inner=10, handle_missing="mask", random_state=None,
+                 l1_ratio=0.0, shuffle=True, max_inner=5, handle_missing="mask", random_state=None,
                  verbose=0):
         self.n_components = n_components
         self.loss = loss
@@ -331,10 +334,19 @@ class MiniBatchNMF(FactorModel):
     def fit_transform(self, X, y=None, W=None, H=None, mask=None):
         """Fit on ``X`` (array, path or row source) and return the codes of its rows.
 
-        ``H`` starts the fit when ``init="custom"`` (``W`` is not used: codes are solved).
+        The codes are ``transform(X)`` (for Frobenius without missing entries the fit's
+        final pass already is that exact NNLS; otherwise one more pass solves them to
+        convergence, while ``result_.W`` keeps the fit's own codes). ``H`` starts the fit
+        when ``init="custom"`` (``W`` is not used: codes are solved).
         """
         self._fit(X, H=H, mask=mask)
-        return self._W_final
+        W_fit = self._W_final
+        del self._W_final
+        if self._solver_ == "hals":
+            return W_fit
+        if hasattr(X, "blocks") and not getattr(X, "reiterable", True):  # pragma: no cover
+            return W_fit
+        return self.transform(X, mask=mask)
 
     def fit(self, X, y=None, W=None, H=None, mask=None):
         """Fit on ``X`` (array, path or row source); returns ``self``."""
@@ -385,7 +397,7 @@ class MiniBatchNMF(FactorModel):
         """The final pass: codes of every row for the final ``H``, the exact objective
         (written over ``out``, the fit's warm starts, to hold one n × k array less)."""
         H = self._state_["H"][0]
-        W, div = self._codes_rows(rows, H, out=out)
+        W, div = self._codes_rows(rows, H, out=out, warm=True)
         b = rows.backend
         full_pen = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, n, rows.shape[1])
         loss = div + (full_pen.value(W, H, b) if full_pen.any else 0.0)
@@ -411,10 +423,14 @@ class MiniBatchNMF(FactorModel):
                                        "penalty": full_pen.__dict__.copy()})
         self._W_final = W
 
-    def _codes_rows(self, rows: _Rows, H, out=None):
-        """Codes of every row of ``rows`` on ``H`` solved to convergence, batch by batch (the
-        exact NNLS for Frobenius, else :func:`~nmfkit.models._core.project`, what
-        ``NMF.transform`` computes), and ``D_β`` at them.
+    def _codes_rows(self, rows: _Rows, H, out=None, warm: bool = False):
+        """Codes of every row of ``rows`` on ``H``, batch by batch, and ``D_β`` at them.
+
+        Frobenius without missing entries: the exact NNLS. Otherwise, cold (``transform``):
+        :func:`~nmfkit.models._core.project` solved to a relative decrease of 1e-5, what
+        ``NMF.transform`` computes; warm (the end of ``fit``): the fit's own codes in
+        ``out`` refined by the training's code steps at the final ``H`` (one pass, where a
+        converged multiplicative solve costs tens of passes).
 
         (``solvers.kl_codes`` is not used for KL: it fails where a column of ``H`` is zero
         at a positive count, which online fits produce.)"""
@@ -423,12 +439,17 @@ class MiniBatchNMF(FactorModel):
         W = b.zeros((n, H.shape[0]), H.dtype) if out is None else out
         total = 0.0
         Hs = H[None, ...]
+        o = self._online_
+        final = OnlineNMF(o.beta, b, o.solver, o.pW, o.pH, max_inner=max(20, 2 * o.max_inner),
+                          inner_tol=1e-4)
         for s in range(0, n, self.batch_size):
             e = min(n, s + self.batch_size)
             target = rows.batch(s, e)
             online = self._online_
             if online.exact(target):
                 Wb = online.codes(target, Hs)[0]
+            elif warm:
+                Wb = final.codes(target, Hs, W[s:e][None, ...])[0]
             else:
                 pen = Penalty(l1_W=online.pW.l1, l2_W=online.pW.l2)
                 Wb = project(target, H, beta=self._beta, penalty=pen, tol=1e-5)[None, ...]

@@ -52,7 +52,7 @@ class OnlineNMF:
     """
 
     def __init__(self, beta: float, backend, solver: str, penalty_W=BlockPenalty(),
-                 penalty_H_per_sample=BlockPenalty(), max_inner: int = 10, inner_tol: float = 1e-3):
+                 penalty_H_per_sample=BlockPenalty(), max_inner: int = 5, inner_tol: float = 1e-3):
         self.beta, self.b, self.solver = float(beta), backend, solver
         self.pW, self.pH = penalty_W, penalty_H_per_sample
         self.max_inner, self.inner_tol = int(max_inner), float(inner_tol)
