@@ -33,7 +33,7 @@ from nmfkit.backends import NumpyBackend
 from nmfkit.datasets import make_low_rank
 from nmfkit.losses import Target, beta_divergence
 
-EPOCH_STEPS = (1, 2, 3, 5, 8, 12, 16, 20, 25, 30, 40, 50, 60, 80, 100)
+EPOCH_STEPS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 25, 30, 40, 50, 60, 80, 100)
 
 
 def objective(X, W, H, beta):

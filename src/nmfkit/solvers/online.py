@@ -147,14 +147,15 @@ class OnlineNMF:
         A multiplicative update keeps a zero at zero, and a feature absent from the first
         batch would get ``S2 = 0`` and so ``H = 0`` for good (measured: 151 of the 1,000
         genes of the mouse counts). The start therefore enters as pseudo-statistics whose
-        ratio is ``H0``, at the first batch's scale: in ``fit`` as the "previous pass"
-        (weight ``1 − f``, gone at the end of the first epoch), in ``partial_fit`` as the
-        first term of the decayed sum (as scikit-learn's MiniBatchNMF does).
+        ratio is ``H0``, weighing as much as the first batch: in ``fit`` as the "previous
+        pass" (weight ``1 − f``, gone at the end of the first epoch), in ``partial_fit`` as
+        the first term of the decayed sum (as scikit-learn's MiniBatchNMF does). (Weighing
+        it as a whole pass slowed the first epochs: 6 epochs instead of 5 to reach
+        scikit-learn's 20-epoch objective on the mouse counts.)
         """
         b = self.b
         if self.epoch_rows:
-            P1 = S1 * (self.epoch_rows / rows)
-            state["P1"], state["P2"], state["Pcount"] = P1, Hg * P1, np.array([float(self.epoch_rows)])
+            state["P1"], state["P2"], state["Pcount"] = S1, Hg * S1, np.array([float(rows)])
         else:
             state["S1"], state["S2"], state["count"] = b.copy(S1), Hg * S1, np.array([float(rows)])
 
