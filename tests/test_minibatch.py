@@ -254,3 +254,13 @@ def test_partial_fit_continues_a_fit(digits):
             model.partial_fit(digits[s:s + 200])
         assert np.isfinite(model.components_).all() and model.n_steps_ > 15
         assert model.score(digits[1000:]) > before
+
+
+def test_dask_array_is_streamed_not_loaded(digits):
+    da = pytest.importorskip("dask.array")
+    X = da.from_array(digits, chunks=(300, 64))
+    a = MiniBatchNMF(5, batch_size=300, max_iter=3, tol=0, random_state=0).fit(X)
+    b = MiniBatchNMF(5, batch_size=300, max_iter=3, tol=0, random_state=0).fit(digits)
+    np.testing.assert_allclose(a.components_, b.components_, rtol=1e-10)
+    with pytest.raises(NMFInputError, match="nmfkit.distributed"):
+        NMF(5).fit(X)  # in-memory estimators refuse to load a dask array silently

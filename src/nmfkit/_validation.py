@@ -138,6 +138,12 @@ def _read(X, name, dtype):
             f"{name} is an AnnData object; pass its matrix: adata.X (or a layer, e.g. "
             "adata.layers['counts']), cells as rows and genes as columns"
         )
+    if type(X).__module__.startswith("dask.") and hasattr(X, "compute"):  # never load it silently
+        raise NMFInputError(
+            f"{name} is a dask array; fit it where it lives with nmfkit.distributed.nmf(X, k, "
+            "client=...) (or DaskNMF), stream it with nmfkit.MiniBatchNMF, or load it with "
+            f"{name}.compute() if it fits in memory"
+        )
     if is_device_array(X):  # torch, CuPy, array-api-strict: checked by their backend
         backend = get_namespace(X)
         values = backend.as_input(X, name, dtype)

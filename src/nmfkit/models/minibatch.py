@@ -68,7 +68,9 @@ class _Rows:
 
 
 def _is_row_source(X) -> bool:
-    return isinstance(X, (str, os.PathLike)) or (hasattr(X, "read") and hasattr(X, "blocks"))
+    """A path, a row source, or a dask array (read chunk by chunk, never loaded whole)."""
+    return (isinstance(X, (str, os.PathLike)) or (hasattr(X, "read") and hasattr(X, "blocks"))
+            or (type(X).__module__.startswith("dask.") and hasattr(X, "compute")))
 
 
 class _EpochStep:
@@ -272,7 +274,7 @@ class MiniBatchNMF(FactorModel):
                                     "missing entries in memory, or fit the file without a mask")
             from ..io import open_rows
 
-            source = open_rows(X) if isinstance(X, (str, os.PathLike)) else X
+            source = X if (hasattr(X, "read") and hasattr(X, "blocks")) else open_rows(X)
             if source.shape[0] is None and source.reiterable:  # a callable: count its rows once
                 for _ in source.blocks(65536):
                     pass
