@@ -127,41 +127,33 @@ def mask_max(t: Target) -> float:
     return 0.0 if t.M is None else float(t.M.max())
 
 
-def hals_w_trial(t: Target, At, H, G, d, penalty: BlockPenalty, budget: int, scale: float = 1.0):
-    """The W half-step's products on this block and the changes of ``budget`` sweeps.
-
-    ``Rm_b = H X_bᵀ`` (1, k, m_b) as :func:`~nmfkit.solvers.hals.block_products` forms it,
-    then :func:`~nmfkit.solvers.hals_sweep` ``budget`` times on a copy of ``At_b``, keeping
-    only each sweep's squared change. Returns ``(Rm_b, changes)``: the client sums the
-    changes over the blocks and applies the inner rule to the sums; :func:`hals_w_apply`
-    then redoes the chosen number of sweeps from ``At_b``. One client round trip per W
-    half-step, sweeps run at most twice (the budget is sized so that all its sweeps cost
-    about half the products) and memory stays O(rows × k) per block.
-    """
+def hals_w_begin(t: Target, At, H, scale: float = 1.0):
+    """The W half-step's products on this block: ``(Rm_b = H X_bᵀ (1, k, m_b), At_b)``, as
+    :func:`~nmfkit.solvers.hals.block_products` forms them (with element weights, for the
+    complete data of the EM majorisation)."""
     b = t.backend
     Rm, _ = block_products(_term(t), _hals_data(t, At, H, scale), {"W": b.mT(At), "H": H}, "W", b)
-    Rm = b.contiguous(Rm)
-    A = At.copy()
-    track = budget > 1
-    changes = []
-    for _ in range(budget):
-        change = hals_sweep(A, Rm, G, d, b, penalty, track=track)
-        changes.append(0.0 if change is None else float(change[0]))
-    return Rm, np.array(changes)
+    return b.contiguous(Rm), At, 0.0
 
 
-def sweep_changes(trial):
-    return trial[1]
-
-
-def hals_w_apply(trial, At, G, d, penalty: BlockPenalty, n_sweeps: int):
-    """The codes after ``n_sweeps`` sweeps from ``At_b`` with the trial's ``Rm_b``."""
-    Rm = trial[0]
+def hals_w_sweep(cur, G, d, penalty: BlockPenalty, track: bool):
+    """One :func:`~nmfkit.solvers.hals_sweep` on a copy of the block's codes:
+    ``(Rm_b, new At_b, squared change)``. The client sums the changes over the blocks and
+    applies the inner rule as ``hals_sweeps`` does (one small round trip per sweep;
+    memory O(rows × k) per block; inputs are never modified, so a retried task is safe)."""
+    Rm, At, _ = cur
     b = get_namespace(Rm)
     A = At.copy()
-    for _ in range(n_sweeps):
-        hals_sweep(A, Rm, G, d, b, penalty, track=False)
-    return A
+    change = hals_sweep(A, Rm, G, d, b, penalty, track=track)
+    return Rm, A, 0.0 if change is None else float(change[0])
+
+
+def sweep_change(cur) -> float:
+    return cur[2]
+
+
+def sweep_codes(cur):
+    return cur[1]
 
 
 def hals_h_products(t: Target, At, penalty: BlockPenalty, H=None, scale: float = 1.0):

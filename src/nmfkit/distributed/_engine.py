@@ -212,10 +212,10 @@ class DaskHALSStep(_DaskStep):
 
     W half-step: ``H`` and ``G = H Hᵀ`` go to every worker; each block forms
     ``H X_bᵀ`` and runs the single-machine budget of :func:`~nmfkit.solvers.hals_sweep`
-    recording their changes (:func:`_blocks.hals_w_trial`); the client sums the
-    blocks' changes per sweep, applies :func:`~nmfkit.solvers.inner_stop` to the sums
-    as ``hals_sweeps`` does, and every block redoes that many sweeps
-    (:func:`_blocks.hals_w_apply`; memory O(rows × k) per block). H half-step: the blocks' ``(W_bᵀ X_b, W_bᵀ W_b)`` are summed
+    one sweep at a time (:func:`_blocks.hals_w_sweep`); after each the client sums the
+    blocks' changes and applies :func:`~nmfkit.solvers.inner_stop` to the sum as
+    ``hals_sweeps`` does (a round trip of one float per block per sweep; memory
+    O(rows × k) per block). H half-step: the blocks' ``(W_bᵀ X_b, W_bᵀ W_b)`` are summed
     in a tree and :func:`~nmfkit.solvers.hals_sweeps` updates ``H`` on the client.
     The objective comes from those products.
     """
@@ -246,10 +246,9 @@ class DaskHALSStep(_DaskStep):
         G = H @ b.mT(H)
         d = sweep_scales(G, b, self.sW)
         Hf, Gf = bl.broadcast(H, G)
-        trials = bl.map(_blocks.hals_w_trial, targets, state["W"],
-                        shared=(Hf, Gf, d, self.sW, self.budget_W, self.scale))
-        n_sweeps = self._stop(bl, trials)
-        W_new = bl.map(_blocks.hals_w_apply, trials, state["W"], shared=(Gf, d, self.sW, n_sweeps))
+        cur = bl.map(_blocks.hals_w_begin, targets, state["W"], shared=(Hf, self.scale))
+        cur, n_sweeps = self._sweeps(bl, cur, Gf, d)
+        W_new = bl.map(_blocks.sweep_codes, cur)
         # -- H half-step: products summed in a tree, sweeps on the client
         prods = bl.map(_blocks.hals_h_products, targets, W_new,
                        shared=(self.pW, Hf if self.weighted else None, self.scale))
@@ -260,16 +259,21 @@ class DaskHALSStep(_DaskStep):
             hals_sweeps(H, b.contiguous(Rt), Gt, b, self.sH, self.budget_H, INNER_TOL)
         return None if self.weighted else self._loss(state, Rt, Gt, penW)
 
-    def _stop(self, bl, sweeps) -> int:
-        """Sweeps the single-machine ``hals_sweeps`` would run: the inner rule on the
-        blocks' summed changes (sweep 1 sets the reference)."""
-        if self.budget_W == 1:
-            return 1
-        total = sum(bl.gather(bl.map(_blocks.sweep_changes, sweeps)))
-        for n_sweeps in range(2, self.budget_W + 1):
-            if bool(inner_stop(total[n_sweeps - 1], total[0], INNER_TOL)):
-                return n_sweeps
-        return self.budget_W
+    def _sweeps(self, bl, cur, Gf, d):
+        """The sweeps ``hals_sweeps`` would run, block by block: after each, the blocks'
+        changes are summed and the inner rule (sweep 1 sets the reference) decides."""
+        track = self.budget_W > 1
+        first = None
+        for n_sweeps in range(1, self.budget_W + 1):
+            cur = bl.map(_blocks.hals_w_sweep, cur, shared=(Gf, d, self.sW, track))
+            if not track:
+                break
+            total = float(sum(bl.gather(bl.map(_blocks.sweep_change, cur))))
+            if first is None:
+                first = total
+            elif bool(inner_stop(total, first, INNER_TOL)):
+                break
+        return cur, n_sweeps
 
     def _loss(self, state, Rt, Gt, penW):
         """``HALSStep._loss_from`` on the summed products (transposed problem)."""
