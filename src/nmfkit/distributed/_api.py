@@ -94,7 +94,9 @@ def as_row_blocks(X, client, name: str = "X"):
                                 f"split into one row block per worker), not {type(X).__name__}")
         n_workers = max(1, len(client.nthreads()))
         rows = max(1, math.ceil(X.shape[0] / n_workers))
-        X = da.from_array(X, chunks=(rows, X.shape[1]), asarray=False)
+        # name=False: fresh keys, so a fit right after another on the same matrix never races
+        # the release of the previous keys on the scheduler
+        X = da.from_array(X, chunks=(rows, X.shape[1]), asarray=False, name=False)
     if X.ndim != 2:
         raise NMFInputError(f"{name} must be 2-D (n_samples x n_features), got {X.ndim}-D")
     if any(math.isnan(c) for c in X.chunks[0]):

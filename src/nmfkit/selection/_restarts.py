@@ -179,7 +179,9 @@ def _on_client(client, X, k, seeds, beta, opts: _FitOptions, batched: bool):
     each worker); restart r is the fit from ``seeds[r]``, as without a client."""
     if not batched and opts.max_time is not None:  # as _sequential: the budget is shared
         opts = replace(opts, max_time=opts.max_time / len(seeds))
-    X_f = client.scatter(X, broadcast=True)
+    # hash=False: a fresh key each call (a content-hashed key reused right after the previous
+    # call released it can be deleted under the new call: "lost dependencies")
+    X_f = client.scatter(X, broadcast=True, hash=False)
     futs = [client.submit(_one_fit, X_f, k, int(s), beta, opts, batched, pure=False, retries=2)
             for s in seeds]  # retries: a worker lost mid-task reruns the fit elsewhere
     return [NMFResult(**{**res.__dict__, "info": dict(res.info, restart=r, client=True)})
