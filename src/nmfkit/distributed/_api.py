@@ -235,6 +235,7 @@ def nmf(X, n_components, *, client=None, loss="frobenius", solver="auto", mask=N
         the loop, per iteration, checkpoints included) and ``time_per_iter`` (median s).
     """
     client = get_client(client)
+    client.run(_blocks.tune_malloc)  # large temporaries from the heap (see tune_malloc)
     beta = loss_to_beta(loss)
     solver = resolve_solver(solver, beta)
     X = as_row_blocks(X, client)

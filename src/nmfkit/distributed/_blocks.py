@@ -84,6 +84,29 @@ def inspect(X, M, r0: int, r1: int, beta: float):
     return None, float(vals.sum()), float(np.prod(X.shape)), zeros
 
 
+MMAP_THRESHOLD = 64 * 2**20
+
+
+def tune_malloc(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Serve allocations up to ``threshold`` bytes from the heap in this (worker) process.
+
+    dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_`` set, which switches off
+    glibc's dynamic mmap threshold: every temporary over 128 kB (the nnz-long ratio
+    buffers and products of a block) is then a fresh ``mmap`` whose pages fault in on
+    every use. Measured on one 50,000-row block of a sparse KL step: 0.25 s in a worker
+    against 0.074 s with this setting (0.09 s in a plain process). Returns whether glibc
+    took it (False elsewhere: nothing changes).
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(-3, int(threshold)))  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
+
+
 def make_target(X, M=None) -> Target:
     """The block's data term (a masked sparse block is densified: weights need dense X)."""
     _register_sizeof()

@@ -181,6 +181,9 @@ def _on_client(client, X, k, seeds, beta, opts: _FitOptions, batched: bool):
         opts = replace(opts, max_time=opts.max_time / len(seeds))
     # hash=False: a fresh key each call (a content-hashed key reused right after the previous
     # call released it can be deleted under the new call: "lost dependencies")
+    from ..distributed._blocks import tune_malloc
+
+    client.run(tune_malloc)  # dask workers otherwise mmap every large temporary
     X_f = client.scatter(X, broadcast=True, hash=False)
     futs = [client.submit(_one_fit, X_f, k, int(s), beta, opts, batched, pure=False, retries=2)
             for s in seeds]  # retries: a worker lost mid-task reruns the fit elsewhere
