@@ -212,6 +212,8 @@ def test_fit_from_a_file_larger_than_the_memory_bound(tmp_path):
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
+        print(f"{loss}: traced peak {peak / 2**20:.1f} MiB, bound {bound / 2**20:.1f} MiB, "
+              f"CSR in memory {in_memory / 2**20:.1f} MiB")
         assert peak < bound, (loss, peak, bound, in_memory)
         assert np.isfinite(model.loss_) and model.components_.shape == (k, m)
 

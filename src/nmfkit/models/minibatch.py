@@ -9,130 +9,26 @@ n_features) × k) whatever ``X`` is, so a file larger than memory (``.h5ad``, ``
 
 from __future__ import annotations
 
-import os
 import time
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import NMFResult
 from .._validation import check_data, check_features, check_fitted_backend, check_n_components
-from ..backends import NumpyBackend
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
 from ..init import initialize
-from ..losses import Penalty, Target, Term
+from ..losses import Penalty, Term
 from ..solvers import BlockPenalty, LoopOptions, run
 from ..solvers.online import OnlineNMF
 from ._base import BOOL, FRACTION, NONNEG_FLOAT, FactorModel, Param, choice
 from ._core import build_target, check_beta_data, fix_gauge, project, resolve_solver
+from ._online_fit import EpochStep, Rows, check_forget, check_positive, is_row_source
 
 __all__ = ["MiniBatchNMF"]
 
-_FORGET = Param(lambda v, n, s: _check_forget(v, n))
-
-
-def _check_forget(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise NMFInputError(f"{name}={value!r} must be a number in (0, 1] (1 keeps all past batches)")
-    return float(value)
-
-
-class _Rows:
-    """Rows of the data, in memory (a checked target) or in a row source (a file)."""
-
-    def __init__(self, target: Target | None = None, source=None):
-        self.target, self.source = target, source
-        self.shape = tuple(target.shape if target is not None else source.shape)
-        self.backend = target.backend if target is not None else NumpyBackend()
-        # a stream of blocks (no random access) is read in order, one pass per epoch
-        self.stream = source is not None and not getattr(source, "random_access", True)
-        self.batch_size = None
-        self._it = None
-
-    @property
-    def dtype(self):
-        return self.target.X.dtype if self.target is not None else np.dtype(self.source.dtype)
-
-    def batch(self, start: int, stop: int) -> Target:
-        if self.target is not None:
-            t = self.target
-            return Target(t.X[start:stop], None if t.M is None else t.M[start:stop], t.backend)
-        if not self.stream:
-            return Target(self.source.read(start, stop), None, self.backend)
-        if start == 0 or self._it is None:
-            self._it = self.source.blocks(self.batch_size)
-        at, block = next(self._it)
-        if at != start:  # pragma: no cover - the callers read a stream in order
-            raise RuntimeError(f"stream read out of order: rows {start} wanted, {at} came")
-        return Target(block, None, self.backend)
-
-
-def _is_row_source(X) -> bool:
-    """A path, a row source, or a dask array (read chunk by chunk, never loaded whole)."""
-    return (isinstance(X, (str, os.PathLike)) or (hasattr(X, "read") and hasattr(X, "blocks"))
-            or (type(X).__module__.startswith("dask.") and hasattr(X, "compute")))
-
-
-class _EpochStep:
-    """One mini-batch per call of the loop; the loop's loss check falls at each epoch's end.
-
-    The epoch objective is the sum of the batches' objectives at their codes (before
-    each ``H`` update) plus the ``H`` penalty, scaled to all rows when the epoch was cut
-    short: an estimate of the full objective that costs nothing extra.
-    """
-
-    def __init__(self, model: "MiniBatchNMF", online: OnlineNMF, rows: _Rows, W, batch_size, rng,
-                 shuffle: bool, penalty: Penalty):
-        self.m, self.o, self.rows, self.W = model, online, rows, W
-        n = rows.shape[0]
-        self.starts = np.arange(0, n, batch_size)
-        self.batch_size, self.rng, self.shuffle = batch_size, rng, shuffle
-        self.seen = np.zeros(self.starts.size, dtype=bool)
-        self.penalty = penalty
-        self.order, self.pos = None, 0
-        self.epoch_stats = online.solver == "mu"
-        self.loss_sum, self.rows_done = 0.0, 0
-
-    def _next(self):
-        if self.order is None or self.pos == self.order.size:
-            self.order = self.rng.permutation(self.starts.size) if self.shuffle \
-                else np.arange(self.starts.size)
-            self.pos, self.loss_sum, self.rows_done = 0, 0.0, 0
-            if self.epoch_stats:
-                self.o.new_epoch(self.state)
-        i = int(self.order[self.pos])
-        self.pos += 1
-        return i
-
-    def __call__(self, state, idx=None, want_loss=False):
-        self.state = state
-        i = self._next()
-        n = self.rows.shape[0]
-        s = int(self.starts[i])
-        e = min(n, s + self.batch_size)
-        target = self.rows.batch(s, e)
-        W0 = self.W[s:e][None, ...] if (self.seen[i] and self.W is not None) else None
-        frac = (self.rows_done + e - s) / n
-        Wb, loss = self.o.step(state, target, 1.0, W0, replace=True, fraction=frac)
-        if self.W is not None:
-            self.W[s:e] = Wb[0]
-        self.seen[i] = True
-        self.loss_sum += loss
-        self.rows_done += e - s
-        return np.array([self.estimate(state)]) if want_loss else None
-
-    def estimate(self, state) -> float:
-        n = self.rows.shape[0]
-        if self.rows_done == 0:
-            return float("inf")
-        H = state["H"][0]
-        b = self.rows.backend
-        pen = 0.0
-        if self.penalty.l1_H:
-            pen += self.penalty.l1_H * float(b.item(b.sum(H)))
-        if self.penalty.l2_H:
-            pen += 0.5 * self.penalty.l2_H * b.norm2(H)
-        return self.loss_sum * n / self.rows_done + pen
+_FORGET = Param(lambda v, n, s: check_forget(v, n))
 
 
 class MiniBatchNMF(FactorModel):
@@ -240,7 +136,7 @@ class MiniBatchNMF(FactorModel):
         "l1_ratio": FRACTION,
         "forget_factor": _FORGET,
         "shuffle": BOOL,
-        "max_inner": Param(lambda v, n, s: _positive(v, n)),
+        "max_inner": Param(lambda v, n, s: check_positive(v, n)),
     }
     _sparse_input = True
 
@@ -267,8 +163,8 @@ class MiniBatchNMF(FactorModel):
         self.verbose = verbose
 
     # -- input -----------------------------------------------------------------------------
-    def _rows(self, X, mask, reset: bool) -> _Rows:
-        if _is_row_source(X):
+    def _rows(self, X, mask, reset: bool) -> Rows:
+        if is_row_source(X):
             if mask is not None:
                 raise NMFInputError("mask= is for in-memory data; a row source (file) takes none: mark "
                                     "missing entries in memory, or fit the file without a mask")
@@ -289,14 +185,14 @@ class MiniBatchNMF(FactorModel):
             elif source.shape[1] != self.n_features_in_:
                 raise NMFInputError(f"X has {source.shape[1]} features, but {type(self).__name__} was "
                                     f"fitted with {self.n_features_in_}; pass data with the same columns")
-            rows = _Rows(source=source)
+            rows = Rows(source=source)
             rows.batch_size = self.batch_size
             return rows
         data = check_data(X, allow_nan=self.handle_missing == "mask")
         if not reset:
             check_fitted_backend(self.components_, data.backend, type(self).__name__)
         check_features(self, X, reset)
-        return _Rows(target=build_target(data, mask))
+        return Rows(target=build_target(data, mask))
 
     def _online(self, beta, solver, n_features, backend) -> tuple[OnlineNMF, Penalty]:
         per_sample = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, 1, n_features)
@@ -304,7 +200,7 @@ class MiniBatchNMF(FactorModel):
                            BlockPenalty(per_sample.l1_H, per_sample.l2_H), max_inner=self.max_inner)
         return online, per_sample
 
-    def _start_H(self, rows: _Rows, k: int, H, rng):
+    def _start_H(self, rows: Rows, k: int, H, rng):
         """``H`` from ``init`` on the first batch (or ``H`` itself for ``init="custom"``)."""
         first = rows.batch(0, min(rows.shape[0], max(self.batch_size, k)))
         b = rows.backend
@@ -322,7 +218,7 @@ class MiniBatchNMF(FactorModel):
                            W=None if init != "custom" else b.ones((X0.shape[0], k), rows.dtype), H=H)
         return H0
 
-    def _solver(self, beta, rows: _Rows):
+    def _solver(self, beta, rows: Rows):
         masked = rows.target is not None and rows.target.M is not None
         solver = resolve_solver(self.solver, beta)
         if solver == "hals" and masked:
@@ -371,7 +267,7 @@ class MiniBatchNMF(FactorModel):
         online.epoch_rows = n
         state = online.start(self._start_H(rows, k, H, rng))
         Wstore = rows.backend.zeros((n, k), rows.dtype)
-        step = _EpochStep(self, online, rows, Wstore, batch, rng, self.shuffle and not rows.stream,
+        step = EpochStep(self, online, rows, Wstore, batch, rng, self.shuffle and not rows.stream,
                           Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, n, m))
         n_batches = step.starts.size
         options = LoopOptions(max_iter=self.max_iter * n_batches, tol=self.tol, max_time=self.max_time,
@@ -395,7 +291,7 @@ class MiniBatchNMF(FactorModel):
                           f"objective's relative decrease fell below tol={self.tol:g}; raise max_iter or tol",
                           ConvergenceWarning, stacklevel=3)
 
-    def _finish(self, rows: _Rows, outcome, pen: Penalty, n: int, t0: float, out=None):
+    def _finish(self, rows: Rows, outcome, pen: Penalty, n: int, t0: float, out=None):
         """The final pass: codes of every row for the final ``H``, the exact objective
         (written over ``out``, the fit's warm starts, to hold one n × k array less)."""
         H = self._state_["H"][0]
@@ -425,7 +321,7 @@ class MiniBatchNMF(FactorModel):
                                        "penalty": full_pen.__dict__.copy()})
         self._W_final = W
 
-    def _codes_rows(self, rows: _Rows, H, out=None, warm: bool = False):
+    def _codes_rows(self, rows: Rows, H, out=None, warm: bool = False):
         """Codes of every row of ``rows`` on ``H``, batch by batch, and ``D_β`` at them.
 
         Frobenius without missing entries: the exact NNLS. Otherwise, cold (``transform``):
@@ -530,10 +426,3 @@ class MiniBatchNMF(FactorModel):
         _, div = self._codes_rows(rows, H)
         n_obs = rows.target.n_observed if rows.target is not None else float(rows.shape[0] * rows.shape[1])
         return -div / n_obs
-
-
-def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise NMFInputError(f"{name}={value!r} must be an integer >= 1")
-    return int(value)
-
