@@ -327,8 +327,8 @@ class MiniBatchNMF(FactorModel):
         Frobenius without missing entries: the exact NNLS. Otherwise, cold (``transform``):
         :func:`~nmfkit.models._core.project` solved to a relative decrease of 1e-5, what
         ``NMF.transform`` computes; warm (the end of ``fit``): the fit's own codes in
-        ``out`` refined by the training's code steps at the final ``H`` (one pass, where a
-        converged multiplicative solve costs tens of passes).
+        ``out`` refined by the training's code steps at the final ``H`` (one pass costing
+        about an epoch, where a converged multiplicative solve costs tens of passes).
 
         (``solvers.kl_codes`` is not used for KL: it fails where a column of ``H`` is zero
         at a positive count, which online fits produce.)"""
@@ -337,17 +337,14 @@ class MiniBatchNMF(FactorModel):
         W = b.zeros((n, H.shape[0]), H.dtype) if out is None else out
         total = 0.0
         Hs = H[None, ...]
-        o = self._online_
-        final = OnlineNMF(o.beta, b, o.solver, o.pW, o.pH, max_inner=max(20, 2 * o.max_inner),
-                          inner_tol=1e-4)
+        online = self._online_
         for s in range(0, n, self.batch_size):
             e = min(n, s + self.batch_size)
             target = rows.batch(s, e)
-            online = self._online_
             if online.exact(target):
                 Wb = online.codes(target, Hs)[0]
             elif warm:
-                Wb = final.codes(target, Hs, W[s:e][None, ...])[0]
+                Wb = online.codes(target, Hs, W[s:e][None, ...])[0]
             else:
                 pen = Penalty(l1_W=online.pW.l1, l2_W=online.pW.l2)
                 Wb = project(target, H, beta=self._beta, penalty=pen, tol=1e-5)[None, ...]
