@@ -159,7 +159,28 @@ def test_interrupt_keeps_the_factors(digits):
     finally:
         online.OnlineNMF.update_H = real
     assert model.stop_reason_ == "interrupted" and model.n_steps_ == 6
-    assert np.isfinite(model.loss_)
+    assert np.isfinite(model.loss_) and model.components_.min() >= 0
+
+
+def test_interrupt_in_the_final_pass_keeps_the_fit(digits):
+    import nmfkit.solvers.online as online
+
+    real = online.OnlineNMF.codes
+    calls = {"n": 0}
+
+    def codes(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2 * 9 + 3:  # two epochs of 9 batches, then the third final-pass batch
+            raise KeyboardInterrupt
+        return real(self, *a, **k)
+
+    online.OnlineNMF.codes = codes
+    try:
+        model = MiniBatchNMF(5, loss="kl", batch_size=200, max_iter=2, tol=0, random_state=0).fit(digits)
+    finally:
+        online.OnlineNMF.codes = real
+    assert model.stop_reason_ == "interrupted" and np.isfinite(model.loss_)
+    assert model.components_.shape == (5, 64) and model.result_.W.shape == (1797, 5)
 
 
 def test_bad_parameters_name_the_fix(digits):

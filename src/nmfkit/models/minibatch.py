@@ -10,6 +10,7 @@ n_features) × k) whatever ``X`` is, so a file larger than memory (``.h5ad``, ``
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -17,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._result import NMFResult
 from .._validation import check_data, check_features, check_fitted_backend, check_n_components
 from ..backends._random import check_random_state
-from ..exceptions import NMFInputError
+from ..exceptions import ConvergenceWarning, NMFInputError
 from ..init import initialize
 from ..losses import Penalty, Term
 from ..solvers import BlockPenalty, LoopOptions, run
@@ -74,7 +75,8 @@ class MiniBatchNMF(FactorModel):
         epoch's (module docstring of :mod:`nmfkit.models._base` for the shared meaning);
         the epoch objective is the sum of the batches' objectives at their codes.
     max_time : float or None, default=None
-        Seconds; checked after every batch.
+        Seconds; checked after every batch (the final pass over the data, which gives
+        every row its codes at the final components, runs after it).
     alpha_W, alpha_H, l1_ratio : float, default=0, "same", 0
         Penalties as in :class:`~nmfkit.NMF` (``l1_H = alpha_H · l1_ratio · n_samples``).
     shuffle : bool, default=True
@@ -282,23 +284,32 @@ class MiniBatchNMF(FactorModel):
         self.n_steps_ = int(outcome.n_iter[0])
         self.n_iter_ = int(-(-self.n_steps_ // n_batches))
         self._finish(rows, outcome, pen, n, time.perf_counter(), out=Wstore)
-        if outcome.stop_reason[0] == "max_iter" and self.tol > 0:
-            import warnings
-
-            from ..exceptions import ConvergenceWarning
-
+        if self.stop_reason_ == "max_iter" and self.tol > 0:
             warnings.warn(f"MiniBatchNMF: stopped at max_iter={self.max_iter} epochs before the epoch "
                           f"objective's relative decrease fell below tol={self.tol:g}; raise max_iter or tol",
                           ConvergenceWarning, stacklevel=3)
 
     def _finish(self, rows: Rows, outcome, pen: Penalty, n: int, t0: float, out=None):
         """The final pass: codes of every row for the final ``H``, the exact objective
-        (written over ``out``, the fit's warm starts, to hold one n × k array less)."""
+        (written over ``out``, the fit's warm starts, to hold one n × k array less).
+
+        After Ctrl-C (in the loop or in this pass) no further pass is made and what was
+        computed is kept: the components, the fit's own codes (refined where this pass got
+        to), the last epoch's objective estimate as ``loss_`` and ``stop_reason_ =
+        "interrupted"``."""
         H = self._state_["H"][0]
-        W, div = self._codes_rows(rows, H, out=out, warm=True)
+        interrupted = outcome.stop_reason[0] == "interrupted"  # Ctrl-C in the loop: no more passes
+        W, div = out, float("nan")
+        if not interrupted:
+            try:
+                W, div = self._codes_rows(rows, H, out=out, warm=True)
+            except KeyboardInterrupt:
+                interrupted = True
         b = rows.backend
         full_pen = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, n, rows.shape[1])
         loss = div + (full_pen.value(W, H, b) if full_pen.any else 0.0)
+        if interrupted:
+            loss = float(outcome.loss_history[0][-1])
         W, Hg = fix_gauge(W, H, b, normalise=not full_pen.any)
         # the loop's first entry is the (unknown) start; the last epoch estimate is replaced by
         # the exact objective of the final factors
@@ -308,9 +319,9 @@ class MiniBatchNMF(FactorModel):
         self.n_components_ = int(Hg.shape[0])
         self.loss_ = float(loss)
         self.loss_history_ = tuple(hist)
-        self.reconstruction_err_ = float(np.sqrt(2.0 * max(div, 0.0)))
+        self.reconstruction_err_ = float(np.sqrt(2.0 * max(div, 0.0))) if not interrupted else float("nan")
         self.converged_ = bool(outcome.converged[0])
-        self.stop_reason_ = outcome.stop_reason[0]
+        self.stop_reason_ = "interrupted" if interrupted else outcome.stop_reason[0]
         elapsed = outcome.elapsed + (time.perf_counter() - t0)
         self.result_ = NMFResult(W=W, H=Hg, loss=float(loss), loss_history=tuple(hist), n_iter=self.n_iter_,
                                  converged=self.converged_, stop_reason=self.stop_reason_, elapsed=elapsed,
