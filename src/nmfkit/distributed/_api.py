@@ -149,6 +149,7 @@ def _inspect(bl: Blocks, beta: float):
 
 
 def _check_target(t, r0, r1, beta):
+    t = _blocks._as_target(t)
     return _blocks.inspect(t.X, t.M, r0, r1, beta)
 
 

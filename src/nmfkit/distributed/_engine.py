@@ -54,9 +54,10 @@ def lost_errors():
 class Blocks:
     """The row blocks of ``X`` on the cluster and the traffic of the client.
 
-    ``make()`` gives one future of a :class:`~nmfkit.losses.Target` per block: with
-    ``persist`` the same futures every time (``X`` stays on the workers; a lost block
-    is recomputed by dask from its source), otherwise freshly read from the source.
+    ``make()`` gives one future of a :class:`~nmfkit.losses.Target` per block with
+    ``persist`` (the same futures every time: ``X`` stays on the workers; a lost block
+    is recomputed by dask from its source), otherwise one :class:`_blocks.BlockReader`
+    per block, read from the source inside every task that uses it.
     """
 
     client: object
@@ -71,7 +72,9 @@ class Blocks:
     _held: list = field(default=None, repr=False)
 
     def make(self):
-        if self.persist and self._held is not None:
+        if not self.persist:  # read in each task that uses the block (BlockReader)
+            return [_blocks.BlockReader(x, m) for x, m in zip(self.x_chunks, self.m_chunks)]
+        if self._held is not None:
             return self._held
         from dask import delayed
 
@@ -128,7 +131,7 @@ class Blocks:
         out = []
         for (r0, r1), t in zip(self.bounds, targets):
             At = _blocks.start_codes(W[r0:r1])
-            workers = list(where.get(t.key, ())) or None
+            workers = (list(where.get(t.key, ())) or None) if self.persist else None
             out.append(self.client.scatter(At, workers=workers, hash=False))
             self.bytes_sent += At.nbytes
         return out
