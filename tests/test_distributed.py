@@ -153,6 +153,16 @@ def test_loop_options_and_estimator(client):
     Wt = model.transform(da.from_array(X, chunks=(120, 36)))
     assert Wt.shape == (240, 3) and np.all(Wt >= 0)
     assert np.linalg.norm(X - Wt @ model.components_) <= 1.05 * np.linalg.norm(X - W @ model.components_)
+    # scikit-learn API: clone, score (better on its own fit than on random components), names
+    from sklearn.base import clone
+
+    assert clone(model).get_params()["max_iter"] == 30
+    good = model.score(X)
+    other = clone(model).set_params(max_iter=1)
+    other.fit(X)
+    assert good > other.score(X)
+    assert model.inverse_transform(Wt).shape == X.shape
+    assert list(model.get_feature_names_out())[:2] == ["dasknmf0", "dasknmf1"]
 
 
 def test_bad_input(client, monkeypatch):

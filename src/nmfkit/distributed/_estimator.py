@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from ..exceptions import NMFInputError
 from ..losses import Penalty, loss_to_beta
@@ -10,14 +11,16 @@ from ..losses import Penalty, loss_to_beta
 __all__ = ["DaskNMF"]
 
 
-class DaskNMF:
-    """Full-batch NMF on a dask.distributed cluster (``fit`` / ``fit_transform`` /
-    ``transform``; the parameters of :func:`nmfkit.distributed.nmf`).
+class DaskNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Full-batch NMF on a dask.distributed cluster, scikit-learn style: ``fit`` /
+    ``fit_transform`` / ``transform`` / ``inverse_transform`` / ``score``,
+    ``get_params`` / ``set_params`` / ``clone``; the parameters of
+    :func:`nmfkit.distributed.nmf` (checked there, when fitting).
 
     Attributes
     ----------
     components_ : ndarray (n_components, n_features)
-    n_iter_, loss_, loss_history_, reconstruction_err_, stop_reason_, result_
+    n_iter_, loss_, loss_history_, reconstruction_err_, stop_reason_, converged_, result_
     """
 
     def __init__(self, n_components=2, *, client=None, loss="frobenius", solver="auto",
@@ -30,16 +33,14 @@ class DaskNMF:
         self.random_state, self.verbose, self.persist = random_state, verbose, persist
         self.checkpoint_every = checkpoint_every
 
-    def get_params(self, deep=True):
-        import inspect
+    def __sklearn_clone__(self):
+        """An unfitted copy with the same parameters; the client is shared, not copied (a
+        ``distributed.Client`` cannot be deep-copied)."""
+        return type(self)(**self.get_params(deep=False))
 
-        return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters
-                if p != "self"}
-
-    def set_params(self, **params):
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
 
     def fit_transform(self, X, y=None, W=None, H=None, mask=None):
         """Fit and return the gathered codes ``W`` (n_samples × n_components)."""
@@ -63,8 +64,31 @@ class DaskNMF:
     def transform(self, X):
         """Codes of ``X`` on the fitted components: the engine's projection
         (:func:`nmfkit.models._core.project`) on each row block, on the workers."""
+        return self._blockwise(X, _project, self.n_components_)
+
+    def score(self, X, y=None):
+        """Minus the mean divergence per entry of ``X`` from its codes on the fitted
+        components (higher is better), computed block by block on the workers."""
+        per_block = self._blockwise(X, _divergence, 2)
+        total, entries = per_block.sum(axis=0)
+        return -float(total) / float(entries)
+
+    def inverse_transform(self, W):
+        """The reconstruction ``W @ components_`` of codes ``W``."""
+        self._check_fitted()
+        W = np.asarray(W)
+        if W.ndim != 2 or W.shape[1] != self.n_components_:
+            raise NMFInputError(f"codes must have shape (n_samples, {self.n_components_}), got "
+                                f"{W.shape}; pass the output of transform")
+        return W @ self.components_
+
+    def _check_fitted(self):
         if not hasattr(self, "components_"):
             raise NMFInputError("this DaskNMF is not fitted yet; call fit(X) first")
+
+    def _blockwise(self, X, fn, width: int):
+        """``fn(X_b, H, beta, penalty)`` on every row block, on the workers, stacked."""
+        self._check_fitted()
         from ._api import PURPOSE, as_row_blocks, get_client
         from .._optional import require
 
@@ -73,9 +97,16 @@ class DaskNMF:
         X = as_row_blocks(X, client)
         beta = loss_to_beta(self.loss)
         p = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, *X.shape)
-        W = X.map_blocks(_project, self.components_, beta, p, chunks=(X.chunks[0], (self.n_components_,)),
-                         dtype=self.components_.dtype, meta=np.empty((0, 0)))
-        return np.asarray(client.compute(W).result()) if isinstance(W, da.Array) else W
+        if X.shape[1] != self.components_.shape[1]:
+            raise NMFInputError(f"X has {X.shape[1]} features, but DaskNMF was fitted with "
+                                f"{self.components_.shape[1]}; pass data with the same columns")
+        if fn is _divergence:
+            chunks = ((1,) * X.numblocks[0], (width,))
+        else:
+            chunks = (X.chunks[0], (width,))
+        out = X.map_blocks(fn, self.components_, beta, p, chunks=chunks, dtype=np.float64,
+                           meta=np.empty((0, 0)))
+        return np.asarray(client.compute(out).result()) if isinstance(out, da.Array) else out
 
 
 def _project(X_b, H, beta, penalty):
@@ -84,3 +115,15 @@ def _project(X_b, H, beta, penalty):
 
     t = make_target(X_b)
     return np.asarray(project(t, t.backend.cast_like(H, t.X), beta=beta, penalty=penalty))
+
+
+def _divergence(X_b, H, beta, penalty):
+    """``[[D_β(X_b | W_b H), entries of X_b]]`` at the block's projected codes."""
+    from ..losses import beta_divergence
+    from ..models._core import project
+    from ._blocks import make_target
+
+    t = make_target(X_b)
+    Hb = t.backend.cast_like(H, t.X)
+    W = project(t, Hb, beta=beta, penalty=penalty)
+    return np.array([[float(beta_divergence(t, W, Hb, beta)), float(t.n_observed)]])
