@@ -7,8 +7,8 @@ in row chunks with h5py, never held whole). Then, each in a fresh process:
 * ``MiniBatchNMF`` (Frobenius, online HALS, k = 10, batch 4,096) fitted **from the file**:
   seconds per epoch (``(t(5 epochs) − t(1 epoch)) / 4``, so the start and the final pass
   cancel) and the process's peak resident memory (``ru_maxrss``);
-* the Dask engine (``nmfkit.distributed.nmf``, HALS, ``persist=False``: every iteration
-  reads its row chunks from the file on the worker) on a ``LocalCluster`` of 1 and 2
+* the Dask engine (``nmfkit.distributed.nmf`` on ``nmfkit.distributed.read_rows(path)``,
+  HALS, ``persist=False``: every task reads its row block from the file on the worker) on a ``LocalCluster`` of 1 and 2
   worker processes (one thread each): seconds per iteration (from 1 and 3 iterations, the
   same way, 1 and 5) and the peak resident memory of the largest worker.
 
@@ -79,24 +79,12 @@ print(json.dumps({{"t": time.perf_counter() - t,
 DASK = r"""
 import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
-import dask, dask.array as da, numpy as np, scipy.sparse as sp
 from distributed import Client, LocalCluster
-import nmfkit, nmfkit.distributed
+import nmfkit.distributed
 path, workers, iters = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
-def read(path, r0, r1):
-    with nmfkit.io.open_rows(path) as src:
-        return src.read(r0, r1)
-
 if __name__ == "__main__":
-    with nmfkit.io.open_rows(path) as src:
-        n, m = src.shape
-    step = {chunk}
-    parts = [da.from_delayed(dask.delayed(read)(path, r0, min(n, r0 + step)),
-                             shape=(min(n, r0 + step) - r0, m), dtype=np.float32,
-                             meta=sp.csr_matrix((0, m), dtype=np.float32))
-             for r0 in range(0, n, step)]
-    X = da.concatenate(parts, axis=0)
+    X = nmfkit.distributed.read_rows(path, chunk_rows={chunk})  # chunks read on the workers
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         t = time.perf_counter()

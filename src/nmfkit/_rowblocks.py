@@ -5,6 +5,8 @@ by ``indptr`` ranges, and streams of blocks (one pass, or a callable returning f
 
 from __future__ import annotations
 
+import abc
+
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -31,7 +33,7 @@ def out_dtype(dtype: Any, where: str) -> np.dtype:
     raise _fail(where, f"holds non-numeric entries (dtype {dtype})", "store the matrix as numbers")
 
 
-class RowSource:
+class RowSource(abc.ABC):
     """A samples x features matrix read one block of rows at a time.
 
     Subclasses implement ``_read(start, stop)``; :meth:`read` checks the range,
@@ -102,6 +104,14 @@ class RowSource:
     def n_samples(self) -> int | None:
         return self.shape[0]
 
+    def count_rows(self) -> int | None:
+        """``n_samples``; a re-iterable stream of unknown length is read once to learn it
+        (a one-pass stream stays unknown: None)."""
+        if self.shape[0] is None and self.reiterable:
+            for _ in self.blocks(65536):
+                pass
+        return self.shape[0]
+
     @property
     def n_features(self) -> int:
         return self.shape[1]
@@ -133,8 +143,9 @@ class RowSource:
 
     # ------------------------------------------------------------------ helpers
 
-    def _read(self, start: int, stop: int):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _read(self, start: int, stop: int):
+        """Rows ``[start, stop)`` as stored (``read`` checks and converts them)."""
 
     def _release(self) -> None:
         """Drop references to the data (subclasses)."""

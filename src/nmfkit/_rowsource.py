@@ -139,6 +139,13 @@ def _open_zarr(path: Path) -> RowSource:
     return ArrayRows(node, path=str(path), label=str(path), copy=False)
 
 
+def is_streamable(path) -> bool:
+    """Whether :func:`open_rows` reads the file at ``path`` by rows (``.h5ad``, ``.npy`` or a
+    ``.zarr`` directory), judged by its name and kind only."""
+    path = Path(path).expanduser()
+    return extension(path) in (".h5ad", ".npy", ".zarr") or path.is_dir()
+
+
 def _open_path(path: Path, layer: str | None) -> RowSource:
     ext = extension(path)
     if layer is not None and ext != ".h5ad":

@@ -9,7 +9,7 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from .backends import Backend, get_namespace, is_device_array, is_sparse
+from .backends import Backend, get_namespace, is_dask_array, is_device_array, is_sparse
 from ._params import (  # noqa: F401  (re-exported: the one place callers import checks from)
     BETA_NAMES,
     check_choice,
@@ -138,7 +138,7 @@ def _read(X, name, dtype):
             f"{name} is an AnnData object; pass its matrix: adata.X (or a layer, e.g. "
             "adata.layers['counts']), cells as rows and genes as columns"
         )
-    if type(X).__module__.startswith("dask.") and hasattr(X, "compute"):  # never load it silently
+    if is_dask_array(X):  # never load it silently
         raise NMFInputError(
             f"{name} is a dask array; fit it where it lives with nmfkit.distributed.nmf(X, k, "
             "client=...) (or DaskNMF), stream it with nmfkit.MiniBatchNMF, or load it with "

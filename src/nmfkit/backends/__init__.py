@@ -37,7 +37,7 @@ from ._numpy import NumpyBackend
 from ._torch import TorchBackend
 
 __all__ = ["ArrayAPIBackend", "Backend", "NumpyBackend", "TorchBackend", "get_namespace",
-           "is_device_array", "is_sparse", "is_torch", "single_threaded_blas", "to_numpy"]
+           "is_dask_array", "is_device_array", "is_sparse", "is_torch", "single_threaded_blas", "to_numpy"]
 
 
 def is_sparse(X: Any) -> bool:
@@ -49,6 +49,12 @@ def is_torch(X: Any) -> bool:
     """True for a ``torch.Tensor`` (without importing torch when it is not loaded)."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(X, torch.Tensor)
+
+
+def is_dask_array(X: Any) -> bool:
+    """True for a dask collection (``dask.array.Array``), without importing dask: a lazy,
+    chunked array that nmfkit reads chunk by chunk or fits on its cluster, never loads whole."""
+    return type(X).__module__.startswith("dask.") and hasattr(X, "compute")
 
 
 def is_device_array(X: Any) -> bool:

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .._rowsource import is_streamable
 from ..exceptions import NMFInputError
 from ._outdir import check_out_dir, staged_dir
 from ._report import make_summary, write_factors, write_json, write_standard_figures
@@ -156,11 +157,6 @@ def print_warning(message: str) -> None:
     print(f"nmfkit: warning: {text}", file=sys.stderr)
 
 
-def _streamable(path: Path) -> bool:
-    name = path.name.lower()
-    return name.endswith((".h5ad", ".zarr", ".npy")) or (path.is_dir() and name.endswith(".zarr/"))
-
-
 def fit_quietly(X: Any, k: int, *, quiet: bool, minibatch: bool = False, **params: Any):
     """Run :func:`nmfkit.nmf` (or :class:`nmfkit.MiniBatchNMF`), with a progress bar on a
     terminal, warnings as one-liners."""
@@ -191,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     params = dict(loss=args.loss, solver=args.solver, init=args.init, max_iter=args.max_iter,
                   tol=args.tol, max_time=args.max_time, random_state=args.seed)
     batch = getattr(args, "batch_size", None)
-    if batch is not None and _streamable(path):
+    if batch is not None and is_streamable(path):
         if args.transpose:
             raise NMFInputError(f"{path}: --transpose cannot stream a file by rows; write the file "
                                 "with samples as rows, or drop --batch-size to read it whole")

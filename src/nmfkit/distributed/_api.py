@@ -83,15 +83,13 @@ def as_row_blocks(X, client, name: str = "X"):
     if isinstance(X, (str, os.PathLike)):
         X = read_rows(X)
     if not isinstance(X, da.Array):
+        if not (is_sparse(X) or isinstance(X, np.ndarray)):
+            raise NMFInputError(f"{name} must be a dask.array (or a NumPy / scipy.sparse matrix, "
+                                f"split into one row block per worker), not {type(X).__name__}")
         if is_sparse(X):
             import scipy.sparse as sp
 
             X = sp.csr_matrix(X)
-        elif isinstance(X, np.ndarray):
-            pass
-        else:
-            raise NMFInputError(f"{name} must be a dask.array (or a NumPy / scipy.sparse matrix, "
-                                f"split into one row block per worker), not {type(X).__name__}")
         n_workers = max(1, len(client.nthreads()))
         rows = max(1, math.ceil(X.shape[0] / n_workers))
         # name=False: fresh keys, so a fit right after another on the same matrix never races

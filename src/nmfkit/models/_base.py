@@ -145,6 +145,7 @@ NONNEG_FLOAT = Param(lambda v, n, s: check_nonneg_float(v, n))
 BOOL = choice(True, False)
 FRACTION = _fraction(False, False)
 OPEN_FRACTION = _fraction(True, True)
+POSITIVE_FRACTION = _fraction(True, False)  # (0, 1]
 
 
 def validate_params(table: dict, values: dict, spec: ModelSpec) -> dict:

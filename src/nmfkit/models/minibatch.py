@@ -19,18 +19,15 @@ from .._result import NMFResult
 from .._validation import check_data, check_features, check_fitted_backend, check_n_components
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
-from ..init import initialize
-from ..losses import Penalty, Term
+from ..losses import Penalty
 from ..solvers import BlockPenalty, LoopOptions, run
 from ..solvers.online import OnlineNMF
-from ._base import BOOL, FRACTION, NONNEG_FLOAT, FactorModel, Param, choice
-from ._core import build_target, check_beta_data, fix_gauge, project, resolve_solver
-from ._online_fit import EpochStep, Rows, check_forget, check_positive, is_row_source
+from ._base import BOOL, POSITIVE_FRACTION, POSITIVE_INT, FactorModel
+from ._core import build_target, check_beta_data, fix_gauge, resolve_solver
+from ._online_fit import EpochStep, Rows, codes_rows, is_row_source, start_H
+from .nmf import NMF_PARAMS
 
 __all__ = ["MiniBatchNMF"]
-
-_FORGET = Param(lambda v, n, s: check_forget(v, n))
-
 
 class MiniBatchNMF(FactorModel):
     r"""Mini-batch NMF: :class:`~nmfkit.NMF`'s objective, fitted one batch of rows at a time.
@@ -131,14 +128,10 @@ class MiniBatchNMF(FactorModel):
     """
 
     _own_params = {
-        "solver": choice("auto", "mu", "hals"),
-        "init": choice("auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"),
-        "alpha_W": NONNEG_FLOAT,
-        "alpha_H": Param(lambda v, n, s: v if v == "same" else NONNEG_FLOAT.check(v, n, s)),
-        "l1_ratio": FRACTION,
-        "forget_factor": _FORGET,
+        **NMF_PARAMS,
+        "forget_factor": POSITIVE_FRACTION,
         "shuffle": BOOL,
-        "max_inner": Param(lambda v, n, s: check_positive(v, n)),
+        "max_inner": POSITIVE_INT,
     }
     _sparse_input = True
 
@@ -172,11 +165,8 @@ class MiniBatchNMF(FactorModel):
                                     "missing entries in memory, or fit the file without a mask")
             from ..io import open_rows
 
-            source = X if (hasattr(X, "read") and hasattr(X, "blocks")) else open_rows(X)
-            if source.shape[0] is None and source.reiterable:  # a callable: count its rows once
-                for _ in source.blocks(65536):
-                    pass
-            if source.shape[0] is None:
+            source = open_rows(X)
+            if source.count_rows() is None:
                 raise NMFInputError(
                     "this row source is a one-pass stream of unknown length: fit it with partial_fit "
                     "(one call per block), or pass a callable that returns a fresh iterator")
@@ -196,29 +186,11 @@ class MiniBatchNMF(FactorModel):
         check_features(self, X, reset)
         return Rows(target=build_target(data, mask))
 
-    def _online(self, beta, solver, n_features, backend) -> tuple[OnlineNMF, Penalty]:
+    def _online(self, beta, solver, n_features, backend, epoch_rows=None) -> OnlineNMF:
         per_sample = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, 1, n_features)
-        online = OnlineNMF(beta, backend, solver, BlockPenalty(per_sample.l1_W, per_sample.l2_W),
-                           BlockPenalty(per_sample.l1_H, per_sample.l2_H), max_inner=self.max_inner)
-        return online, per_sample
-
-    def _start_H(self, rows: Rows, k: int, H, rng):
-        """``H`` from ``init`` on the first batch (or ``H`` itself for ``init="custom"``)."""
-        first = rows.batch(0, min(rows.shape[0], max(self.batch_size, k)))
-        b = rows.backend
-        if self.init == "custom":
-            if H is None:
-                raise NMFInputError("init='custom' needs H= (n_components x n_features) in fit")
-        elif H is not None:
-            raise NMFInputError("H= is used only with init='custom'; set init='custom' or drop H")
-        X0 = first.MX
-        if first.M is None and min(X0.shape) < k and self.init not in ("random", "custom"):
-            init = "random"
-        else:
-            init = self.init
-        _, H0 = initialize(X0, k, init, backend=b, dtype=rows.dtype, weights=first.M, random_state=rng,
-                           W=None if init != "custom" else b.ones((X0.shape[0], k), rows.dtype), H=H)
-        return H0
+        return OnlineNMF(beta, backend, solver, BlockPenalty(per_sample.l1_W, per_sample.l2_W),
+                         BlockPenalty(per_sample.l1_H, per_sample.l2_H), max_inner=self.max_inner,
+                         epoch_rows=epoch_rows)
 
     def _solver(self, beta, rows: Rows):
         masked = rows.target is not None and rows.target.M is not None
@@ -242,11 +214,7 @@ class MiniBatchNMF(FactorModel):
         self._fit(X, H=H, mask=mask)
         W_fit = self._W_final
         del self._W_final
-        if self._solver_ == "hals":
-            return W_fit
-        if hasattr(X, "blocks") and not getattr(X, "reiterable", True):  # pragma: no cover
-            return W_fit
-        return self.transform(X, mask=mask)
+        return W_fit if self._solver_ == "hals" else self.transform(X, mask=mask)
 
     def fit(self, X, y=None, W=None, H=None, mask=None):
         """Fit on ``X`` (array, path or row source); returns ``self``."""
@@ -265,12 +233,11 @@ class MiniBatchNMF(FactorModel):
         rng = check_random_state(self.random_state)
         n, m = rows.shape
         batch = min(self.batch_size, n)
-        online, pen = self._online(beta, solver, m, rows.backend)
-        online.epoch_rows = n
-        state = online.start(self._start_H(rows, k, H, rng))
+        online = self._online(beta, solver, m, rows.backend, epoch_rows=n)
+        state = online.start(start_H(rows, k, self.init, H, rng, self.batch_size))
         Wstore = rows.backend.zeros((n, k), rows.dtype)
-        step = EpochStep(self, online, rows, Wstore, batch, rng, self.shuffle and not rows.stream,
-                          Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, n, m))
+        penalty = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, n, m)
+        step = EpochStep(online, rows, Wstore, batch, rng, self.shuffle and not rows.stream, penalty)
         n_batches = step.starts.size
         options = LoopOptions(max_iter=self.max_iter * n_batches, tol=self.tol, max_time=self.max_time,
                               loss_every=n_batches, verbose=self.verbose, warn=False,
@@ -283,13 +250,13 @@ class MiniBatchNMF(FactorModel):
         online.new_epoch(state)  # a later partial_fit starts a new pass
         self.n_steps_ = int(outcome.n_iter[0])
         self.n_iter_ = int(-(-self.n_steps_ // n_batches))
-        self._finish(rows, outcome, pen, n, time.perf_counter(), out=Wstore)
+        self._finish(rows, outcome, penalty, time.perf_counter(), out=Wstore)
         if self.stop_reason_ == "max_iter" and self.tol > 0:
             warnings.warn(f"MiniBatchNMF: stopped at max_iter={self.max_iter} epochs before the epoch "
                           f"objective's relative decrease fell below tol={self.tol:g}; raise max_iter or tol",
                           ConvergenceWarning, stacklevel=3)
 
-    def _finish(self, rows: Rows, outcome, pen: Penalty, n: int, t0: float, out=None):
+    def _finish(self, rows: Rows, outcome, full_pen: Penalty, t0: float, out=None):
         """The final pass: codes of every row for the final ``H``, the exact objective
         (written over ``out``, the fit's warm starts, to hold one n × k array less).
 
@@ -302,11 +269,10 @@ class MiniBatchNMF(FactorModel):
         W, div = out, float("nan")
         if not interrupted:
             try:
-                W, div = self._codes_rows(rows, H, out=out, warm=True)
+                W, div = codes_rows(self._online_, rows, H, self.batch_size, out=out, warm=True)
             except KeyboardInterrupt:
                 interrupted = True
         b = rows.backend
-        full_pen = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, n, rows.shape[1])
         loss = div + (full_pen.value(W, H, b) if full_pen.any else 0.0)
         if interrupted:
             loss = float(outcome.loss_history[0][-1])
@@ -332,37 +298,6 @@ class MiniBatchNMF(FactorModel):
                                        "penalty": full_pen.__dict__.copy()})
         self._W_final = W
 
-    def _codes_rows(self, rows: Rows, H, out=None, warm: bool = False):
-        """Codes of every row of ``rows`` on ``H``, batch by batch, and ``D_β`` at them.
-
-        Frobenius without missing entries: the exact NNLS. Otherwise, cold (``transform``):
-        :func:`~nmfkit.models._core.project` solved to a relative decrease of 1e-5, what
-        ``NMF.transform`` computes; warm (the end of ``fit``): the fit's own codes in
-        ``out`` refined by the training's code steps at the final ``H`` (one pass costing
-        about an epoch, where a converged multiplicative solve costs tens of passes).
-
-        (``solvers.kl_codes`` is not used for KL: it fails where a column of ``H`` is zero
-        at a positive count, which online fits produce.)"""
-        b = rows.backend
-        n = rows.shape[0]
-        W = b.zeros((n, H.shape[0]), H.dtype) if out is None else out
-        total = 0.0
-        Hs = H[None, ...]
-        online = self._online_
-        for s in range(0, n, self.batch_size):
-            e = min(n, s + self.batch_size)
-            target = rows.batch(s, e)
-            if online.exact(target):
-                Wb = online.codes(target, Hs)[0]
-            elif warm:
-                Wb = online.codes(target, Hs, W[s:e][None, ...])[0]
-            else:
-                pen = Penalty(l1_W=online.pW.l1, l2_W=online.pW.l2)
-                Wb = project(target, H, beta=self._beta, penalty=pen, tol=1e-5)[None, ...]
-            W[s:e] = b.cast_like(Wb[0], H)
-            total += float(Term(target, self._beta, 1.0, "W", "H").divergences({"W": Wb, "H": Hs})[0])
-        return W, total
-
     def partial_fit(self, X, y=None, W=None, H=None, mask=None, n_samples=None):
         """One mini-batch step on the rows of ``X`` (the streaming use); returns ``self``.
 
@@ -386,10 +321,10 @@ class MiniBatchNMF(FactorModel):
             if rows.target is not None:
                 check_beta_data(rows.target, beta)
             rng = check_random_state(self.random_state)
-            online, _ = self._online(beta, solver, m, rows.backend)
-            online.epoch_rows = n_samples if solver == "mu" else None
+            online = self._online(beta, solver, m, rows.backend,
+                                  epoch_rows=n_samples if solver == "mu" else None)
             self._online_, self._beta, self._solver_ = online, beta, solver
-            self._state_ = online.start(self._start_H(rows, k, H, rng))
+            self._state_ = online.start(start_H(rows, k, self.init, H, rng, self.batch_size))
             self._n_seen = self._pass_seen = 0
             self.n_steps_ = 0
         elif rows.target is not None:
@@ -423,7 +358,7 @@ class MiniBatchNMF(FactorModel):
             check_beta_data(rows.target, self._beta)
         H = rows.backend.cast_like(self.components_, rows.target.X) if rows.target is not None \
             else self.components_
-        return self._codes_rows(rows, H)[0]
+        return codes_rows(self._online_, rows, H, self.batch_size)[0]
 
     def score(self, X, y=None, mask=None):
         """Minus the mean divergence per observed entry of ``X`` from its codes (higher is better)."""
@@ -431,6 +366,6 @@ class MiniBatchNMF(FactorModel):
         rows = self._rows(X, mask, reset=False)
         H = rows.backend.cast_like(self.components_, rows.target.X) if rows.target is not None \
             else self.components_
-        _, div = self._codes_rows(rows, H)
+        _, div = codes_rows(self._online_, rows, H, self.batch_size)
         n_obs = rows.target.n_observed if rows.target is not None else float(rows.shape[0] * rows.shape[1])
         return -div / n_obs

@@ -35,7 +35,16 @@ from ..solvers.hals import checked_right_products
 from ._base import BOOL, FRACTION, NONNEG_FLOAT, FactorModel, Param, choice
 from ._core import build_target, fit_factors, project, resolve_solver
 
-__all__ = ["NMF", "nmf", "FitSpec"]
+__all__ = ["NMF", "nmf", "FitSpec", "NMF_PARAMS"]
+
+#: The parameters of NMF's objective and solvers that its other estimators (MiniBatchNMF) share.
+NMF_PARAMS = {
+    "solver": choice("auto", "mu", "hals"),
+    "init": choice("auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"),
+    "alpha_W": NONNEG_FLOAT,
+    "alpha_H": Param(lambda v, n, s: v if v == "same" else NONNEG_FLOAT.check(v, n, s)),
+    "l1_ratio": FRACTION,
+}
 
 
 @dataclass(frozen=True)
@@ -279,11 +288,7 @@ class NMF(FactorModel):
     """
 
     _own_params = {
-        "solver": choice("auto", "mu", "hals"),
-        "init": choice("auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"),
-        "alpha_W": NONNEG_FLOAT,
-        "alpha_H": Param(lambda v, n, s: v if v == "same" else NONNEG_FLOAT.check(v, n, s)),
-        "l1_ratio": FRACTION,
+        **NMF_PARAMS,
         "refine_W": BOOL,
         "accelerate": choice("auto", True, False),
     }

@@ -49,15 +49,19 @@ class OnlineNMF:
     max_inner, inner_tol : int, float
         Iterative codes (β ≠ 2 or element weights): at most ``max_inner`` engine steps on
         ``W_b``, stopping when ``‖ΔW_b‖ ≤ inner_tol ‖W_b‖``.
+    epoch_rows : int or None
+        The rows of one pass over a finite data set: MU statistics by epoch
+        (:meth:`new_epoch`); None for an open-ended stream (decayed statistics).
     """
 
     def __init__(self, beta: float, backend, solver: str, penalty_W=BlockPenalty(),
-                 penalty_H_per_sample=BlockPenalty(), max_inner: int = 5, inner_tol: float = 1e-3):
+                 penalty_H_per_sample=BlockPenalty(), max_inner: int = 5, inner_tol: float = 1e-3,
+                 epoch_rows=None):
         self.beta, self.b, self.solver = float(beta), backend, solver
         self.pW, self.pH = penalty_W, penalty_H_per_sample
         self.max_inner, self.inner_tol = int(max_inner), float(inner_tol)
         self.gamma = mu_gamma(self.beta)
-        self.epoch_rows = None  # fit: the number of rows of a pass (MU statistics by epoch)
+        self.epoch_rows = epoch_rows
 
     # -- state ---------------------------------------------------------------------------
     def start(self, H0) -> dict:
@@ -66,9 +70,6 @@ class OnlineNMF:
         H = b.contiguous(b.copy(H0)[None, ...])
         return {"H": H, "S1": None, "S2": None, "count": np.zeros(1), "P1": None, "P2": None,
                 "Pcount": np.zeros(1)}
-
-    def target(self, X_b, M_b=None) -> Target:
-        return Target(X_b, M_b, self.b)
 
     def exact(self, target: Target) -> bool:
         """Whether the codes of ``target`` are an exact one-shot NNLS solve."""
@@ -79,9 +80,11 @@ class OnlineNMF:
         """Codes ``W_b`` (1, b, k) of the batch for ``H`` (1, k, n), and the batch's
         objective ``D_β(X_b | W_b H) + W-penalty`` at them (a float)."""
         b = self.b
-        XBt = stacked_right(b, target.MX, H)  # X_b Hᵀ (1, b, k): the NNLS right-hand side
-        W = nnls_codes(H[0], b.contiguous(b.mT(XBt)[0]), l1=self.pW.l1, l2=self.pW.l2)[None, ...]
-        if self.exact(target):
+        exact = self.exact(target)
+        if exact or W0 is None:  # the NNLS solve: the codes, or the start of a cold batch
+            XBt = stacked_right(b, target.MX, H)  # X_b Hᵀ (1, b, k): the right-hand side
+            W = nnls_codes(H[0], b.contiguous(b.mT(XBt)[0]), l1=self.pW.l1, l2=self.pW.l2)[None, ...]
+        if exact:
             G = H @ b.mT(H)
             loss = frobenius_values(target, XBt, W, b.mT(W) @ W, G, H)
             return W, float(loss[0] + penalty_values(W, self.pW, b)[0])
@@ -89,7 +92,7 @@ class OnlineNMF:
             k = H.shape[1]
             floor = max(float(b.item(b.sum(W))) / max(W.shape[1] * k, 1), 1e-12) * 1e-2
             W = b.clamp_min_(W, floor)
-        else:
+        else:  # warm: the batch's codes from its last visit (no product with X_b needed)
             W = b.copy(W0)
         term = Term(target, self.beta, 1.0, "W", "H")
         state = {"W": W, "H": H}
