@@ -166,6 +166,9 @@ class ArrayAPIBackend(Backend):
     def log(self, a):
         return self.xp.log(a)
 
+    def log1p(self, a):
+        return self.xp.log1p(a)
+
     def sqrt(self, a):
         return self.xp.sqrt(a)
 

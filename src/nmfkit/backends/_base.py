@@ -167,6 +167,10 @@ class Backend(abc.ABC):
         """Elementwise natural logarithm."""
 
     @abc.abstractmethod
+    def log1p(self, a):
+        """Elementwise ``log(1 + a)``."""
+
+    @abc.abstractmethod
     def sqrt(self, a):
         """Elementwise square root."""
 

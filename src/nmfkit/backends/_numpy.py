@@ -99,6 +99,9 @@ class NumpyBackend(Backend):
     def log(self, a):
         return np.log(a)
 
+    def log1p(self, a):
+        return np.log1p(a)
+
     def sqrt(self, a):
         return np.sqrt(a)
 

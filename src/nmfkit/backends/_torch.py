@@ -131,6 +131,9 @@ class TorchBackend(ArrayAPIBackend):
     def log(self, a):
         return self.torch.log(a)
 
+    def log1p(self, a):
+        return self.torch.log1p(a)
+
     def xlogy(self, x, y):
         return self.torch.xlogy(x, y)
 

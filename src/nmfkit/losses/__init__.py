@@ -12,6 +12,7 @@ from ._beta import (
     loss_to_beta,
 )
 from ._parts import left_parts, right_parts, safe_den, stacked_left, stacked_right
+from ._nb import NBTerm, estimate_dispersion, nb_divergence, nb_loglik
 from ._penalty import Penalty
 from ._target import Target
 from ._term import Term
@@ -21,6 +22,10 @@ __all__ = [
     "Penalty",
     "Target",
     "Term",
+    "NBTerm",
+    "estimate_dispersion",
+    "nb_divergence",
+    "nb_loglik",
     "frobenius_values",
     "left_parts",
     "right_parts",

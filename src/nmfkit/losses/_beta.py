@@ -38,6 +38,7 @@ __all__ = [
     "beta_divergence",
     "elementwise_divergence",
     "frobenius_values",
+    "stacked_divergences",
     "grad_parts",
     "loss_to_beta",
 ]
@@ -189,8 +190,18 @@ def frobenius_values(t: Target, XBt, A, AtA, G, B=None) -> np.ndarray:
     val = 0.5 * np.maximum(t.norm2 - 2.0 * cross + quad, 0.0)
     if B is not None and not t.sparse:
         for r in np.flatnonzero(val <= 1e3 * b.eps(A.dtype) * t.norm2):
-            val[r] = 0.5 * b.norm2(t.X - A[r, ...] @ B[r, ...])
+            X = t.X[r] if t.stacked else t.X
+            val[r] = 0.5 * b.norm2(X - A[r, ...] @ B[r, ...])
     return val
+
+
+def stacked_divergences(t: Target, A, B, beta: float) -> np.ndarray:
+    """``D_β(X_r | A_r B_r)`` of every restart of a stacked (R, m, n) target."""
+    b = t.backend
+    D = elementwise_divergence(t.X, A @ B, beta, b)
+    if t.M is not None:
+        D = t.M * D
+    return b.to_numpy(b.sum(D, axis=(1, 2))).astype(np.float64)
 
 
 def grad_parts(t: Target, A, B, beta: float):

@@ -34,7 +34,7 @@ from ..backends import single_threaded_blas
 from ..backends._sparse import csr_like, sddmm
 
 __all__ = ["EPSILON", "CHUNK_ELEMENTS", "stacked_left", "stacked_right", "left_parts", "right_parts",
-           "safe_den"]
+           "safe_den", "accumulate_left", "accumulate_right", "row_chunks"]
 
 #: Floor for ``A B`` where it is divided by or raised to a negative power, and for a
 #: zero denominator of a multiplicative update (float32 eps, as scikit-learn uses).
@@ -52,9 +52,12 @@ def safe_den(b, P):
 def stacked_right(b, X, B):
     """``X B_rᵀ`` for every restart as one GEMM: ``B`` (R, k, n) → (R, m, k) (a view).
 
-    ``X`` is a dense backend array or a scipy.sparse matrix of shape (m, n); ``b`` the
+    ``X`` is a dense backend array or a scipy.sparse matrix of shape (m, n), or a
+    stacked dense (R, m, n) (one matrix per restart: a batched product); ``b`` the
     backend.
     """
+    if len(X.shape) == 3:
+        return X @ b.mT(B)
     R, k, n = B.shape
     P = X @ b.reshape(B, (R * k, n)).T  # (m, R k)
     return b.mT(b.reshape(b.mT(P), (R, k, P.shape[0])))
@@ -63,15 +66,19 @@ def stacked_right(b, X, B):
 def stacked_left(b, X, A):
     """``A_rᵀ X`` for every restart as one GEMM: ``A`` (R, m, k) → (R, k, n).
 
-    ``X`` is a dense backend array (m, n). The ``Aᵀ X`` orientation runs 1.4–2.5× faster
-    than ``(Xᵀ A)ᵀ`` on a C-ordered ``X`` (OpenBLAS, shapes of the benchmarks).
+    ``X`` is a dense backend array (m, n) or stacked (R, m, n). The ``Aᵀ X`` orientation
+    runs 1.4–2.5× faster than ``(Xᵀ A)ᵀ`` on a C-ordered ``X`` (OpenBLAS, shapes of the
+    benchmarks).
     """
+    if len(X.shape) == 3:
+        return b.mT(A) @ X
     R, m, k = A.shape
     At = b.reshape(b.contiguous(b.mT(A)), (R * k, m))  # no copy for a HALS-laid-out block
     return b.reshape(At @ X, (R, k, X.shape[1]))
 
 
-def _chunks(m: int, R: int, n: int):
+def row_chunks(m: int, R: int, n: int):
+    """Row ranges of ``X`` holding at most :data:`CHUNK_ELEMENTS` entries of ``Y`` for all R."""
     rows = max(1, CHUNK_ELEMENTS // max(R * n, 1))
     return [(r0, min(m, r0 + rows)) for r0 in range(0, m, rows)]
 
@@ -86,15 +93,15 @@ def _chunk_factors(t, A, B, beta):
     """
     b = t.backend
     R, m, _ = A.shape
-    for r0, r1 in _chunks(m, R, B.shape[2]):
+    for r0, r1 in row_chunks(m, R, B.shape[2]):
         Y = A[:, r0:r1] @ B  # (R, c, n)
-        Mc = None if t.M is None else t.M[r0:r1]
+        Mc = None if t.M is None else t.M[..., r0:r1, :]
         if beta == 2:  # weighted Frobenius
             Y *= Mc
             yield r0, r1, Y, None
             continue
         b.clamp_min_(Y, EPSILON)
-        MX = t.MX[r0:r1]
+        MX = t.MX[..., r0:r1, :]
         if beta == 1:
             yield r0, r1, None, b.divide(MX, Y, out=Y)  # (M ⊙ X) / Y written into Y
             continue
@@ -103,19 +110,42 @@ def _chunk_factors(t, A, B, beta):
         yield r0, r1, (Yb if Mc is None else Mc * Yb), FN
 
 
+def accumulate_left(b, A, B, chunks, need_P=True, need_N=True):
+    """``(F_P Bᵀ, F_N Bᵀ)`` row chunk by row chunk, from ``chunks`` yielding
+    ``(r0, r1, F_P, F_N)`` (elementwise factors on rows ``r0:r1``, None where not needed)."""
+    Bt = b.mT(B)
+    P = b.empty(A.shape, A.dtype) if need_P else None
+    N = b.empty(A.shape, A.dtype) if need_N else None
+    for r0, r1, FP, FN in chunks:
+        if FP is not None:
+            P[:, r0:r1] = FP @ Bt
+        if FN is not None:
+            N[:, r0:r1] = FN @ Bt
+    return P, N
+
+
+def accumulate_right(b, A, B, chunks, need_P=True, need_N=True):
+    """``(Aᵀ F_P, Aᵀ F_N)`` summed over the row chunks of ``chunks`` (as :func:`accumulate_left`)."""
+    At = b.mT(A)
+    shape = (A.shape[0], A.shape[2], B.shape[2])
+    P = b.zeros(shape, A.dtype) if need_P else None
+    N = b.zeros(shape, A.dtype) if need_N else None
+    for r0, r1, FP, FN in chunks:
+        Ac = At[:, :, r0:r1]
+        if FP is not None:
+            P += Ac @ FP
+        if FN is not None:
+            N += Ac @ FN
+    return P, N
+
+
 def _dense_left(t, A, B, beta):
     """``(P_A, N_A)`` for a dense term; ``P_A`` may be (R, 1, k) (KL without weights)."""
     b = t.backend
     Bt = b.mT(B)
     if beta == 2 and t.M is None:
         return A @ (B @ Bt), stacked_right(b, t.X, B)
-    P = b.empty(A.shape, A.dtype) if beta != 1 else None
-    N = b.empty(A.shape, A.dtype) if beta != 2 else None
-    for r0, r1, FP, FN in _chunk_factors(t, A, B, beta):
-        if FP is not None:
-            P[:, r0:r1] = FP @ Bt
-        if FN is not None:
-            N[:, r0:r1] = FN @ Bt
+    P, N = accumulate_left(b, A, B, _chunk_factors(t, A, B, beta), beta != 1, beta != 2)
     if beta == 2:
         N = stacked_right(b, t.MX, B)
     elif beta == 1:
@@ -145,15 +175,7 @@ def _dense_right(t, A, B, beta):
     At = b.mT(A)
     if beta == 2 and t.M is None:
         return (At @ A) @ B, stacked_left(b, t.X, A)
-    shape = (A.shape[0], A.shape[2], B.shape[2])
-    P = b.zeros(shape, A.dtype) if beta != 1 else None
-    N = b.zeros(shape, A.dtype) if beta != 2 else None
-    for r0, r1, FP, FN in _chunk_factors(t, A, B, beta):
-        Ac = At[:, :, r0:r1]
-        if FP is not None:
-            P += Ac @ FP
-        if FN is not None:
-            N += Ac @ FN
+    P, N = accumulate_right(b, A, B, _chunk_factors(t, A, B, beta), beta != 1, beta != 2)
     if beta == 2:
         N = stacked_left(b, t.MX, A)
     elif beta == 1:
@@ -173,7 +195,7 @@ def _sparse_values(info, A, B, beta):
 def _sparse_general_P(A, B, beta):
     """``(Y^(β−1)) Bᵀ`` over every entry, in row chunks (zeros of X still count)."""
     P = np.empty_like(A)
-    for r0, r1 in _chunks(A.shape[0], 1, B.shape[1]):
+    for r0, r1 in row_chunks(A.shape[0], 1, B.shape[1]):
         Yc = np.maximum(A[r0:r1] @ B, EPSILON)
         P[r0:r1] = (Yc ** (beta - 1)) @ B.T
     return P

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._beta import beta_divergence, frobenius_values
+from ._beta import beta_divergence, frobenius_values, stacked_divergences
 from ._parts import _RatioBuffer, left_parts, right_parts, stacked_right
-from ._target import Target
+from ._target import REPLICATE, Target
 
 __all__ = ["Term"]
 
@@ -66,13 +66,24 @@ class Term:
         out._buffer = self._buffer
         return out
 
+    def target_of(self, state) -> Target:
+        """The data of the restarts ``state`` holds: the target itself, or for a stacked
+        target the rows named by ``state[REPLICATE]``."""
+        t = self.target
+        if not t.stacked:
+            return t
+        if REPLICATE not in state:
+            raise ValueError(f"a term on a stacked target needs the state entry {REPLICATE!r} "
+                             "(the index of each restart's data)")
+        return t.select(state[REPLICATE])
+
     # -- gradient parts -----------------------------------------------------------------
     def raw_parts(self, state, block: str):
         """Unweighted ``(P, N)`` of ``∇_block D`` (shapes broadcastable to the block)."""
         if block not in (self.left, self.right):
             raise KeyError(f"term on ({self.left}, {self.right}) does not bind block {block!r}")
         A, B = state[self.left], state[self.right]
-        t = self.target
+        t = self.target_of(state)
         parts = left_parts if block == self.left else right_parts
         P, N = parts(t, A, B, self.beta, self._buffer)
         if self.beta == 2 and t.M is None:
@@ -97,11 +108,13 @@ class Term:
     def divergences(self, state) -> np.ndarray:
         """Unweighted ``D_β`` of every restart (float64 vector of length R)."""
         A, B = state[self.left], state[self.right]
-        t = self.target
+        t = self.target_of(state)
         b = t.backend
         if self.beta == 2 and t.M is None:
             XBt = stacked_right(b, t.X, B)
             return frobenius_values(t, XBt, A, b.mT(A) @ A, B @ b.mT(B), B)
+        if t.stacked:
+            return stacked_divergences(t, A, B, self.beta)
         return np.array([beta_divergence(t, A[r, ...], B[r, ...], self.beta)
                          for r in range(A.shape[0])], dtype=np.float64)
 
@@ -121,7 +134,7 @@ class Term:
             return None
         _, N = self._products
         A, B = state[self.left], state[self.right]
-        t = self.target
+        t = self.target_of(state)
         b = t.backend
         if block == self.left:
             return frobenius_values(t, N, A, b.mT(A) @ A, B @ b.mT(B), B)
