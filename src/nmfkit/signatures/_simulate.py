@@ -48,8 +48,9 @@ def random_signatures(n_signatures: int, *, concentration: float = 0.1,
 
 
 def simulate_catalog(signatures, n_samples: int, *, mutations=(500, 20000), concentration: float = 0.5,
-                     random_state=None) -> SimulatedCatalog:
-    """Simulate Poisson counts for ``n_samples`` genomes from known ``signatures``.
+                     noise: str = "poisson", dispersion: float = 10.0, hypermutated: int = 0,
+                     hyper_factor=(20.0, 50.0), random_state=None) -> SimulatedCatalog:
+    """Simulate counts for ``n_samples`` genomes from known ``signatures``.
 
     Parameters
     ----------
@@ -62,6 +63,14 @@ def simulate_catalog(signatures, n_samples: int, *, mutations=(500, 20000), conc
     concentration : float
         Dirichlet parameter of each sample's signature mix (small: one or two
         signatures dominate each sample).
+    noise : {"poisson", "nb"}
+        Poisson counts, or negative-binomial counts with size ``dispersion`` (variance
+        ``μ + μ²/dispersion``: overdispersed, as real catalogs are).
+    dispersion : float
+        The NB size α (per entry, the same for every sample).
+    hypermutated : int
+        Number of samples whose burden is multiplied by a factor drawn log-uniformly
+        from ``hyper_factor`` (the hypermutators SigProfiler's GMM cap is for).
     random_state : int, Generator or None
 
     Examples
@@ -83,9 +92,23 @@ def simulate_catalog(signatures, n_samples: int, *, mutations=(500, 20000), conc
         raise NMFInputError(f"mutations={mutations!r} must be (low, high) with 0 < low <= high")
     rng = check_random_state(random_state)
     S = S / S.sum(axis=1, keepdims=True)
+    if noise not in ("poisson", "nb"):
+        raise NMFInputError(f"noise={noise!r}: use 'poisson' or 'nb'")
+    if not (isinstance(hypermutated, (int, np.integer)) and 0 <= hypermutated <= n_samples):
+        raise NMFInputError(f"hypermutated={hypermutated!r} must be an integer in 0..n_samples")
     burden = np.exp(rng.uniform(np.log(lo), np.log(hi), size=n_samples))
+    if hypermutated:
+        hyper = rng.choice(n_samples, size=hypermutated, replace=False)
+        f_lo, f_hi = (float(f) for f in hyper_factor)
+        burden[hyper] *= np.exp(rng.uniform(np.log(f_lo), np.log(f_hi), size=hypermutated))
     mix = rng.dirichlet(np.full(S.shape[0], float(concentration)), size=n_samples)
     E = burden[:, None] * mix
-    X = rng.poisson(E @ S).astype(np.float64)
+    mu = E @ S
+    if noise == "poisson":
+        X = rng.poisson(mu).astype(np.float64)
+    else:
+        if not dispersion > 0:
+            raise NMFInputError(f"dispersion={dispersion!r} must be > 0")
+        X = rng.negative_binomial(dispersion, dispersion / (dispersion + mu)).astype(np.float64)
     frame = pd.DataFrame(X, index=[f"sample{i + 1}" for i in range(n_samples)], columns=list(SBS96_TYPES))
     return SimulatedCatalog(frame, E, S)

@@ -1,0 +1,280 @@
+r"""De novo mutational-signature extraction, end to end: :func:`extract`.
+
+For every rank ``k`` of ``ks`` (SigProfilerExtractor's protocol, Islam et al. 2022,
+with a cross-validation rule beside it as in SigMoS, Pelizzola et al. 2023):
+
+1. **replicates**: ``n_replicates`` resampled catalogs (each sample redrawn from a
+   multinomial with its own total and profile; hypermutated samples capped by the GMM
+   rule, :mod:`nmfkit.signatures._resample`), the same for every k;
+2. **fits**: all replicates of a rank run *batched* on the engine: one stacked target
+   (R, samples, 96), one KL (Poisson) or negative-binomial term, the multiplicative
+   updates reading the stack once per half-iteration for all replicates; a replicate
+   that meets ``tol`` leaves the batch;
+3. **consensus**: the R·k replicate signatures are clustered with the matching
+   constraint (each replicate gives one signature per cluster, Hungarian on cosine,
+   :mod:`nmfkit.signatures._clustering`); stability = cosine silhouettes; consensus =
+   cluster means with standard errors; exposures = NNLS of the original catalog on
+   the consensus;
+4. **cross-validation**: ``cv_folds`` fits with a random 10 % of the entries held out,
+   scored on them (:mod:`nmfkit.signatures._rules`);
+
+then both rank rules, and the decomposition of the reported solution into the
+reference signatures (COSMIC when available).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_positive_int
+from ..exceptions import NMFInputError
+from ..solvers import LoopOptions, nnls_codes
+from ._catalog import read_catalog
+from ._clustering import matched_clusters
+from ._extract_result import ExtractionResult, Solution
+from ._fits import LossSpec, cv_errors, fit_replicates
+from ._resample import cap_totals, gmm_cutoff, resample_catalogs
+from ._rules import cv_rank, sigprofiler_rank
+
+__all__ = ["extract"]
+
+_RULES = ("sigprofiler", "cv")
+
+
+def _catalog(catalog) -> pd.DataFrame:
+    if isinstance(catalog, pd.DataFrame):
+        X = catalog.astype(np.float64)
+    elif isinstance(catalog, (str, bytes)) or hasattr(catalog, "__fspath__"):
+        X = read_catalog(catalog)
+    else:
+        arr = np.asarray(catalog, dtype=np.float64)
+        if arr.ndim != 2:
+            raise NMFInputError(f"catalog must be a 2-D samples x types matrix, got shape {arr.shape}")
+        X = pd.DataFrame(arr, index=[f"sample{i + 1}" for i in range(arr.shape[0])],
+                         columns=[f"type{j + 1}" for j in range(arr.shape[1])])
+    v = X.to_numpy()
+    if not np.isfinite(v).all() or (v < 0).any():
+        raise NMFInputError("the catalog must hold finite non-negative counts (samples x mutation types)")
+    empty = np.flatnonzero(v.sum(axis=1) == 0)
+    if empty.size:
+        raise NMFInputError(f"{empty.size} sample(s) have no mutations ({list(X.index[empty[:5]])}); "
+                            "drop them before extraction")
+    return X
+
+
+def _ks(ks, n_samples, n_types):
+    try:
+        ks = sorted({int(k) for k in ks})
+    except TypeError:
+        raise NMFInputError(f"ks={ks!r} must be an iterable of positive integers, e.g. range(1, 11)")
+    if not ks or ks[0] < 1 or ks[-1] > min(n_samples, n_types):
+        raise NMFInputError(f"ks must lie in 1..{min(n_samples, n_types)} (at most the number of samples "
+                            f"and of mutation types), got {ks}")
+    return ks
+
+
+def _reference(reference):
+    """``(DataFrame or None, note)`` for ``reference="auto"``, None, a path or a DataFrame."""
+    from ._cosmic import load_cosmic
+
+    if reference is None:
+        return None, "none"
+    if isinstance(reference, pd.DataFrame):
+        return reference, "given"
+    if isinstance(reference, str) and reference == "auto":
+        try:
+            return load_cosmic(), "COSMIC v3.4 GRCh37 (SigProfilerAssignment)"
+        except FileNotFoundError as err:
+            return None, f"none: {err}"
+    return load_cosmic(reference), str(reference)
+
+
+def _solution(k, X, clusters, columns):
+    names = [f"S{j + 1}" for j in range(k)]
+    S = clusters.centroids
+    Xv = X.to_numpy()
+    E = nnls_codes(S, S @ Xv.T)
+    resid = np.linalg.norm(Xv - E @ S, axis=1) / np.maximum(np.linalg.norm(Xv, axis=1), 1e-300)
+    return Solution(
+        k=k,
+        signatures=pd.DataFrame(S, index=names, columns=columns),
+        signatures_se=pd.DataFrame(clusters.se, index=names, columns=columns),
+        exposures=pd.DataFrame(E, index=X.index, columns=names),
+        stability=pd.Series(clusters.stability, index=names, name="stability"),
+        silhouettes=clusters.silhouettes,
+        replicate_signatures=clusters.signatures,
+        sample_errors=pd.Series(resid, index=X.index, name="relative_error"),
+    )
+
+
+def _row(sol: Solution, X, outcome, seconds):
+    Xv = X.to_numpy()
+    Y = np.maximum(sol.exposures.to_numpy() @ sol.signatures.to_numpy(), 1e-300)
+    kl = float(np.sum(np.where(Xv > 0, Xv * np.log(np.maximum(Xv, 1e-300) / Y), 0.0) - Xv + Y))
+    return {
+        "avg_stability": float(sol.silhouettes.mean()),
+        "min_stability": float(sol.stability.min()),
+        "reconstruction_error": float(np.linalg.norm(Xv - Y) / np.linalg.norm(Xv)),
+        "kl_per_entry": kl / Xv.size,
+        "converged": float(np.mean(outcome.converged)),
+        "n_iter": float(np.median(outcome.n_iter)),
+        "seconds": seconds,
+    }
+
+
+def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "kl",
+            dispersion="per_sample", resample: bool = True, normalization: str = "gmm",
+            rule: str = "sigprofiler", cv_folds: int = 10, cv_fraction: float = 0.1,
+            stability: float = 0.8, min_stability: float = 0.2, combined_stability: float = 1.0,
+            pvalue: float = 0.05, reference="auto", max_iter: int = 5000, tol: float = 1e-7,
+            loss_every: int = 20, n_cluster_starts: int = 10, dtype=np.float64, random_state=0,
+            max_time=None, verbose: int = 0) -> ExtractionResult:
+    r"""Extract mutational signatures de novo, choose the rank two ways, decompose into COSMIC.
+
+    Parameters
+    ----------
+    catalog : DataFrame, array or path
+        Counts, **samples × mutation types** (:func:`read_catalog` reads either file
+        orientation and row order; a path is read with it).
+    ks : iterable of int
+        Ranks to try.
+    n_replicates : int
+        Replicates per rank (SigProfiler's default 100).
+    loss : {"kl", "nb"}
+        Poisson / generalised KL (SigProfiler's), or negative binomial with
+        ``dispersion`` ("per_sample" or "global": estimated by maximum likelihood at
+        each rank from a KL fit of the original catalog; or fixed positive values).
+    resample, normalization
+        Multinomial resampling of each replicate; ``"gmm"`` caps hypermutated samples
+        (SigProfiler's rule), ``"none"`` does not.
+    rule : {"sigprofiler", "cv"}
+        Which rank is reported as ``result.k`` (both are computed; ``cv_folds=0``
+        switches the CV rule off).
+    cv_folds, cv_fraction
+        Folds of the cross-validation rule and the fraction of entries held out in each.
+    stability, min_stability, combined_stability, pvalue
+        SigProfiler's thresholds (0.8, 0.2, 1.0) and the walk-down's test level.
+    reference : "auto", None, path or DataFrame
+        Reference signatures for the decomposition: "auto" = COSMIC v3.4 from an
+        installed SigProfilerAssignment when there is one.
+    dtype : float64 or float32
+        Precision of the fits (SigProfiler fits in single precision; float32 runs about
+        1.7× faster here, the clustering and refits are always float64).
+    max_iter, tol, loss_every
+        Per replicate: at most ``max_iter`` MU iterations; stop when the objective's
+        relative decrease over ``loss_every`` iterations is below ``tol``.
+    random_state : int
+        Seeds everything; the derived seeds are in ``result.params``.
+    max_time : float, optional
+        Seconds; the ranks finished by then are returned (``params["stopped"]``).
+    verbose : int
+        Progress bars on a terminal.
+
+    Returns
+    -------
+    ExtractionResult
+
+    Notes
+    -----
+    Ctrl-C stops after the rank being fitted and returns the ranks finished before it
+    (``params["stopped"] = "interrupted"``).
+    """
+    X = _catalog(catalog)
+    ks = _ks(ks, *X.shape)
+    R = check_positive_int(n_replicates, "n_replicates")
+    if rule not in _RULES:
+        raise NMFInputError(f"rule={rule!r} is not known; use 'sigprofiler' or 'cv'")
+    if normalization not in ("gmm", "none"):
+        raise NMFInputError(f"normalization={normalization!r}: use 'gmm' or 'none'")
+    if not isinstance(cv_folds, (int, np.integer)) or cv_folds < 0:
+        raise NMFInputError(f"cv_folds={cv_folds!r} must be a non-negative integer (0 = no CV)")
+    spec = LossSpec.of(loss, dispersion)
+    ref, ref_note = _reference(reference)
+    start = time.perf_counter()
+    Xv = X.to_numpy()
+    seq = np.random.SeedSequence(random_state)
+    s_res, s_init, s_cv, s_clu = seq.spawn(4)
+    rep_seeds = [int(c.generate_state(1)[0]) for c in s_res.spawn(R)]
+    cutoff = gmm_cutoff(Xv.sum(axis=1), Xv.shape[1]) if normalization == "gmm" else None
+    D = resample_catalogs(Xv, rep_seeds, resample=resample, cutoff=cutoff, dtype=np.dtype(dtype))
+    Xcv = Xv if cutoff is None else cap_totals(Xv, cutoff)  # CV on the catalog the fits see
+    cv_rng = np.random.default_rng(s_cv)
+    masks = cv_rng.random((cv_folds,) + Xv.shape) < cv_fraction
+    params = dict(ks=ks, n_replicates=R, loss=spec.name, dispersion=dispersion, resample=resample,
+                  normalization=normalization, gmm_cutoff=cutoff, rule=rule, cv_folds=cv_folds,
+                  cv_fraction=cv_fraction, stability=stability, min_stability=min_stability,
+                  combined_stability=combined_stability, pvalue=pvalue, reference=ref_note,
+                  max_iter=max_iter, tol=tol, loss_every=loss_every, dtype=np.dtype(dtype).name,
+                  seed=random_state,
+                  replicate_seeds=rep_seeds, stopped=None, dispersions={})
+    rows, solutions = {}, {}
+    for k in _progress(ks, verbose):
+        left = None if max_time is None else max_time - (time.perf_counter() - start)
+        if left is not None and left <= 0:
+            params["stopped"] = "max_time"
+            break
+        done = _one_rank(X, D, Xcv, k, spec, masks, (s_init, s_cv, s_clu), params, left, verbose,
+                         (max_iter, tol, loss_every, n_cluster_starts))
+        if done is None:
+            params["stopped"] = "interrupted"
+            break
+        solutions[k], rows[k] = done
+    if not solutions:
+        raise KeyboardInterrupt("extract was stopped before the first rank was finished")
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("k")
+    k_sp, cand, walk = sigprofiler_rank(table, {k: s.sample_errors for k, s in solutions.items()},
+                                        stability=stability, min_stability=min_stability,
+                                        combined_stability=combined_stability, pvalue=pvalue)
+    table["candidate"] = cand
+    k_cv = cv_rank(table) if cv_folds else None
+    k_out = k_cv if rule == "cv" and k_cv is not None else k_sp
+    decomposition = None
+    if ref is not None:
+        from ._decompose import decompose
+
+        decomposition = decompose(solutions[k_out].signatures, ref)
+    params["seconds"] = time.perf_counter() - start
+    return ExtractionResult(table=table, k_sigprofiler=k_sp, k_cv=k_cv, k=k_out, rule=rule,
+                            solutions=solutions, walkdown=walk, catalog=X,
+                            decomposition=decomposition, params=params)
+
+
+def _progress(ks, verbose):
+    if not verbose:
+        return ks
+    from tqdm.auto import tqdm
+
+    return tqdm(ks, desc="extract: ranks", disable=None, leave=False)
+
+
+def _one_rank(X, D, Xcv, k, spec, masks, seqs, params, left, verbose, settings):
+    """Replicates, clustering, consensus and CV at rank ``k``: ``(Solution, row)`` or None
+    when interrupted."""
+    max_iter, tol, loss_every, n_starts = settings
+    s_init, s_cv, s_clu = (np.random.SeedSequence(entropy=s.entropy, spawn_key=s.spawn_key + (k,))
+                           for s in seqs)
+    t0 = time.perf_counter()
+    opts = LoopOptions(max_iter=max_iter, tol=tol, loss_every=loss_every, max_time=left,
+                       verbose=verbose, warn=False, desc=f"extract k={k}")
+    Xv = X.to_numpy()
+    init_seeds = s_init.generate_state(D.shape[0] + 1).tolist()
+    spec.prepare(Xcv, k, init_seeds[-1], opts)
+    if spec.alpha is not None:
+        params["dispersions"][k] = spec.alpha
+    _, H, outcome = fit_replicates(D, k, init_seeds[:-1], spec, opts)
+    if "interrupted" in outcome.stop_reason:
+        return None
+    clusters = matched_clusters(H, n_starts=n_starts, random_state=s_clu)
+    sol = _solution(k, X, clusters, X.columns)
+    row = _row(sol, X, outcome, 0.0)
+    if len(masks):
+        errs = cv_errors(Xcv, k, masks, s_cv.generate_state(len(masks)).tolist(), spec, opts)
+        row["cv_error"] = float(errs.mean())
+        row["cv_se"] = float(errs.std(ddof=1) / np.sqrt(len(errs))) if len(errs) > 1 else 0.0
+    else:
+        row["cv_error"] = row["cv_se"] = np.nan
+    row["seconds"] = time.perf_counter() - t0
+    return sol, row
