@@ -219,6 +219,7 @@ def test_extraction_report_folder(tmp_path):
     assert "k by SigProfiler&#x27;s rule" in page and "k by cross-validation" in page
     assert "<td>3</td>" in page and "<td>2</td>" in page and "rule: sigprofiler" in page
     assert page.count('class="chosen"') == 2
+    assert "<th>chosen by</th>" in page
     for k, sol in result.solutions.items():
         back = read_catalog(out / f"signatures_k{k}.csv")  # 96 x k with MutationType
         assert list(back.index) == [f"SBS96{c}" for c in "ABCD"[:k]]

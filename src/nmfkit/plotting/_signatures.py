@@ -226,6 +226,8 @@ def plot_exposures(exposures: Any, *, ax=None, relative: bool = False, order: An
                label=str(E.columns[j]))
         bottom += values[:, j]
     thin_ticks(ax, [str(s) for s in E.index], "x", 60)
+    if n > 8:
+        ax.tick_params(axis="x", labelrotation=90)
     ax.set_xlim(-0.6, n - 0.4)
     ax.set_xlabel("sample")
     ax.set_ylabel("fraction of mutations" if relative else "mutations")

@@ -267,10 +267,13 @@ def write_extraction_report(result, out_dir, *, reference=None, force: bool = Fa
         plot_signature_selection(result.table, k_sigprofiler=result.k_sigprofiler,
                                  k_cv=result.k_cv, fig=fig)
         save_figure(fig, stage / "selection.png")
-        chosen = [c for c in (result.k_sigprofiler, result.k_cv) if c is not None]
+        shown = result.table.copy()
+        shown["chosen by"] = [", ".join(name for name, c in (("SigProfiler", result.k_sigprofiler),
+                                                             ("CV", result.k_cv)) if c == k)
+                              for k in shown.index]
         body = [_kv_table(_summary_rows(result)), "<h2>Rank selection</h2>",
                 '<img src="selection.png" alt="stability and error against k">',
-                _html_table(result.table, chosen)]
+                _html_table(shown, [k for k in shown.index if shown.loc[k, "chosen by"]])]
         if isinstance(result.walkdown, pd.DataFrame) and not result.walkdown.empty:
             result.walkdown.to_csv(stage / "walkdown.csv")
             body += ["<h3>Wilcoxon walk-down</h3>", _html_table(result.walkdown)]
