@@ -3,43 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import NMFInputError
+from ._selection import _curve, _lower
 from ._utils import grid_shape, new_axes, new_figure, thin_ticks
 
 __all__ = ["SBS96_COLORS", "plot_sbs96", "plot_exposures", "plot_signature_selection",
            "plot_cosine_heatmap"]
 
 #: Block colours of the standard SBS-96 plot (sigProfilerPlotting), RGB / 256.
-SBS96_COLORS = {
-    "C>A": (3 / 256, 189 / 256, 239 / 256),
-    "C>G": (1 / 256, 1 / 256, 1 / 256),
-    "C>T": (228 / 256, 41 / 256, 38 / 256),
-    "T>A": (203 / 256, 202 / 256, 202 / 256),
-    "T>C": (162 / 256, 207 / 256, 99 / 256),
-    "T>G": (236 / 256, 199 / 256, 197 / 256),
-}
+SBS96_COLORS = {name: tuple(c / 256 for c in rgb) for name, rgb in (
+    ("C>A", (3, 189, 239)), ("C>G", (1, 1, 1)), ("C>T", (228, 41, 38)),
+    ("T>A", (203, 202, 202)), ("T>C", (162, 207, 99)), ("T>G", (236, 199, 197)))}
 
 
-def _plot_order() -> list[str]:
-    from ..signatures import sbs96_types
-    return sbs96_types("substitution")
+@lru_cache(maxsize=1)
+def _orders() -> tuple[list[str], list[str]]:
+    """(SBS96_TYPES, substitution-major order), imported late to keep ``nmfkit.plotting`` light."""
+    from ..signatures import SBS96_TYPES, sbs96_types
+    return list(SBS96_TYPES), sbs96_types("substitution")
 
 
 def _labels_are_types(labels) -> bool:
-    from ..signatures import SBS96_TYPES
-    known = set(SBS96_TYPES)
+    known = set(_orders()[0])
     return len(labels) == 96 and all(str(v).strip().upper() in known for v in labels)
 
 
 def _sbs96_rows(data: Any, name: str) -> pd.DataFrame:
     """``data`` as a (k, 96) DataFrame whose columns are in substitution-major (plotting) order."""
-    from ..signatures import SBS96_TYPES
-
     if isinstance(data, pd.Series):
         data = data.to_frame(name=data.name if data.name is not None else "S1").T
     if isinstance(data, pd.DataFrame):
@@ -56,9 +52,9 @@ def _sbs96_rows(data: Any, name: str) -> pd.DataFrame:
             hint = " (pass its transpose: one signature per row)" if arr.ndim == 2 and arr.shape[0] == 96 else ""
             raise NMFInputError(f"{name} must have 96 columns, one per SBS type in SBS96_TYPES order; "
                                 f"got shape {arr.shape}{hint}")
-        frame = pd.DataFrame(arr, columns=list(SBS96_TYPES))
+        frame = pd.DataFrame(arr, columns=_orders()[0])
         frame.index = [f"S{i + 1}" for i in range(arr.shape[0])]
-    return frame[_plot_order()].astype(float)
+    return frame[_orders()[1]].astype(float)
 
 
 def _draw_strip(ax) -> None:
@@ -75,7 +71,7 @@ def _draw_strip(ax) -> None:
 
 
 def _sbs96_panel(ax, heights, se, title: str, percent: bool) -> None:
-    order = _plot_order()
+    order = _orders()[1]
     colours = [SBS96_COLORS[t[2:5]] for t in order]
     x = np.arange(96)
     err = None if se is None else dict(elinewidth=0.6, ecolor="0.25", capsize=0)
@@ -219,14 +215,13 @@ def plot_exposures(exposures: Any, *, ax=None, relative: bool = False, order: An
         values = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
     n, k = values.shape
     ax = new_axes(ax, figsize=(min(16.0, max(5.0, 0.18 * n + 3.0)), 3.8))
-    x = np.arange(n)
-    bottom = np.zeros(n)
+    x, bottom = np.arange(n), np.zeros(n)
     for j, colour in enumerate(_palette(k)):
         ax.bar(x, values[:, j], bottom=bottom, width=0.85, color=colour, linewidth=0,
                label=str(E.columns[j]))
         bottom += values[:, j]
     thin_ticks(ax, [str(s) for s in E.index], "x", 60)
-    if n > 8:
+    if n > 8:  # short names too (thin_ticks rotates long ones only)
         ax.tick_params(axis="x", labelrotation=90)
     ax.set_xlim(-0.6, n - 0.4)
     ax.set_xlabel("sample")
@@ -243,19 +238,9 @@ def _selection_table(table: Any):
     if not isinstance(table, pd.DataFrame):
         raise NMFInputError("table must be ExtractionResult.table (a DataFrame indexed by k) or an "
                             f"ExtractionResult; got {type(table).__name__}")
-    if "k" in table.columns:
-        table = table.set_index("k")
-    return table.sort_index(), ks
-
-
-def _series(ax, table, column, label, colour, marker="o", err=None) -> bool:
-    if column not in table.columns or not np.isfinite(table[column].to_numpy(float)).any():
-        return False
-    yerr = table[err].to_numpy(float) if err is not None and err in table.columns else None
-    ax.errorbar(table.index.to_numpy(), table[column].to_numpy(float), yerr=yerr, marker=marker,
-                markersize=4, linewidth=1.5, capsize=3 if yerr is not None else 0, color=colour,
-                label=label)
-    return True
+    if "k" not in table.columns:
+        table = table.rename_axis("k").reset_index()
+    return table.sort_values("k"), ks
 
 
 def _mark_ranks(ax, k_sigprofiler, k_cv) -> None:
@@ -318,12 +303,12 @@ def plot_signature_selection(table: Any, *, k_sigprofiler: int | None = None,
         left.set_title("Stability", fontsize="medium")
         right.set_title("Error", fontsize="medium")
     _stability_panel(left, table)
-    _series(right, table, "reconstruction_error", "reconstruction error", "C2", marker="s")
-    _series(cv_ax, table, "cv_error", "CV error (± SE)", "C5", marker="^", err="cv_se")
+    _curve(right, table, "reconstruction_error", "reconstruction error", "C2", marker="s")
+    _curve(cv_ax, table, "cv_error", "CV error (± SE)", "C5", marker="^", err="cv_se")
     for panel in (left,) if ax is not None else (left, right):
         _mark_ranks(panel, k_sigprofiler, k_cv)
         panel.set_xlabel("rank k")
-        panel.set_xticks(table.index.to_numpy())
+        panel.set_xticks(table["k"].to_numpy())
         panel.grid(True, alpha=0.3)
     error_axes = (right,) if cv_ax is right else (right, cv_ax)
     handles, labels = [], []
@@ -339,13 +324,11 @@ def plot_signature_selection(table: Any, *, k_sigprofiler: int | None = None,
 
 
 def _stability_panel(ax, table) -> None:
-    _series(ax, table, "avg_stability", "average stability", "C0")
-    _series(ax, table, "min_stability", "minimum stability", "C1", marker="v")
+    _curve(ax, table, "avg_stability", "average stability", "C0")
+    _curve(ax, table, "min_stability", "minimum stability", "C1", marker="v")
     ax.axhline(0.8, color="C0", linestyle="--", linewidth=0.8, alpha=0.7, label="0.8 threshold")
     ax.axhline(0.2, color="C1", linestyle="--", linewidth=0.8, alpha=0.7, label="0.2 threshold")
-    low = table["min_stability"].to_numpy(float) if "min_stability" in table.columns else np.zeros(1)
-    low = low[np.isfinite(low)]
-    ax.set_ylim(min(-0.05, float(low.min()) - 0.05) if low.size else -0.05, 1.05)
+    ax.set_ylim(_lower(table.get("min_stability")), 1.05)
     ax.set_ylabel("stability (cosine silhouette)")
 
 
