@@ -305,3 +305,19 @@ def test_assignment_report(tmp_path):
     with pytest.raises(NMFInputError, match="not in the catalog"):
         write_assignment_report(assignment, catalog.iloc[:4], tmp_path / "other")
     assert not (tmp_path / "other").exists()
+
+
+def test_extraction_report_without_cv_decomposition_or_walkdown(tmp_path, monkeypatch):
+    import nmfkit.signatures._report as report
+
+    monkeypatch.setattr(report, "_save_sbs96", lambda path, *a, **k: path.write_bytes(PNG))
+    result = _fake_result(ks=(2, 3))
+    result.k_cv, result.decomposition, result.walkdown = None, None, pd.DataFrame()
+    result.table[["cv_error", "cv_se"]] = np.nan
+    out = write_extraction_report(result, tmp_path / "rep")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "not run" in page and page.count('class="chosen"') == 1
+    assert not (out / "decomposition.csv").exists() and not (out / "walkdown.csv").exists()
+    assert json.loads((out / "summary.json").read_text())["k_cv"] is None
+    fig = plot_signature_selection(result, fig=Figure())
+    assert len(fig.axes) == 2 and _vertical_xs(fig.axes[0]) == {3.0}
