@@ -11,6 +11,10 @@ figure, and returns it; none calls ``plt.show()`` or changes global style.
   model selection (``nmfkit.selection.rank_search``).
 - :func:`plot_enrichment`, :func:`plot_contrastive_path`: background-contrastive NMF
   (``nmfkit.ContrastiveNMF``, ``nmfkit.contrastive_path``).
+- :func:`plot_sbs96`, :func:`plot_exposures`, :func:`plot_signature_selection`,
+  :func:`plot_cosine_heatmap`: mutational signatures (``nmfkit.signatures``): the
+  standard SBS-96 profile, stacked exposures, stability and error against k, cosine
+  similarity to reference signatures (e.g. COSMIC).
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from ._contrastive import plot_contrastive_path, plot_enrichment
 from ._factors import plot_components_images, plot_factor_heatmap, plot_top_features
 from ._loss import plot_loss
 from ._selection import plot_component_stability, plot_consensus, plot_rank_search
+from ._signatures import (plot_cosine_heatmap, plot_exposures, plot_sbs96,
+                          plot_signature_selection)
 
 __all__ = ["plot_loss", "plot_factor_heatmap", "plot_components_images", "plot_top_features",
            "plot_rank_search", "plot_consensus", "plot_component_stability",
-           "plot_enrichment", "plot_contrastive_path"]
+           "plot_enrichment", "plot_contrastive_path",
+           "plot_sbs96", "plot_exposures", "plot_signature_selection", "plot_cosine_heatmap"]

@@ -1,0 +1,402 @@
+"""HTML reports of a signature extraction and of an assignment (refit on known signatures).
+
+Each report is a folder: ``index.html`` (inline CSS, no scripts, pictures by relative
+path), the tables as CSV, ``params.json`` and the PNG pictures. The folder is built in a
+hidden sibling and renamed into place at the end (:mod:`nmfkit.cli._outdir`), so a
+failure leaves nothing behind and an existing folder is only replaced with ``force``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..cli._demo import _CSS
+from ..cli._outdir import staged_dir
+from ..cli._report import figure, save_figure, versions, write_json
+from ..exceptions import NMFInputError
+from ._catalog import SBS96_TYPES, read_catalog, to_catalog
+
+__all__ = ["write_extraction_report", "write_assignment_report"]
+
+_EXTRA_CSS = """
+body { max-width: 72rem; }
+table.data td, table.data th { text-align: right; font-variant-numeric: tabular-nums; }
+table.data tr.chosen { background: #eef6ff; font-weight: 600; }
+.scroll { overflow-x: auto; }
+"""
+_e = html.escape
+
+
+def _effective_force(out_dir, force: bool) -> bool:
+    """Refuse an existing non-empty folder without ``force``; an empty one is simply replaced."""
+    out = Path(os.path.abspath(out_dir))
+    if out.is_dir() and not out.is_symlink():
+        if not any(out.iterdir()):
+            return True
+        if not force:
+            raise NMFInputError(f"output directory {str(out)!r} already exists and is not empty; pass "
+                                "force=True (--force on the command line) to replace it, or choose "
+                                "another folder")
+    return force
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with arrays, NumPy scalars, tuples, sets and paths made JSON-friendly."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return [_plain(v) for v in items]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (pd.Series, pd.DataFrame)):
+        return _plain(value.to_dict())
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value) if not isinstance(value, os.PathLike) else os.fspath(value)
+
+
+def _letters(i: int) -> str:
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _named(solution) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """The solution's signatures, SE and exposures with SigProfiler-style names SBS96A, SBS96B, …"""
+    old = list(solution.signatures.index)
+    names = [f"SBS96{_letters(i)}" for i in range(len(old))]
+    sig = solution.signatures.set_axis(names, axis=0)
+    se = solution.signatures_se.set_axis(names, axis=0)
+    exp = solution.exposures.set_axis(names, axis=1)
+    return sig, se, exp, {str(o): n for o, n in zip(old, names)}
+
+
+def _rename_values(df: pd.DataFrame, mapping: dict) -> pd.DataFrame:
+    """``df`` with the de novo names of ``mapping`` replaced in its index and label columns."""
+    out = df.rename(index=lambda v: mapping.get(str(v), v))
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(lambda v: mapping.get(v, v) if isinstance(v, str) else v)
+    return out
+
+
+def _html_table(df: pd.DataFrame, chosen=None) -> str:
+    text = df.to_html(classes="data", border=0, na_rep="–",
+                      float_format=lambda v: f"{v:.4g}", escape=True)
+    head, _, rows = text.partition("<tbody>")
+    for label in chosen or ():  # highlight the rows of the chosen ranks
+        rows = rows.replace(f"<tr>\n      <th>{_e(str(label))}</th>",
+                            f'<tr class="chosen">\n      <th>{_e(str(label))}</th>', 1)
+    return f'<div class="scroll">{head}<tbody>{rows}</div>'
+
+
+def _kv_table(rows) -> str:
+    body = "\n".join(f"<tr><th>{_e(str(a))}</th><td>{_e(str(b))}</td></tr>" for a, b in rows)
+    return f"<table>\n{body}\n</table>"
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    if isinstance(value, (list, tuple, np.ndarray)) and len(value) > 8:
+        head = ", ".join(str(v) for v in list(value)[:5])
+        return f"[{head}, …] ({len(value)} values)"
+    text = str(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _page(title: str, body: str) -> str:
+    made = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    tools = ", ".join(f"{_e(n)} {_e(str(v))}" for n, v in versions().items())
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{_CSS}{_EXTRA_CSS}</style>
+</head>
+<body>
+<h1>{_e(title)}</h1>
+{body}
+<p class="small">Made {_e(made)} with {tools}.</p>
+</body>
+</html>
+"""
+
+
+def _files_html(stage: Path) -> str:
+    names = sorted(p.name for p in stage.iterdir() if p.name != "index.html")
+    links = ", ".join(f'<a href="{_e(n)}">{_e(n)}</a>' for n in names)
+    return f"<h2>Files</h2>\n<p>{links}</p>"
+
+
+def _save_sbs96(path: Path, sig: pd.DataFrame, se: pd.DataFrame) -> None:
+    from ..plotting import plot_sbs96
+
+    k = sig.shape[0]
+    ncols = 1 if k <= 4 else 2
+    nrows = -(-k // ncols)
+    fig = figure(9.0 * ncols, 2.1 * nrows + 0.4)
+    plot_sbs96(sig, se=se, fig=fig, ncols=ncols)
+    save_figure(fig, path)
+
+
+def _save_exposures(path: Path, exposures: pd.DataFrame, relative: bool = False) -> None:
+    from ..plotting import plot_exposures
+
+    fig = figure(min(16.0, max(6.0, 0.15 * exposures.shape[0] + 3.0)), 4.0)
+    plot_exposures(exposures, ax=fig.add_subplot(), relative=relative, order="total")
+    save_figure(fig, path)
+
+
+def _reference_section(stage: Path, sig: pd.DataFrame, reference, k: int) -> str:
+    from ..plotting import plot_cosine_heatmap
+    from ..plotting._signatures import _keep_columns
+    from ._compare import cosine_similarity
+
+    ref = read_catalog(reference)  # either orientation -> one reference signature per row
+    C = cosine_similarity(sig, ref)
+    n_kept = len(_keep_columns(C.to_numpy(), 3, 0.8))
+    fig = figure(min(18.0, max(5.0, 0.45 * n_kept + 2.5)), max(2.6, 0.4 * sig.shape[0] + 1.8))
+    plot_cosine_heatmap(sig, ref, ax=fig.add_subplot(), top=3, threshold=0.8)
+    save_figure(fig, stage / f"cosine_k{k}.png")
+    best = pd.DataFrame({
+        f"match {r + 1}": [f"{C.columns[j]} ({C.iloc[i, j]:.3f})"
+                           for i, j in enumerate(np.argsort(-C.to_numpy(), axis=1)[:, r])]
+        for r in range(min(3, C.shape[1]))}, index=C.index)
+    C.to_csv(stage / f"cosine_k{k}.csv")
+    return (f"<h2>Comparison with the {ref.shape[0]} reference signatures</h2>\n"
+            "<p>Cosine similarity of each de novo signature with the reference signatures "
+            "(each signature's three best matches and every reference reaching 0.8).</p>\n"
+            f'<img src="cosine_k{k}.png" alt="cosine similarity heat-map">\n'
+            f"{_html_table(best)}")
+
+
+def _write_solution_files(stage: Path, solution) -> dict:
+    sig, se, exp, mapping = _named(solution)
+    k = int(solution.k)
+    to_catalog(sig).to_csv(stage / f"signatures_k{k}.csv")
+    se_t = se[list(SBS96_TYPES)].T if set(SBS96_TYPES) <= set(se.columns) else se.T
+    se_t.rename_axis("MutationType").to_csv(stage / f"signatures_se_k{k}.csv")
+    exp.rename_axis("Samples").to_csv(stage / f"exposures_k{k}.csv")
+    return dict(sig=sig, se=se, exp=exp, mapping=mapping)
+
+
+def _solution_section(stage: Path, solution, named: dict, title: str) -> str:
+    k = int(solution.k)
+    _save_sbs96(stage / f"signatures_k{k}.png", named["sig"], named["se"])
+    _save_exposures(stage / f"exposures_k{k}.png", named["exp"])
+    stats = pd.DataFrame({"stability": np.asarray(solution.stability, dtype=float),
+                          "mutations": named["exp"].sum(axis=0).to_numpy(float)},
+                         index=named["sig"].index)
+    stats["share"] = stats["mutations"] / max(float(stats["mutations"].sum()), 1e-300)
+    return (f"<h2>{_e(title)}</h2>\n"
+            f"<p>Consensus signatures (percentages of each signature's total; error bars one "
+            f"standard error over the replicates). Files: <code>signatures_k{k}.csv</code> "
+            f"(96 × {k}, types × signatures), <code>exposures_k{k}.csv</code>.</p>\n"
+            f'<img src="signatures_k{k}.png" alt="SBS-96 profiles at k = {k}">\n'
+            f"{_html_table(stats)}\n"
+            f'<img src="exposures_k{k}.png" alt="exposures at k = {k}">')
+
+
+def _summary_rows(result) -> list:
+    p = result.params or {}
+    ks = list(result.table.index)
+    catalog = result.catalog
+    rows = [("samples × mutation types", f"{catalog.shape[0]} × {catalog.shape[1]}"),
+            ("mutations", f"{float(np.asarray(catalog, dtype=float).sum()):,.0f}"),
+            ("ranks tried", f"{min(ks)} … {max(ks)}" if ks else "none"),
+            ("k by SigProfiler's rule (stability + Wilcoxon walk-down)", result.k_sigprofiler),
+            ("k by cross-validation", "not run" if result.k_cv is None else result.k_cv),
+            ("reported k", f"{result.k} (rule: {result.rule})")]
+    for key in ("n_replicates", "replicates", "loss", "seed", "random_state"):
+        if key in p:
+            rows.append((key, _short(p[key])))
+    return rows
+
+
+def write_extraction_report(result, out_dir, *, reference=None, force: bool = False) -> Path:
+    """Write the report of :func:`nmfkit.signatures.extract` as a folder.
+
+    Parameters
+    ----------
+    result : ExtractionResult
+    out_dir : path
+        The folder to create. An existing non-empty folder is refused unless ``force``.
+    reference : DataFrame, optional
+        Reference signatures (e.g. :func:`nmfkit.signatures.load_cosmic`), either
+        orientation; adds a cosine heat-map and the best matches.
+    force : bool, default=False
+        Replace an existing folder (only once the new one is complete).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder. It holds ``index.html``; ``selection.csv`` (the per-k table);
+        ``signatures_k{K}.csv`` (96 × K, a ``MutationType`` column, readable with
+        :func:`read_catalog`), ``signatures_se_k{K}.csv`` and ``exposures_k{K}.csv``
+        (samples × K) for every K solved; ``walkdown.csv``; ``decomposition.csv`` when
+        present; ``cosine_k{K}.csv`` with a reference; ``params.json``, ``summary.json``;
+        ``selection.png`` and, for the rank of each rule, ``signatures_k{K}.png`` and
+        ``exposures_k{K}.png`` (``cosine_k{K}.png`` with a reference).
+    """
+    from ..plotting import plot_signature_selection
+
+    force = _effective_force(out_dir, force)
+    with staged_dir(out_dir, force) as stage:
+        result.table.rename_axis(result.table.index.name or "k").to_csv(stage / "selection.csv")
+        named = {k: _write_solution_files(stage, sol) for k, sol in sorted(result.solutions.items())}
+        write_json(_plain(result.params or {}), stage / "params.json")
+        write_json(_plain(dict(k_sigprofiler=result.k_sigprofiler, k_cv=result.k_cv, k=result.k,
+                               rule=result.rule, ks=list(result.table.index),
+                               n_samples=result.catalog.shape[0], versions=versions())),
+                   stage / "summary.json")
+        fig = figure(11.0, 3.8)
+        plot_signature_selection(result.table, k_sigprofiler=result.k_sigprofiler,
+                                 k_cv=result.k_cv, fig=fig)
+        save_figure(fig, stage / "selection.png")
+        shown = result.table.copy()
+        shown["chosen by"] = [", ".join(name for name, c in (("SigProfiler", result.k_sigprofiler),
+                                                             ("CV", result.k_cv)) if c == k)
+                              for k in shown.index]
+        body = [_kv_table(_summary_rows(result)), "<h2>Rank selection</h2>",
+                '<img src="selection.png" alt="stability and error against k">',
+                _html_table(shown, [k for k in shown.index if shown.loc[k, "chosen by"]])]
+        if isinstance(result.walkdown, pd.DataFrame) and not result.walkdown.empty:
+            result.walkdown.to_csv(stage / "walkdown.csv")
+            body += ["<h3>Wilcoxon walk-down</h3>", _html_table(result.walkdown)]
+        body.append(_extraction_solutions(stage, result, named, reference))
+        body += ["<h2>Parameters</h2>",
+                 _kv_table((k, _short(v)) for k, v in (result.params or {}).items()),
+                 _files_html(stage)]
+        title = f"Signature extraction: k = {result.k}"
+        (stage / "index.html").write_text(_page(title, "\n".join(body)), encoding="utf-8")
+    return Path(os.path.abspath(out_dir))
+
+
+def _extraction_solutions(stage: Path, result, named: dict, reference) -> str:
+    parts = []
+    rules = {result.k: f"rule: {result.rule}"}
+    for k, what in ((result.k_sigprofiler, "SigProfiler's rule"), (result.k_cv, "cross-validation")):
+        if k is not None and k != result.k:
+            rules[k] = what
+    for k, what in rules.items():
+        if k in result.solutions:
+            parts.append(_solution_section(stage, result.solutions[k], named[k],
+                                           f"Signatures at k = {k} ({what})"))
+    mapping = named[result.k]["mapping"] if result.k in named else {}
+    if reference is not None and result.k in named:
+        parts.append(_reference_section(stage, named[result.k]["sig"], reference, result.k))
+    if isinstance(result.decomposition, pd.DataFrame):
+        dec = _rename_values(result.decomposition, mapping)
+        dec.to_csv(stage / "decomposition.csv")
+        parts += [f"<h2>Decomposition into the reference signatures (k = {result.k})</h2>",
+                  _html_table(dec)]
+    return "\n".join(parts)
+
+
+def _fit_table(assignment, catalog: pd.DataFrame) -> pd.DataFrame:
+    E = assignment.exposures
+    missing = [s for s in E.index if s not in catalog.index]
+    if missing:
+        raise NMFInputError(f"the assignment has {len(missing)} sample(s) that are not in the catalog "
+                            f"(e.g. {missing[:3]}); pass the catalog the assignment was made from")
+    fit = pd.DataFrame({"mutations": catalog.loc[E.index].sum(axis=1),
+                        "assigned": E.sum(axis=1)}, index=E.index)
+    for name in ("cosine", "relative_error"):
+        value = getattr(assignment, name, None)
+        if value is not None:
+            fit[name] = pd.Series(value, index=E.index) if not isinstance(value, pd.Series) else value
+    return fit.rename_axis("Samples")
+
+
+def write_assignment_report(assignment, catalog, out_dir, *, force: bool = False) -> Path:
+    """Write the report of an assignment (exposures refitted on known signatures) as a folder.
+
+    Parameters
+    ----------
+    assignment : AssignmentResult or any object with the same fields
+        ``exposures``, ``lower``, ``upper`` (DataFrames samples × signatures; the
+        bounds may be None), ``cosine`` and ``relative_error`` (per sample), ``method``
+        and ``params`` (dict).
+    catalog : DataFrame or path
+        The catalog the assignment was made from (either orientation, see
+        :func:`read_catalog`).
+    out_dir : path
+        The folder to create; an existing non-empty folder is refused unless ``force``.
+    force : bool, default=False
+
+    Returns
+    -------
+    pathlib.Path
+        The folder: ``index.html``, ``exposures.csv`` (+ ``exposures_lower.csv`` and
+        ``exposures_upper.csv``), ``fit.csv`` (per sample: mutations, assigned,
+        cosine, relative error), ``signatures.csv`` (per signature), ``params.json``,
+        ``exposures.png``, ``exposures_relative.png``, ``fit.png``.
+    """
+    catalog = read_catalog(catalog)
+    fit = _fit_table(assignment, catalog)
+    E = assignment.exposures
+    share = E.div(E.sum(axis=1).where(E.sum(axis=1) > 0), axis=0)
+    per_sig = pd.DataFrame({"samples": (E > 0).sum(axis=0), "mutations": E.sum(axis=0),
+                            "median share": share.median(axis=0), "max share": share.max(axis=0)})
+    force = _effective_force(out_dir, force)
+    with staged_dir(out_dir, force) as stage:
+        E.rename_axis("Samples").to_csv(stage / "exposures.csv")
+        for bound in ("lower", "upper"):
+            if getattr(assignment, bound, None) is not None:
+                getattr(assignment, bound).rename_axis("Samples").to_csv(stage / f"exposures_{bound}.csv")
+        fit.to_csv(stage / "fit.csv")
+        per_sig.rename_axis("Signature").to_csv(stage / "signatures.csv")
+        method = str(getattr(assignment, "method", ""))
+        write_json(_plain(dict(method=method, params=getattr(assignment, "params", None) or {})),
+                   stage / "params.json")
+        _save_exposures(stage / "exposures.png", E)
+        _save_exposures(stage / "exposures_relative.png", E, relative=True)
+        _save_fit(stage / "fit.png", fit)
+        body = [_assignment_summary(fit, E, method), "<h2>Exposures</h2>",
+                '<img src="exposures.png" alt="exposures">',
+                '<img src="exposures_relative.png" alt="relative exposures">',
+                "<h2>Signatures</h2>", _html_table(per_sig),
+                "<h2>Fit per sample</h2>", '<img src="fit.png" alt="fit quality per sample">']
+        worst = fit.sort_values("cosine") if "cosine" in fit.columns else fit
+        note = "" if len(fit) <= 200 else f"<p>The 200 worst fitted of {len(fit)} samples; all in fit.csv.</p>"
+        body += [note, _html_table(worst.head(200)), "<h2>Parameters</h2>",
+                 _kv_table((k, _short(v)) for k, v in (getattr(assignment, "params", None) or {}).items()),
+                 _files_html(stage)]
+        title = f"Signature assignment ({method})" if method else "Signature assignment"
+        (stage / "index.html").write_text(_page(title, "\n".join(body)), encoding="utf-8")
+    return Path(os.path.abspath(out_dir))
+
+
+def _assignment_summary(fit: pd.DataFrame, E: pd.DataFrame, method: str) -> str:
+    rows = [("method", method or "–"), ("samples × signatures", f"{E.shape[0]} × {E.shape[1]}"),
+            ("mutations", f"{float(fit['mutations'].sum()):,.0f}")]
+    if "cosine" in fit.columns:
+        rows += [("median cosine (observed vs reconstructed)", f"{fit['cosine'].median():.3f}"),
+                 ("samples with cosine < 0.9", int((fit["cosine"] < 0.9).sum()))]
+    if "relative_error" in fit.columns:
+        rows.append(("median relative error", f"{fit['relative_error'].median():.3f}"))
+    return _kv_table(rows)
+
+
+def _save_fit(path: Path, fit: pd.DataFrame) -> None:
+    columns = [c for c in ("cosine", "relative_error") if c in fit.columns]
+    fig = figure(4.2 * max(1, len(columns)), 3.2)
+    for ax, column in zip(np.atleast_1d(fig.subplots(1, max(1, len(columns)))), columns):
+        ax.hist(fit[column].to_numpy(float), bins=30, color="C0")
+        ax.set_xlabel(column.replace("_", " "))
+        ax.set_ylabel("samples")
+    save_figure(fig, path)
