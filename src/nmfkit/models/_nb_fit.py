@@ -29,11 +29,13 @@ NB codes under it).
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import replace
 
 import numpy as np
 
 from ..backends import is_sparse
+from ..exceptions import ConvergenceWarning
 from ..losses import LossSpec, estimate_dispersion, nb_loglik
 from ..solvers import LoopOptions
 from ._core import FitOutput, fit_factors, project
@@ -87,7 +89,8 @@ def fit_nb(target, W0, H0, *, loss: LossSpec, penalty, options: LoopOptions,
     if fixed:
         loss.terms(target)  # a fixed α of the wrong length fails before any fit
     kw = dict(solver="mu", penalty=penalty, accelerate=accelerate)
-    kl = fit_factors(target, W0, H0, beta=1.0, options=replace(options, desc="nmf[nb: kl start]"),
+    quiet = replace(options, warn=False)  # one warning for the whole fit (_warn)
+    kl = fit_factors(target, W0, H0, beta=1.0, options=replace(quiet, desc="nmf[nb: kl start]"),
                      **kw)
     W, H = kl.W, kl.H
     alpha = loss.dispersion if fixed else estimate_alpha(target, W, H, loss.dispersion)
@@ -95,7 +98,7 @@ def fit_nb(target, W0, H0, *, loss: LossSpec, penalty, options: LoopOptions,
     rounds = 1 if fixed else MAX_ROUNDS
     for rnd in range(rounds):
         out = fit_factors(target, W, H, beta=loss.with_dispersion(alpha),
-                          options=replace(_left(options, start), desc=f"nmf[nb {rnd + 1}]"), **kw)
+                          options=replace(_left(quiet, start), desc=f"nmf[nb {rnd + 1}]"), **kw)
         W, H = out.W, out.H
         n_iters.append(out.outcome.n_iter)
         if fixed or out.outcome.stop_reason in ("max_time", "callback", "interrupted", "nonfinite"):
@@ -107,6 +110,8 @@ def fit_nb(target, W0, H0, *, loss: LossSpec, penalty, options: LoopOptions,
         if converged_alpha or rnd + 1 == rounds:
             break  # keep the α the last NB fit used
         alpha = new
+    if options.warn:
+        _warn(out.outcome.stop_reason, converged_alpha, options)
     total = kl.outcome.n_iter + sum(n_iters)
     outcome = replace(out.outcome, n_iter=total, elapsed=time.perf_counter() - start,
                       converged=bool(out.outcome.converged and converged_alpha))
@@ -115,6 +120,20 @@ def fit_nb(target, W0, H0, *, loss: LossSpec, penalty, options: LoopOptions,
             "nb_rounds": len(n_iters), "n_iter_kl": kl.outcome.n_iter, "n_iter_nb": n_iters,
             "kl_divergence": kl.divergence}
     return replace(out, outcome=outcome, info=info)
+
+
+def _warn(reason, converged_alpha, options):
+    problems = []
+    if reason == "max_iter" and options.tol > 0:
+        problems.append(f"the last NB fit stopped at max_iter={options.max_iter} before the "
+                        f"relative decrease fell below tol={options.tol:g} (raise max_iter or tol)")
+    if reason == "nonfinite":
+        problems.append("the objective became non-finite (check the input scale)")
+    if not converged_alpha and reason not in ("max_time", "callback", "interrupted"):
+        problems.append(f"the dispersion still moved by more than {ALPHA_RTOL:g} (log) after "
+                        f"{MAX_ROUNDS} rounds")
+    if problems:
+        warnings.warn("nmf[nb]: " + "; ".join(problems), ConvergenceWarning, stacklevel=5)
 
 
 def nb_codes(target, H, loss: LossSpec, penalty):
