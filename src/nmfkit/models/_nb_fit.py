@@ -17,7 +17,8 @@ ascent on the joint likelihood of ``(W, H, α)``, as SigMoS does it (Pelizzola, 
 Each of 2 and 3 can only raise the likelihood. A fixed ``α`` skips 2 and 4 (one NB
 fit). The returned factors, ``loss_history`` and divergence belong to the last NB fit
 and the ``α`` it used (the α estimated after it differs by less than ``ALPHA_RTOL``
-in log when ``info["dispersion_converged"]``).
+in log when ``info["dispersion_converged"]``); ``info["loglik"]`` is the full NB
+log-likelihood of the observed entries there (what compares fits with different α).
 
 New samples (``transform``): with one α (estimated "global" or a fixed number) the
 codes are the NB projection on the fixed components under that α; with a per-sample α
@@ -118,7 +119,8 @@ def fit_nb(target, W0, H0, *, loss: LossSpec, penalty, options: LoopOptions,
     info = {"loss": "nb", "dispersion": alpha, "dispersion_mode": "fixed" if fixed else loss.dispersion,
             "dispersion_converged": bool(converged_alpha), "dispersion_changes": changes,
             "nb_rounds": len(n_iters), "n_iter_kl": kl.outcome.n_iter, "n_iter_nb": n_iters,
-            "kl_divergence": kl.divergence}
+            "kl_divergence": kl.divergence,
+            "loglik": nb_score(target, W, H, alpha) * target.n_observed}
     return replace(out, outcome=outcome, info=info)
 
 

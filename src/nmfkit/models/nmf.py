@@ -227,8 +227,6 @@ class NMF(FactorModel):
         default False (its docstring says why).
     accelerate : {"auto", True, False}, default="auto"
     dispersion : {"per_sample", "global"}, float or array, default="per_sample"
-        The negative binomial's α with ``loss="nb"``: estimated per sample or globally,
-        or fixed (a number, or one value per training sample); ignored for other losses.
 
     See :func:`nmfkit.nmf` for the meaning of each parameter; ``nmf(X, k, **params)``
     returns this estimator's ``result_`` (so ``nmf(X, k, refine_W=True).W`` equals
@@ -267,15 +265,13 @@ class NMF(FactorModel):
     projection there is an iterative solve costing as much as the fit or more),
     which can differ from ``transform(X)`` by the solvers' tolerance.
 
-    ``loss="nb"`` (MU only) fits by block-coordinate ascent on the NB likelihood: a KL
-    (Poisson) fit first, whose factors start the NB fit, then alternately α by maximum
-    likelihood from ``W H`` and NB multiplicative updates with α fixed (to ``tol``),
-    until α changes by less than 1 % (in log, max over samples) or after 5 rounds
-    (:mod:`nmfkit.models._nb_fit`; ``result_.info`` records the stages). ``transform``
-    of new samples uses the global (or fixed) α, or with a per-sample α estimates one
-    per new sample, alternating twice with the NB codes. ``score`` is then the mean NB
-    log-likelihood per observed entry (higher is better; comparable with Poisson's,
-    :func:`nmfkit.losses.nb_loglik` with ``np.inf``), not minus a divergence.
+    ``loss="nb"`` (MU only; :mod:`nmfkit.models._nb_fit`): a KL (Poisson) fit starts it,
+    then α by maximum likelihood from ``W H`` and NB updates with α fixed (to ``tol``)
+    alternate until α moves by < 1 % (log, max over samples) or 5 rounds: block-coordinate
+    ascent on the likelihood. ``transform`` uses the one α (global or fixed), or estimates
+    one per new sample, alternating twice with the NB codes. ``score`` is then the mean
+    NB log-likelihood per observed entry (higher is better; comparable with Poisson's,
+    :func:`nmfkit.losses.nb_loglik` with ``np.inf``).
 
     Examples
     --------

@@ -122,8 +122,8 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
         high-count genes, chose k = 2. "nb" (negative binomial, with ``dispersion``):
         every fit is :func:`nmfkit.nmf`'s NB fit (restarts one by one), the CV error
         (speckled only; bi-CV raises) is the negative NB log-likelihood per held-out
-        entry at the α of the training fit (:mod:`nmfkit.selection._cv`), and ``loss``
-        the NB divergence of each restart at its own α.
+        entry at the α of the training fit (:mod:`nmfkit.selection._cv`), and ``loss`` /
+        ``loss_median`` minus the NB log-likelihood (restarts have different α).
     n_restarts : int
         Restarts per k (>= 2; consensus and stability compare restarts).
     cv : {"speckled", "bicv", "both", None}
@@ -322,7 +322,7 @@ class _Search:
         n_conv = sum(r.converged for r in rr.results)
         if n_conv < n_restarts:
             self.not_converged.append(k)
-        row = {"k": k, "loss": float(rr.best.loss), "loss_median": float(np.median(rr.losses)),
+        row = {"k": k, "loss": float(rr.losses[rr.best_index]), "loss_median": float(np.median(rr.losses)),
                "rel_error": _rel_error(self.X_host, rr.best.W, rr.best.H)}
         c = _consensus(rr) if self.do_consensus else None
         if c is not None:

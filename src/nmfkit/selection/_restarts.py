@@ -46,7 +46,8 @@ class RestartsResult:
         The restart with the lowest final objective (in the fixed gauge: rows of H sum
         to 1, components ordered by mass). ``best.info["restart"]`` is its index.
     losses : ndarray, shape (n_restarts,)
-        Final objective of every restart, in restart order.
+        Final objective of every restart, in restart order (``loss="nb"``: minus the NB
+        log-likelihood of the observed entries at the restart's own α).
     results : tuple of NMFResult or None
         Every restart (with ``keep_all=True``), else None.
     seeds : ndarray, shape (n_restarts,)
@@ -210,7 +211,8 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
     loss : {"frobenius", "kl", "is", "nb"} or float
         The β-divergence, or the negative binomial, as in :func:`nmfkit.nmf`. "nb" runs
         the restarts one by one (each alternates its own α with its factors), whatever
-        ``batched`` says, and ranks them by their final NB divergence (each at its own α).
+        ``batched`` says, and ranks them by their NB log-likelihood (``losses`` holds minus
+        it: the NB divergences of restarts at different α are not comparable).
     solver : {"auto", "hals", "mu"}
         "auto" is HALS for Frobenius, MU otherwise. Batched, every product with
         ``X`` serves all restarts (dense ``X`` is read once per half-iteration, in row
@@ -279,7 +281,7 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
     else:
         results = _sequential(X, k, seeds, loss, opts)
     _summarise_warnings([r.stop_reason for r in results], tol, max_iter)
-    losses = np.array([r.loss for r in results], dtype=np.float64)
+    losses = np.array([-r.info["loglik"] if loss.nb else r.loss for r in results], dtype=np.float64)
     ranked = np.where(np.isfinite(losses), losses, np.inf)
     best = results[int(np.argmin(ranked))]
     best = NMFResult(**{**best.__dict__, "info": dict(best.info, total_elapsed=time.perf_counter() - start)})
