@@ -62,15 +62,24 @@ def check_choice(value, name: str, options):
 BETA_NAMES = {2.0: "frobenius", 1.0: "kl", 0.0: "is"}
 
 
-def check_loss(loss, model: str, allowed=None) -> float:
+def check_loss(loss, model: str, allowed=None, nb: bool = False):
     """The β of ``loss`` (a name, an alias or a number), restricted to ``allowed`` betas.
 
     Every model accepts the same spellings ('frobenius'/'euclidean', 'kl'/
     'kullback-leibler'/'poisson', 'is'/'itakura-saito', or β itself); a model whose
-    math covers only some βs names them in the error.
+    math covers only some βs names them in the error. The negative binomial
+    ('nb' / 'negative_binomial') comes back as ``"nb"`` where the model takes it
+    (``nb=True``) and is an error naming the models that do elsewhere.
     """
-    from .losses import loss_to_beta
+    from .losses import is_nb, loss_to_beta
 
+    if is_nb(loss):
+        if nb:
+            return "nb"
+        raise NMFInputError(
+            f"loss={loss!r} (negative binomial) is not available for {model}; NMF, nmfkit.nmf, "
+            "restarts, rank_search and speckled_cv take it; use 'kl' (Poisson) here"
+        )
     beta = loss_to_beta(loss)
     if allowed is not None and beta not in allowed:
         names = " or ".join(repr(BETA_NAMES.get(b, b)) for b in allowed)

@@ -23,6 +23,9 @@ _LOSS_NAMES = {
     "kullback-leibler": "kl",
     "is": "is",
     "itakura-saito": "is",
+    "nb": "nb",
+    "negative_binomial": "nb",
+    "negative-binomial": "nb",
 }
 _INITS = ("auto", "random", "nndsvd", "nndsvda", "nndsvdar")
 
@@ -89,7 +92,7 @@ def _loss(text: str) -> str | float:
         beta = math.nan
     if not math.isfinite(beta):
         raise argparse.ArgumentTypeError(
-            f"expected frobenius, kl, is or a number (the beta of the beta-divergence), got {text!r}"
+            f"expected frobenius, kl, is, nb or a number (the beta of the beta-divergence), got {text!r}"
         )
     return beta
 
@@ -110,7 +113,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
     model = p.add_argument_group("model and solver")
     model.add_argument("--loss", type=_loss, default="frobenius", metavar="LOSS",
-                       help="frobenius (default), kl, is, or a float beta of the beta-divergence")
+                       help="frobenius (default), kl, is, nb (negative binomial, per-sample "
+                            "dispersion; not with --batch-size), or a float beta of the "
+                            "beta-divergence")
     model.add_argument("--solver", choices=("auto", "mu", "hals"), default="auto",
                        help="auto (default: HALS for Frobenius, else MU), mu or hals")
     model.add_argument("--init", choices=_INITS, default="auto",
@@ -220,7 +225,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         out = Path(args.out)
         n, m = summary["shape"]
-        print(f"nmfkit: fitted k={args.k} to {n} x {m} ({_loss_label(result.beta)}, "
+        label = "negative binomial" if result.info.get("loss") == "nb" else _loss_label(result.beta)
+        print(f"nmfkit: fitted k={args.k} to {n} x {m} ({label}, "
               f"{result.solver}) in {result.elapsed:.2f} s")
         print(f"  loss {summary['loss']:.6g} (after init {summary['loss_initial']:.6g}), "
               f"relative error {summary['relative_error']:.4f}")

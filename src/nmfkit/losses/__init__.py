@@ -12,8 +12,9 @@ from ._beta import (
     loss_to_beta,
 )
 from ._parts import left_parts, right_parts, safe_den, stacked_left, stacked_right
-from ._nb import NBTerm, estimate_dispersion, nb_divergence, nb_loglik
+from ._nb import NBTerm, estimate_dispersion, nb_divergence, nb_loglik, nb_loglik_entries
 from ._penalty import Penalty
+from ._spec import LossSpec, as_loss, check_dispersion, is_nb, resolve_loss
 from ._target import Target
 from ._term import Term
 
@@ -26,6 +27,12 @@ __all__ = [
     "estimate_dispersion",
     "nb_divergence",
     "nb_loglik",
+    "nb_loglik_entries",
+    "LossSpec",
+    "as_loss",
+    "check_dispersion",
+    "is_nb",
+    "resolve_loss",
     "frobenius_values",
     "left_parts",
     "right_parts",

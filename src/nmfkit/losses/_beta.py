@@ -62,6 +62,14 @@ def loss_to_beta(loss) -> float:
     """β of a loss given by name (``"frobenius"``, ``"kl"``, ``"is"``) or as a number."""
     if isinstance(loss, str):
         key = loss.lower()
+        if key in ("nb", "negative_binomial", "negative-binomial"):
+            from ..exceptions import NMFInputError
+
+            raise NMFInputError(
+                f"loss={loss!r} (negative binomial) is not a beta-divergence and is not available "
+                "here; NMF, nmfkit.nmf, restarts, rank_search and speckled_cv take it. Use 'kl' "
+                "(Poisson) here"
+            )
         if key not in _LOSS_NAMES:
             from ..exceptions import NMFInputError
 

@@ -36,7 +36,8 @@ from ._parts import EPSILON, accumulate_left, accumulate_right, row_chunks
 from ._target import Target
 from ._term import Term
 
-__all__ = ["NBTerm", "nb_divergence", "nb_loglik", "estimate_dispersion", "ALPHA_MAX", "ALPHA_MIN"]
+__all__ = ["NBTerm", "nb_divergence", "nb_loglik", "nb_loglik_entries", "estimate_dispersion",
+           "ALPHA_MAX", "ALPHA_MIN"]
 
 #: Bounds of an estimated dispersion: at ``ALPHA_MAX`` the counts are Poisson to
 #: within float64 resolution (the variance excess μ²/α is below 1e-8 μ for μ ≤ 1e0…1e4).
@@ -150,46 +151,60 @@ class NBTerm(Term):
         return None
 
 
-def nb_loglik(X, mu, dispersion, axis=None):
+def nb_loglik_entries(X, mu, dispersion):
+    """``log NB(x; mean μ, size α)`` element by element (``X``, ``mu`` and ``dispersion``
+    broadcast together; ``np.inf`` gives the Poisson log-likelihood)."""
+    X = np.asarray(X, dtype=np.float64)
+    mu = np.maximum(np.asarray(mu, dtype=np.float64), EPSILON)
+    a = np.asarray(dispersion, dtype=np.float64)
+    if np.all(np.isinf(a)):
+        return X * np.log(mu) - mu - gammaln(X + 1)
+    a = np.broadcast_to(a, np.broadcast_shapes(X.shape, a.shape))
+    return (gammaln(X + a) - gammaln(a) - gammaln(X + 1) + a * np.log(a / (a + mu))
+            + X * np.log(mu / (a + mu)))
+
+
+def nb_loglik(X, mu, dispersion, axis=None, weights=None):
     r"""Log-likelihood ``Σ log NB(x; mean μ, size α)`` (with every ``lgamma`` term).
 
     ``X`` and ``mu`` are arrays of the same shape (samples × features), ``dispersion``
     a number or one value per row (sample); ``np.inf`` gives the Poisson likelihood.
-    ``axis=1`` returns one value per sample.
+    ``axis=1`` returns one value per sample. ``weights`` (same shape, e.g. 0/1 for
+    observed / held-out entries) weight each entry's term; entries of weight 0 may
+    hold anything finite.
     """
     X = X.toarray() if is_sparse(X) else np.asarray(X, dtype=np.float64)
-    mu = np.maximum(np.asarray(mu, dtype=np.float64), EPSILON)
     a = np.asarray(dispersion, dtype=np.float64)
-    a = a if a.ndim == 0 else a[:, None]
-    if np.all(np.isinf(a)):
-        ll = X * np.log(mu) - mu - gammaln(X + 1)
-    else:
-        a = np.broadcast_to(a, X.shape)
-        ll = (gammaln(X + a) - gammaln(a) - gammaln(X + 1) + a * np.log(a / (a + mu))
-              + X * np.log(mu / (a + mu)))
+    ll = nb_loglik_entries(X, mu, a if a.ndim == 0 else a[:, None])
+    if weights is not None:
+        ll = np.asarray(weights, dtype=np.float64) * ll
     return ll.sum(axis=axis)
 
 
-def _loglik_alpha(X, mu, a, groups):
+def _loglik_alpha(X, mu, a, groups, w=None):
     """Per-group NB log-likelihood (without ``lgamma(x+1)``) at dispersions ``a`` per group."""
     ag = a[groups][:, None]
     ll = gammaln(X + ag) - gammaln(ag) + ag * np.log(ag / (ag + mu)) + X * np.log(mu / (ag + mu))
+    if w is not None:
+        ll = w * ll
     return np.bincount(groups, weights=ll.sum(axis=1), minlength=a.size)
 
 
-def _derivatives(X, mu, a, groups):
+def _derivatives(X, mu, a, groups, w=None):
     """First and second derivatives of the per-group log-likelihood in ``θ = log α``."""
     ag = a[groups][:, None]
     s = psi(X + ag) - psi(ag) + np.log(ag / (ag + mu)) + 1.0 - (X + ag) / (ag + mu)
     h = (polygamma(1, X + ag) - polygamma(1, ag) + 1.0 / ag - 2.0 / (ag + mu)
          + (X + ag) / (ag + mu) ** 2)
+    if w is not None:
+        s, h = w * s, w * h
     s = np.bincount(groups, weights=s.sum(axis=1), minlength=a.size)
     h = np.bincount(groups, weights=h.sum(axis=1), minlength=a.size)
     return a * s, a * s + a * a * h
 
 
 def estimate_dispersion(X, mu, *, per_sample: bool = True, max_iter: int = 50,
-                        tol: float = 1e-6) -> np.ndarray | float:
+                        tol: float = 1e-6, weights=None) -> np.ndarray | float:
     r"""Maximum-likelihood NB dispersion ``α`` for counts ``X`` with means ``mu``.
 
     Newton-Raphson on ``θ = log α`` (the log-likelihood is smoother there and α stays
@@ -204,6 +219,9 @@ def estimate_dispersion(X, mu, *, per_sample: bool = True, max_iter: int = 50,
         Counts and fitted means (e.g. ``W @ H`` of a Poisson / KL fit).
     per_sample : bool
         One ``α`` per row (sample), or one for all.
+    weights : array (n_samples, n_features), optional
+        Element weights (0 = missing / held out: left out of the likelihood). A sample
+        with no observed entry gets ``ALPHA_MAX``.
 
     Returns
     -------
@@ -223,21 +241,26 @@ def estimate_dispersion(X, mu, *, per_sample: bool = True, max_iter: int = 50,
     mu = np.maximum(np.asarray(mu, dtype=np.float64), EPSILON)
     groups = np.arange(X.shape[0]) if per_sample else np.zeros(X.shape[0], dtype=np.int64)
     n_groups = X.shape[0] if per_sample else 1
-    cnt = np.bincount(groups, weights=np.full(X.shape[0], X.shape[1], float), minlength=n_groups)
-    excess = np.bincount(groups, weights=(((X - mu) ** 2 - mu) / mu**2).sum(axis=1),
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    if w is not None:
+        X = np.where(w > 0, X, 0.0)
+    row_w = np.full(X.shape[0], X.shape[1], float) if w is None else w.sum(axis=1)
+    cnt = np.maximum(np.bincount(groups, weights=row_w, minlength=n_groups), 1e-300)
+    ex = ((X - mu) ** 2 - mu) / mu**2
+    excess = np.bincount(groups, weights=(ex if w is None else w * ex).sum(axis=1),
                          minlength=n_groups) / cnt
     theta = np.log(np.clip(1.0 / np.maximum(excess, 1.0 / ALPHA_MAX), ALPHA_MIN, ALPHA_MAX))
     lo, hi = np.log(ALPHA_MIN), np.log(ALPHA_MAX)
-    ll = _loglik_alpha(X, mu, np.exp(theta), groups)
+    ll = _loglik_alpha(X, mu, np.exp(theta), groups, w)
     for _ in range(max_iter):
-        g, h = _derivatives(X, mu, np.exp(theta), groups)
+        g, h = _derivatives(X, mu, np.exp(theta), groups, w)
         step = np.where(h < 0, -g / np.where(h < 0, h, -1.0), np.sign(g))
         step = np.clip(step, -2.0, 2.0)
         todo = np.ones(n_groups, dtype=bool)
         new = theta.copy()
         for _half in range(30):
             new[todo] = np.clip(theta[todo] + step[todo], lo, hi)
-            ll_new = _loglik_alpha(X, mu, np.exp(new), groups)
+            ll_new = _loglik_alpha(X, mu, np.exp(new), groups, w)
             todo = ll_new < ll - 1e-12 * np.abs(ll)
             if not todo.any():
                 break

@@ -16,7 +16,14 @@ What the shared names mean in every model
     The divergence, by name or as β: ``"frobenius"`` / ``"euclidean"`` / 2,
     ``"kl"`` / ``"kullback-leibler"`` / ``"poisson"`` / 1, ``"is"`` / ``"itakura-saito"`` / 0,
     or any β where the model takes any β. A model whose math covers only some βs raises
-    an error naming the ones it takes.
+    an error naming the ones it takes. ``"nb"`` / ``"negative_binomial"`` (negative
+    binomial, with the parameter ``dispersion``) where the model declares it
+    (``_nb_loss``: :class:`~nmfkit.NMF`).
+``dispersion``
+    The negative binomial's size α (``Var x = μ + μ²/α``; α → ∞ is Poisson), used only
+    with ``loss="nb"``: ``"per_sample"`` (one α per sample, i.e. per row of X, estimated
+    by maximum likelihood), ``"global"`` (one α, estimated), or fixed: a number > 0 or an
+    array of one value > 0 per sample.
 ``tol``
     One meaning: a **relative tolerance on the objective between two consecutive loss
     checks**. The fit has converged (``converged_ = True``, ``stop_reason_ = "tol"``)
@@ -70,6 +77,7 @@ from .._validation import (
 )
 from ..backends import get_namespace
 from ..exceptions import NMFInputError
+from ..losses import check_dispersion
 
 __all__ = ["COMMON", "FactorModel", "Param", "choice", "validate_params"]
 
@@ -87,6 +95,7 @@ class ModelSpec:
 
     name: str
     losses: Any = None  # tuple of betas, or None for any β
+    nb: bool = False  # whether loss="nb" (negative binomial) is taken
 
 
 def choice(*options) -> Param:
@@ -128,7 +137,7 @@ def _fraction(low_open: bool, high_open: bool):
 #: The parameters several models share (their meaning: the module docstring).
 COMMON: dict[str, Param] = {
     "n_components": Param(_rank),
-    "loss": Param(lambda v, n, s: check_loss(v, s.name, s.losses)),
+    "loss": Param(lambda v, n, s: check_loss(v, s.name, s.losses, s.nb)),
     "tol": Param(lambda v, n, s: check_nonneg_float(v, n)),
     "max_iter": Param(lambda v, n, s: check_positive_int(v, n)),
     "max_time": _optional(check_nonneg_float),
@@ -146,12 +155,13 @@ BOOL = choice(True, False)
 FRACTION = _fraction(False, False)
 OPEN_FRACTION = _fraction(True, True)
 POSITIVE_FRACTION = _fraction(True, False)  # (0, 1]
+DISPERSION = Param(lambda v, n, s: check_dispersion(v, n))
 
 
 def validate_params(table: dict, values: dict, spec: ModelSpec) -> dict:
     """Check each of ``values`` by its entry in ``table``; return the checked values.
 
-    ``loss`` comes back as its β. A name without an entry is a programming error.
+    ``loss`` comes back as its β (``"nb"`` for the negative binomial). A name without an entry is a programming error.
     """
     out = {}
     for name, value in values.items():
@@ -165,18 +175,20 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     """Base of nmfkit's estimators: the parameter table, tags, ``fit``, ``inverse_transform``.
 
     Subclasses set ``_own_params`` (the parameters :data:`COMMON` lacks, or a narrower
-    ``init`` / ``solver``), ``_losses`` (the betas they take; None: any), the input tags
+    ``init`` / ``solver``), ``_losses`` (the betas they take; None: any), ``_nb_loss``
+    (whether they take ``loss="nb"``), the input tags
     ``_nonneg_input`` / ``_sparse_input``, and define ``fit_transform``.
     """
 
     _own_params: ClassVar[dict] = {}
     _losses: ClassVar[Any] = None
+    _nb_loss: ClassVar[bool] = False
     _nonneg_input: ClassVar[bool] = True
     _sparse_input: ClassVar[bool] = False
 
     def _validate_params(self) -> dict:
         """The constructor's parameters, checked (``loss`` as its β)."""
-        spec = ModelSpec(type(self).__name__, self._losses)
+        spec = ModelSpec(type(self).__name__, self._losses, self._nb_loss)
         return validate_params({**COMMON, **self._own_params}, self.get_params(deep=False), spec)
 
     def __sklearn_tags__(self):

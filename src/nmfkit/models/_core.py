@@ -6,20 +6,21 @@ fixes the gauge. Holds no update rule: those live in ``nmfkit.solvers``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from .._result import NMFResult, component_names
 from .._validation import CheckedData, check_mask
 from ..backends import Backend
 from ..exceptions import NMFInputError
-from ..losses import Penalty, Target, Term, beta_divergence
+from ..losses import Penalty, Target, as_loss
 from ..solvers import LoopOptions, nnls_codes, penalties_of, run_terms
 from ._dense import gauge
 
 __all__ = ["FitOutput", "build_target", "resolve_solver", "fit_factors", "fix_gauge", "project",
-           "resolve_accelerate", "has_exact_projection", "nmf_terms", "run_nmf", "stack"]
+           "resolve_accelerate", "has_exact_projection", "nmf_terms", "run_nmf", "stack", "fit_result"]
 
 SOLVERS = ("auto", "mu", "hals")
 
@@ -48,9 +49,18 @@ def build_target(data: CheckedData, mask=None) -> Target:
     return Target(X, weights, b)
 
 
-def resolve_solver(solver: str, beta: float) -> str:
+def resolve_solver(solver: str, beta) -> str:
+    """The solver for ``beta`` (a β or a :class:`~nmfkit.losses.LossSpec`): HALS is
+    Frobenius only; every other β and the negative binomial run multiplicative updates."""
     if solver not in SOLVERS:
         raise NMFInputError(f"solver={solver!r} is not known; use one of {', '.join(map(repr, SOLVERS))}")
+    spec = as_loss(beta)
+    if spec.nb:
+        if solver == "hals":
+            raise NMFInputError("solver='hals' minimises the Frobenius loss only; loss='nb' (negative "
+                                "binomial) runs multiplicative updates: use solver='mu' (or 'auto')")
+        return "mu"
+    beta = spec.beta
     if solver == "auto":
         return "hals" if beta == 2 else "mu"
     if solver == "hals" and beta != 2:
@@ -61,8 +71,9 @@ def resolve_solver(solver: str, beta: float) -> str:
     return solver
 
 
-def check_beta_data(t: Target, beta: float):
-    """β <= 0 (Itakura-Saito and below) is undefined at X = 0."""
+def check_beta_data(t: Target, beta):
+    """β <= 0 (Itakura-Saito and below) is undefined at X = 0 (the NB loss is defined there)."""
+    beta = as_loss(beta).beta
     if beta > 0:
         return
     b = t.backend
@@ -80,9 +91,11 @@ def check_beta_data(t: Target, beta: float):
         )
 
 
-def nmf_terms(target: Target, beta: float) -> list:
-    """The declaration of (masked) NMF: one term ``D_β(X | W H)`` (weights 0 = missing)."""
-    return [Term(target, beta, 1.0, "W", "H")]
+def nmf_terms(target: Target, beta) -> list:
+    """The declaration of (masked) NMF: one term ``D(X | W H)`` (weights 0 = missing):
+    ``D_β`` for a β, the NB divergence (:class:`~nmfkit.losses.NBTerm`) for a concrete
+    negative-binomial :class:`~nmfkit.losses.LossSpec`."""
+    return as_loss(beta).terms(target, "W", "H")
 
 
 def stack(backend: Backend, arrays):
@@ -94,7 +107,8 @@ def run_nmf(target: Target, W0s, H0s, *, beta, solver, penalty, options: LoopOpt
             accelerate=False, update_H: bool = True):
     """Run (masked) NMF from R starts at once on the engine; returns ``(LoopOutcome, step)``.
 
-    ``W0s`` and ``H0s`` are sequences of R starting factors (or stacks (R, ·, ·)).
+    ``W0s`` and ``H0s`` are sequences of R starting factors (or stacks (R, ·, ·));
+    ``beta`` a β or a concrete :class:`~nmfkit.losses.LossSpec`.
     """
     b = target.backend
     state = {"W": stack(b, W0s), "H": stack(b, H0s)}
@@ -108,7 +122,7 @@ class FitOutput:
     W: Any
     H: Any
     outcome: Any
-    beta: float
+    beta: float  # the β (1 for the negative binomial; its α is in ``loss``)
     solver: str
     penalty: Penalty
     target: Target
@@ -116,11 +130,14 @@ class FitOutput:
     loss_before_refine: Any = None
     n_steps: int = 0  # inner solver steps (extrapolation: a failed iteration runs two)
     n_failed: int = 0  # discarded extrapolated steps
+    loss: Any = None  # the LossSpec fitted (concrete: NB with its α)
+    info: dict = field(default_factory=dict)  # extra entries for the result's info
 
 
-def has_exact_projection(target: Target, beta: float) -> bool:
+def has_exact_projection(target: Target, beta) -> bool:
     """Whether :func:`project` is an exact one-shot solve (Frobenius, no element weights)."""
-    return beta == 2 and target.M is None
+    spec = as_loss(beta)
+    return spec.beta == 2 and not spec.nb and target.M is None
 
 
 def resolve_accelerate(accelerate, solver: str, target: Target) -> bool:
@@ -147,25 +164,26 @@ def fit_factors(target: Target, W0, H0, *, beta, solver, penalty, options: LoopO
     Other losses keep the loop's ``W``: their projection is iterative and would cost
     as much as the fit.
     """
-    check_beta_data(target, beta)
+    spec = as_loss(beta)
+    check_beta_data(target, spec)
     acc = resolve_accelerate(accelerate, solver, target)
     if options.callback is not None:  # the public callback(n_iter, W, H, loss) of one fit
         user = options.callback
         options = replace(options, callback=lambda it, state, losses: user(
             it, state["W"][0], state["H"][0], float(losses[0])))
-    loop, step = run_nmf(target, [W0], [H0], beta=beta, solver=solver, penalty=penalty,
+    loop, step = run_nmf(target, [W0], [H0], beta=spec, solver=solver, penalty=penalty,
                          options=options, accelerate=acc)
     outcome = loop.restart(0)
     steps = (int(step.n_steps[0]) if acc else outcome.n_iter,
              int(step.n_failed[0]) if acc else 0)
     b = target.backend
     W, H = fix_gauge(outcome.blocks["W"], outcome.blocks["H"], b, normalise=not penalty.any)
-    divergence = beta_divergence(target, W, H, beta)
+    divergence = spec.divergence(target, W, H)
     loss_before_refine = None
-    if refine_W and has_exact_projection(target, beta):
-        W_new = project(target, H, beta=beta, penalty=penalty)
+    if refine_W and has_exact_projection(target, spec):
+        W_new = project(target, H, beta=spec, penalty=penalty)
         W_new, H_new = fix_gauge(W_new, H, b, normalise=False)  # the order only
-        div_new = beta_divergence(target, W_new, H_new, beta)
+        div_new = spec.divergence(target, W_new, H_new)
         before = divergence + (penalty.value(W, H, b) if penalty.any else 0.0)
         after = div_new + (penalty.value(W_new, H_new, b) if penalty.any else 0.0)
         # exact up to round-off; keep the loop's W in the (pathological) case it was better
@@ -173,8 +191,34 @@ def fit_factors(target: Target, W0, H0, *, beta, solver, penalty, options: LoopO
             W, H, divergence, loss_before_refine = W_new, H_new, div_new, before
             outcome = replace(outcome, blocks={"W": W, "H": H}, loss=after,
                               loss_history=outcome.loss_history[:-1] + (after,))
-    return FitOutput(W, H, outcome, beta, solver, penalty, target, divergence, loss_before_refine,
-                     *steps)
+    return FitOutput(W, H, outcome, spec.beta, solver, penalty, target, divergence,
+                     loss_before_refine, *steps, loss=spec)
+
+
+def fit_result(out, labels=None) -> NMFResult:
+    """The :class:`~nmfkit.NMFResult` of a :class:`FitOutput` (DataFrames with ``labels``)."""
+    o = out.outcome
+    W, H = out.W, out.H
+    if labels is not None and labels[0] is not None:
+        import pandas as pd
+
+        names = component_names("nmf", H.shape[0])
+        W = pd.DataFrame(W, index=labels[0], columns=names)
+        H = pd.DataFrame(H, index=names, columns=labels[1])
+    info = {
+        "loss_iters": o.loss_iters,
+        "divergence": out.divergence,
+        "reconstruction_err": float(np.sqrt(2.0 * max(out.divergence, 0.0))),
+        "penalty": out.penalty.__dict__.copy(),
+        "W_refined": out.loss_before_refine is not None,
+        "loss_before_refine": out.loss_before_refine,
+        "n_steps": out.n_steps,
+        "n_failed_extrapolations": out.n_failed,
+        **out.info,
+    }
+    return NMFResult(W=W, H=H, loss=o.loss_history[-1], loss_history=o.loss_history,
+                     n_iter=o.n_iter, converged=o.converged, stop_reason=o.stop_reason,
+                     elapsed=o.elapsed, beta=out.beta, solver=out.solver, info=info)
 
 
 def fix_gauge(W, H, backend: Backend, normalise: bool = True):
@@ -189,29 +233,34 @@ def fix_gauge(W, H, backend: Backend, normalise: bool = True):
     return W, H
 
 
-def project(target: Target, H, *, beta: float, penalty: Penalty, max_iter: int = 500,
-            tol: float = 1e-6, R=None):
-    """The codes ``W >= 0`` minimising ``D_beta(X | W H) + W-penalties`` with H fixed.
+def project(target: Target, H, *, beta, penalty: Penalty, max_iter: int = 500,
+            tol: float = 1e-6, R=None, W0=None):
+    """The codes ``W >= 0`` minimising ``D(X | W H) + W-penalties`` with H fixed.
 
-    Frobenius without missing entries: an exact NNLS solve (one product ``H Xᵀ``,
-    one Gram ``H Hᵀ`` and batched block principal pivoting). Other losses and
-    weighted data: iterated to convergence (relative decrease ``tol``), starting
-    from the Frobenius solution.
+    ``beta`` is a β or a concrete :class:`~nmfkit.losses.LossSpec` (the negative
+    binomial with its α). Frobenius without missing entries: an exact NNLS solve (one
+    product ``H Xᵀ``, one Gram ``H Hᵀ`` and batched block principal pivoting). Other
+    losses and weighted data: iterated to convergence (relative decrease ``tol``),
+    starting from ``W0`` when given (strictly positive), else from the Frobenius solution.
     """
     b = target.backend
     k = H.shape[0]
-    if R is None:
-        R = b.contiguous((target.X @ H.T).T)  # H Xᵀ, k x m (formed as (X Hᵀ)ᵀ: faster GEMM shape)
-    W = nnls_codes(H, R, l1=penalty.l1_W, l2=penalty.l2_W)  # solved on X's device
-    if beta == 2 and target.M is None:
-        return W
-    check_beta_data(target, beta)
+    spec = as_loss(beta)
+    if W0 is None or has_exact_projection(target, spec):
+        if R is None:
+            R = b.contiguous((target.X @ H.T).T)  # H Xᵀ, k x m (as (X Hᵀ)ᵀ: faster GEMM shape)
+        W = nnls_codes(H, R, l1=penalty.l1_W, l2=penalty.l2_W)  # solved on X's device
+        if has_exact_projection(target, spec):
+            return W
+    else:
+        W = b.asarray(W0, dtype=H.dtype) + 0  # a copy: the loop updates it in place
+    check_beta_data(target, spec)
     # a strictly positive start: multiplicative updates cannot leave exact zeros
     floor = max(float(b.item(b.sum(W))) / max(W.shape[0] * k, 1), 1e-12) * 1e-2
     W = b.clamp_min_(W, floor)
-    solver = "hals" if beta == 2 else "mu"
+    solver = "hals" if spec.beta == 2 and not spec.nb else "mu"
     options = LoopOptions(max_iter=max_iter, tol=tol, loss_every=1 if solver == "hals" else 10,
                           warn=False, desc="transform")
-    loop, _ = run_nmf(target, [W], [H], beta=beta, solver=solver, penalty=penalty,
+    loop, _ = run_nmf(target, [W], [H], beta=spec, solver=solver, penalty=penalty,
                       options=options, update_H=False)
     return b.contiguous(loop.state["W"][0])

@@ -23,17 +23,17 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Optional
 
-import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._result import NMFResult, component_names
+from .._result import NMFResult
 from .._validation import check_data, check_features, check_fitted_backend, check_n_components
 from ..init import initialize
-from ..losses import Penalty, beta_divergence, loss_to_beta
+from ..losses import LossSpec, Penalty, resolve_loss
 from ..solvers import LoopOptions
 from ..solvers.hals import checked_right_products
-from ._base import BOOL, FRACTION, NONNEG_FLOAT, FactorModel, Param, choice
-from ._core import build_target, fit_factors, project, resolve_solver
+from ._base import BOOL, DISPERSION, FRACTION, NONNEG_FLOAT, FactorModel, Param, choice
+from ._core import build_target, fit_factors, fit_result, project, resolve_solver
+from ._nb_fit import fit_nb, nb_codes, nb_score
 
 __all__ = ["NMF", "nmf", "FitSpec", "NMF_PARAMS"]
 
@@ -66,6 +66,7 @@ class FitSpec:
     loss_every: Optional[int] = None
     refine_W: bool = False
     accelerate: Any = "auto"
+    dispersion: Any = "per_sample"
 
     @classmethod
     def of(cls, params: dict) -> "FitSpec":
@@ -75,8 +76,8 @@ class FitSpec:
 
 def _fit(data, spec: FitSpec, *, W=None, H=None, mask=None, callback: Optional[Callable] = None):
     """Initialise and run one NMF fit of checked ``data`` (``_core.fit_factors``)."""
-    beta = loss_to_beta(spec.loss)
-    solver = resolve_solver(spec.solver, beta)
+    loss = resolve_loss(spec.loss, spec.dispersion)
+    solver = resolve_solver(spec.solver, loss)
     k = check_n_components(spec.n_components, data.shape)
     target = build_target(data, mask)
     b = target.backend
@@ -90,38 +91,17 @@ def _fit(data, spec: FitSpec, *, W=None, H=None, mask=None, callback: Optional[C
     options = LoopOptions(max_iter=spec.max_iter, tol=spec.tol, max_time=spec.max_time,
                           loss_every=loss_every, verbose=spec.verbose, callback=callback,
                           desc=f"nmf[{solver}]")
-    return fit_factors(target, W0, H0, beta=beta, solver=solver, penalty=penalty, options=options,
+    if loss.nb:
+        return fit_nb(target, W0, H0, loss=loss, penalty=penalty, options=options,
+                      accelerate=spec.accelerate)
+    return fit_factors(target, W0, H0, beta=loss, solver=solver, penalty=penalty, options=options,
                        refine_W=spec.refine_W, accelerate=spec.accelerate)
-
-
-def _result(out, labels=None) -> NMFResult:
-    o = out.outcome
-    W, H = out.W, out.H
-    if labels is not None and labels[0] is not None:
-        import pandas as pd
-
-        names = component_names("nmf", H.shape[0])
-        W = pd.DataFrame(W, index=labels[0], columns=names)
-        H = pd.DataFrame(H, index=names, columns=labels[1])
-    info = {
-        "loss_iters": o.loss_iters,
-        "divergence": out.divergence,
-        "reconstruction_err": float(np.sqrt(2.0 * max(out.divergence, 0.0))),
-        "penalty": out.penalty.__dict__.copy(),
-        "W_refined": out.loss_before_refine is not None,
-        "loss_before_refine": out.loss_before_refine,
-        "n_steps": out.n_steps,
-        "n_failed_extrapolations": out.n_failed,
-    }
-    return NMFResult(W=W, H=H, loss=o.loss_history[-1], loss_history=o.loss_history,
-                     n_iter=o.n_iter, converged=o.converged, stop_reason=o.stop_reason,
-                     elapsed=o.elapsed, beta=out.beta, solver=out.solver, info=info)
 
 
 def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None, H=None,
         mask=None, max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
         l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0, callback=None,
-        loss_every=None, refine_W=False, accelerate="auto") -> NMFResult:
+        loss_every=None, refine_W=False, accelerate="auto", dispersion="per_sample") -> NMFResult:
     r"""Factor a non-negative matrix ``X ≈ W H`` (the functional form of :class:`NMF`).
 
     Minimises the objective in the module docstring (:mod:`nmfkit.models.nmf`).
@@ -138,12 +118,13 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
         computed on their device; float32 stays float32, other types become float64.
     n_components : int
         The rank k, ``1 <= k <= min(n_samples, n_features)``.
-    loss : {"frobenius", "kl", "is"} or float
+    loss : {"frobenius", "kl", "is", "nb"} or float
         The β-divergence: 2 / "frobenius" / "euclidean", 1 / "kl" / "kullback-leibler" /
-        "poisson", 0 / "is" / "itakura-saito", or any β.
+        "poisson", 0 / "is" / "itakura-saito", or any β; or "nb" / "negative_binomial":
+        the negative binomial (counts with ``Var = μ + μ²/α``; see :class:`NMF`, Notes).
     solver : {"auto", "mu", "hals"}
         "hals" (accelerated HALS; Frobenius only) or "mu" (multiplicative updates,
-        any β). "auto" is "hals" for Frobenius, "mu" otherwise.
+        any β and "nb"). "auto" is "hals" for Frobenius, "mu" otherwise.
     init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"}
         Start; "auto" is "nndsvda". "custom" starts from ``W`` and ``H``.
     W, H : arrays, optional
@@ -188,6 +169,9 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
         kept monotone: a failed extrapolated step is replaced by a plain one.
         "auto" uses it for HALS without missing values, where it reaches a converged
         loss in about 2/3 of the steps; for MU it was measured not to help.
+    dispersion : {"per_sample", "global"}, float or array of shape (n_samples,)
+        The NB size α with ``loss="nb"`` (ignored otherwise): estimated per sample (row)
+        or globally, or fixed. ``info["dispersion"]`` holds the fitted α.
 
     Returns
     -------
@@ -206,7 +190,8 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
     model = NMF(n_components, loss=loss, solver=solver, init=init, max_iter=max_iter, tol=tol,
                 max_time=max_time, alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio,
                 handle_missing=handle_missing, random_state=random_state, verbose=verbose,
-                loss_every=loss_every, refine_W=refine_W, accelerate=accelerate)
+                loss_every=loss_every, refine_W=refine_W, accelerate=accelerate,
+                dispersion=dispersion)
     return model._fit_result(X, W=W, H=H, mask=mask, callback=callback, labels=True)
 
 
@@ -220,7 +205,7 @@ class NMF(FactorModel):
     ----------
     n_components : int, default=2
         The rank k (``1 <= k <= min(n_samples, n_features)``).
-    loss : {"frobenius", "kl", "is"} or float, default="frobenius"
+    loss : {"frobenius", "kl", "is", "nb"} or float, default="frobenius"
     solver : {"auto", "mu", "hals"}, default="auto"
     init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"}, default="auto"
     max_iter : int, default=200
@@ -241,6 +226,7 @@ class NMF(FactorModel):
         missing entries; see Notes). :func:`nmfkit.nmf` has the same option with the
         default False (its docstring says why).
     accelerate : {"auto", True, False}, default="auto"
+    dispersion : {"per_sample", "global"}, float or array, default="per_sample"
 
     See :func:`nmfkit.nmf` for the meaning of each parameter; ``nmf(X, k, **params)``
     returns this estimator's ``result_`` (so ``nmf(X, k, refine_W=True).W`` equals
@@ -255,13 +241,15 @@ class NMF(FactorModel):
     reconstruction_err_ : float
         ``sqrt(2 · D_beta(X | W H))`` at the end of the fit (scikit-learn's definition).
     loss_ : float
-        Final objective (divergence + penalties).
+        Final objective (divergence + penalties; for "nb" the NB divergence at ``dispersion_``).
     loss_history_ : tuple of float
     converged_ : bool
     stop_reason_ : str
     result_ : NMFResult
     n_features_in_ : int
     feature_names_in_ : ndarray of str (when X had string column names)
+    dispersion_ : ndarray (n_samples,) or float
+        Fitted NB α (per sample or one), only with ``loss="nb"``.
 
     Notes
     -----
@@ -277,6 +265,14 @@ class NMF(FactorModel):
     projection there is an iterative solve costing as much as the fit or more),
     which can differ from ``transform(X)`` by the solvers' tolerance.
 
+    ``loss="nb"`` (MU only; :mod:`nmfkit.models._nb_fit`): a KL (Poisson) fit starts it,
+    then α by maximum likelihood from ``W H`` and NB updates with α fixed (to ``tol``)
+    alternate until α moves by < 1 % (log, max over samples) or 5 rounds: block-coordinate
+    ascent on the likelihood. ``transform`` uses the one α (global or fixed), or estimates
+    one per new sample, alternating twice with the NB codes. ``score`` is then the mean
+    NB log-likelihood per observed entry (higher is better; comparable with Poisson's,
+    :func:`nmfkit.losses.nb_loglik` with ``np.inf``).
+
     Examples
     --------
     >>> import nmfkit
@@ -291,13 +287,15 @@ class NMF(FactorModel):
         **NMF_PARAMS,
         "refine_W": BOOL,
         "accelerate": choice("auto", True, False),
+        "dispersion": DISPERSION,
     }
     _sparse_input = True
+    _nb_loss = True
 
     def __init__(self, n_components=2, *, loss="frobenius", solver="auto", init="auto",
                  max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
                  l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0,
-                 loss_every=None, refine_W=True, accelerate="auto"):
+                 loss_every=None, refine_W=True, accelerate="auto", dispersion="per_sample"):
         self.n_components = n_components
         self.loss = loss
         self.solver = solver
@@ -314,6 +312,7 @@ class NMF(FactorModel):
         self.loss_every = loss_every
         self.refine_W = refine_W
         self.accelerate = accelerate
+        self.dispersion = dispersion
 
     def _check(self, X, reset: bool, scan: bool = True):
         data = check_data(X, allow_nan=self.handle_missing == "mask", scan=scan)
@@ -332,7 +331,7 @@ class NMF(FactorModel):
         data = self._check(X, reset=True)
         out = _fit(data, FitSpec.of(self.get_params(deep=False)), W=W, H=H, mask=mask,
                    callback=callback)
-        self.result_ = _result(out)
+        self.result_ = fit_result(out)
         self.components_ = out.H
         self.n_components_ = int(out.H.shape[0])
         self.n_iter_ = out.outcome.n_iter
@@ -341,9 +340,11 @@ class NMF(FactorModel):
         self.reconstruction_err_ = self.result_.reconstruction_err
         self.converged_ = out.outcome.converged
         self.stop_reason_ = out.outcome.stop_reason
-        self._beta = out.beta
+        self._beta, self._loss = out.beta, out.loss
+        if out.loss.nb:
+            self.dispersion_ = out.loss.dispersion
         if labels and data.index is not None:
-            return _result(out, (data.index, data.columns))
+            return fit_result(out, (data.index, data.columns))
         return self.result_
 
     def fit_transform(self, X, y=None, W=None, H=None, mask=None):
@@ -359,8 +360,10 @@ class NMF(FactorModel):
         return build_target(data, mask)
 
     def _codes(self, X, mask):
-        """The data term of ``X`` and its codes on the fitted components (in X's dtype)."""
+        """The data term of ``X``, its codes on the fitted components (in X's dtype), the
+        components and the loss (for "nb" with the α of X's samples)."""
         check_is_fitted(self)
+        loss: LossSpec = self._loss
         target = None
         if mask is None and self._beta == 2 and not self._penalty((1, 1)).any:
             # exact NNLS path: a dense NumPy X comes back unscanned, then is validated while
@@ -371,14 +374,18 @@ class NMF(FactorModel):
                 R = checked_right_products(data.values, H)
                 if R is not None:
                     target = build_target(data)
-                    return target, project(target, H, beta=2.0, penalty=Penalty(), R=R), H
+                    return target, project(target, H, beta=2.0, penalty=Penalty(), R=R), H, loss
                 # NaN, inf or negative entries: the full validation below handles or names them
             else:
                 target = build_target(data)
         if target is None:
             target = self._target(X, mask)
         H = target.backend.cast_like(self.components_, target.X)  # no copy when they match
-        return target, project(target, H, beta=self._beta, penalty=self._penalty(target.shape)), H
+        penalty = self._penalty(target.shape)
+        if loss.nb:
+            W, alpha = nb_codes(target, H, loss, penalty)
+            return target, W, H, loss.with_dispersion(alpha)
+        return target, project(target, H, beta=loss, penalty=penalty), H, loss
 
     def transform(self, X, mask=None):
         """Codes ``W >= 0`` of ``X`` on the fitted components (an exact NNLS for Frobenius).
@@ -389,6 +396,9 @@ class NMF(FactorModel):
         return self._codes(X, mask)[1]
 
     def score(self, X, y=None, mask=None):
-        """Minus the mean divergence per observed entry of ``X`` from its projection (higher is better)."""
-        target, W, H = self._codes(X, mask)
-        return -float(beta_divergence(target, W, H, self._beta)) / target.n_observed
+        """Minus the mean divergence per observed entry of ``X`` from its projection (higher
+        is better); for ``loss="nb"`` the mean NB log-likelihood per observed entry."""
+        target, W, H, loss = self._codes(X, mask)
+        if loss.nb:
+            return nb_score(target, W, H, loss.dispersion)
+        return -loss.divergence(target, W, H) / target.n_observed

@@ -6,7 +6,11 @@ Both score a rank k by the mean β-divergence of entries the fit never saw,
     \mathrm{CV}(k) = \frac{1}{|T|} \sum_{(i,j) \in T} d_\beta\big(X_{ij} \mid \hat X^{(k)}_{ij}\big),
 
 with the divergence of the fit's own loss (any β), so the score speaks the model's
-language (squared error for Frobenius, Poisson deviance / 2 for KL).
+language (squared error for Frobenius, Poisson deviance / 2 for KL). For the negative
+binomial (``loss="nb"``, speckled only) the score is the **negative NB log-likelihood**
+per held-out entry, ``−log NB(x_ij; (WH)_ij, α_i)`` with the α the training fit
+estimated: the NB divergence's α differs between ranks, the likelihood does not depend
+on how α is parametrised, so ranks stay comparable.
 
 **Speckled** (Wold 1978; RcppML's ``test_fraction``): every observed entry is held out
 independently with probability ``fraction``; NMF is fitted to the rest with those
@@ -42,7 +46,7 @@ from .._validation import check_data, check_nonneg_float, check_positive_int
 from ..backends import get_namespace, is_sparse, to_numpy
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
-from ..losses import elementwise_divergence, loss_to_beta
+from ..losses import as_loss, elementwise_divergence, loss_to_beta, nb_loglik_entries, resolve_loss
 from ._cv_result import CVResult, one_se_rule
 
 __all__ = ["CVResult", "heldout_divergence", "one_se_rule", "speckled_cv", "speckled_mask"]
@@ -176,10 +180,15 @@ def heldout_divergence(X, W, H, test, loss="frobenius", *, reduce: bool = True):
     return float(d.mean()) if reduce else d
 
 
-def _entry_losses(X, W, H, idx, beta):
+def _entry_losses(X, W, H, idx, beta, alpha=None):
+    """Per-entry held-out loss: ``d_β`` for a β, ``−log NB`` (α per row or one) for "nb"."""
     rows, cols = idx
     y = np.einsum("ik,ik->i", W[rows], H.T[cols])
-    return np.asarray(elementwise_divergence(X[rows, cols], y, beta, _NP), dtype=np.float64)
+    loss = as_loss(beta)
+    if loss.nb:
+        a = alpha if np.ndim(alpha) == 0 else np.asarray(alpha, dtype=np.float64)[rows]
+        return -nb_loglik_entries(X[rows, cols], y, a)
+    return np.asarray(elementwise_divergence(X[rows, cols], y, loss.beta, _NP), dtype=np.float64)
 
 
 def _quiet_fit(X, k, **kw):
@@ -195,10 +204,11 @@ class _Speckled:
 
     method = "speckled"
 
-    def __init__(self, X, beta, fraction, n_repeats, rng):
+    def __init__(self, X, loss, fraction, n_repeats, rng):
         self.X, observed = _host_dense(X)
-        _check_beta_zeros(self.X, observed, beta)
-        self.beta = beta
+        self.loss = as_loss(loss)
+        self.beta = self.loss.beta
+        _check_beta_zeros(self.X, observed, self.beta)
         self.tests = [speckled_mask(self.X.shape, fraction, observed=observed, random_state=rng)
                       for _ in range(n_repeats)]
         for t in self.tests:
@@ -225,9 +235,14 @@ class _Speckled:
             res = _quiet_fit(self.X, k, mask=(~t).astype(self.X.dtype), random_state=seed,
                              max_time=per, **fit_kw)
             W, H = np.asarray(to_numpy(res.W), float), np.asarray(to_numpy(res.H), float)
-            losses.append(_entry_losses(self.X, W, H, np.nonzero(t), self.beta))
-            n_train = float((~t & ~np.isnan(self.X)).sum())
-            train.append(res.info["divergence"] / n_train)
+            alpha = res.info.get("dispersion")
+            losses.append(_entry_losses(self.X, W, H, np.nonzero(t), self.loss, alpha))
+            fitted = ~t & ~np.isnan(self.X)
+            if self.loss.nb:  # the training error in the held-out error's units
+                train.append(float(_entry_losses(self.X, W, H, np.nonzero(fitted), self.loss,
+                                                 alpha).mean()))
+            else:
+                train.append(res.info["divergence"] / float(fitted.sum()))
             conv += bool(res.converged)
         return np.concatenate(losses), float(np.mean(train)), conv, len(self.tests)
 
@@ -245,8 +260,11 @@ def cv_fit_defaults(beta: float, max_iter=None, tol=None):
 
 
 def _fit_kw(loss, init, max_iter, tol, verbose):
-    max_iter, tol = cv_fit_defaults(loss, max_iter, tol)
-    return dict(loss=loss, init=init, max_iter=max_iter, tol=tol, loss_every=10, verbose=verbose)
+    """Keyword arguments of :func:`nmfkit.nmf` for the CV fits of ``loss`` (a LossSpec or β)."""
+    loss = as_loss(loss)
+    max_iter, tol = cv_fit_defaults(loss.beta, max_iter, tol)
+    return dict(**loss.arguments(), init=init, max_iter=max_iter, tol=tol, loss_every=10,
+                verbose=verbose)
 
 
 def _run(plan, ks, fit_kw, rng, max_time):
@@ -274,7 +292,8 @@ def _run(plan, ks, fit_kw, rng, max_time):
 
 def speckled_cv(X, ks, *, loss="frobenius", fraction: float = 0.1, n_repeats: int = 1,
                 init: str = "nndsvda", max_iter: int | None = None, tol: float | None = None,
-                max_time: float | None = None, random_state=None, verbose: int = 0) -> CVResult:
+                max_time: float | None = None, random_state=None, verbose: int = 0,
+                dispersion="per_sample") -> CVResult:
     r"""Speckled (masked) cross-validation error of each rank in ``ks``.
 
     For each of ``n_repeats`` random hold-out sets T (each observed entry with
@@ -291,8 +310,9 @@ def speckled_cv(X, ks, *, loss="frobenius", fraction: float = 0.1, n_repeats: in
         Sparse X is densified (the mask weights every entry).
     ks : int or sequence of int
         Candidate ranks.
-    loss : {"frobenius", "kl", "is"} or float
-        The β-divergence fitted and scored.
+    loss : {"frobenius", "kl", "is", "nb"} or float
+        The β-divergence fitted and scored; or "nb": negative-binomial fits scored by the
+        negative NB log-likelihood per held-out entry (module docstring).
     fraction : float in (0, 1)
         Share of entries held out.
     n_repeats : int
@@ -306,6 +326,8 @@ def speckled_cv(X, ks, *, loss="frobenius", fraction: float = 0.1, n_repeats: in
         Budget in seconds for all fits.
     random_state : int, Generator or None
     verbose : int
+    dispersion : {"per_sample", "global"}, float or array
+        The NB α with ``loss="nb"`` (as in :func:`nmfkit.nmf`).
 
     Returns
     -------
@@ -320,8 +342,8 @@ def speckled_cv(X, ks, *, loss="frobenius", fraction: float = 0.1, n_repeats: in
     >>> cv.best_k
     3
     """
-    beta = loss_to_beta(loss)
+    loss = resolve_loss(loss, dispersion)
     rng = check_random_state(random_state)
-    plan = _Speckled(X, beta, _check_fraction(fraction), check_positive_int(n_repeats, "n_repeats"), rng)
+    plan = _Speckled(X, loss, _check_fraction(fraction), check_positive_int(n_repeats, "n_repeats"), rng)
     ks = check_ks(ks, plan.X.shape)
-    return _run(plan, ks, _fit_kw(beta, init, max_iter, tol, verbose), rng, max_time)
+    return _run(plan, ks, _fit_kw(loss, init, max_iter, tol, verbose), rng, max_time)

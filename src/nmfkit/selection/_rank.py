@@ -27,7 +27,7 @@ from .._validation import check_data, check_nonneg_float, check_positive_int
 from ..backends import is_sparse, to_numpy
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
-from ..losses import loss_to_beta
+from ..losses import resolve_loss
 from ._consensus import consensus as _consensus
 from ._bicv import _BiCV
 from ._cv import CVResult, _Speckled, _check_fraction, check_ks, cv_fit_defaults, one_se_rule
@@ -81,7 +81,7 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
                 max_iter: int = 200, tol: float = 1e-4, cv_max_iter: Optional[int] = None,
                 cv_tol: Optional[float] = None, consensus="auto", random_state=None,
                 max_time: Optional[float] = None, verbose: int = 0,
-                client=None) -> RankSearchResult:
+                client=None, dispersion="per_sample") -> RankSearchResult:
     r"""Fit every rank in ``ks`` several times and measure fit, stability and prediction.
 
     For each k the data are fitted ``n_restarts`` times (one batched computation),
@@ -119,7 +119,11 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
         runs multiplicative updates restart by restart: on the bundled pbmc68k counts
         (ks 2-10, 10 restarts, one BLAS thread) about 100 s against 15 s, and it
         chose k = 8 where Frobenius on the raw counts, dominated by a few
-        high-count genes, chose k = 2.
+        high-count genes, chose k = 2. "nb" (negative binomial, with ``dispersion``):
+        every fit is :func:`nmfkit.nmf`'s NB fit (restarts one by one), the CV error
+        (speckled only; bi-CV raises) is the negative NB log-likelihood per held-out
+        entry at the α of the training fit (:mod:`nmfkit.selection._cv`), and ``loss`` /
+        ``loss_median`` minus the NB log-likelihood (restarts have different α).
     n_restarts : int
         Restarts per k (>= 2; consensus and stability compare restarts).
     cv : {"speckled", "bicv", "both", None}
@@ -154,6 +158,8 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
         Run each k's restarts as tasks on a dask.distributed cluster
         (:func:`~nmfkit.selection.restarts` with ``client=``): the same seeds, the same
         table. The cross-validation fits run here.
+    dispersion : {"per_sample", "global"}, float or array
+        The NB α with ``loss="nb"`` (as in :func:`nmfkit.nmf`); ignored otherwise.
 
     Returns
     -------
@@ -186,24 +192,24 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
     _check(n_restarts, cv, rule, consensus, max_time, verbose)
     check_positive_int(max_iter, "max_iter")
     check_nonneg_float(tol, "tol")
-    beta = loss_to_beta(loss)
-    cv_max_iter, cv_tol = cv_fit_defaults(beta, cv_max_iter, cv_tol)
+    spec = resolve_loss(loss, dispersion)
+    cv_max_iter, cv_tol = cv_fit_defaults(spec.beta, cv_max_iter, cv_tol)
     data = check_data(X, allow_nan=True)
     ks = check_ks(ks, data.shape)
     rng = check_random_state(random_state)
     start = time.perf_counter()
-    plans = _plans(X, beta, cv, (cv_fraction, cv_repeats, bicv_splits), ks, rng)
+    plans = _plans(X, spec, cv, (cv_fraction, cv_repeats, bicv_splits), ks, rng)
     X_host = data.values if is_sparse(data.values) else np.asarray(to_numpy(data.values))
     do_consensus = consensus is True or (consensus == "auto" and data.shape[0] <= CONSENSUS_AUTO_MAX)
     if consensus == "auto" and not do_consensus:
         warnings.warn(f"rank_search: X has {data.shape[0]} samples > {CONSENSUS_AUTO_MAX}: the "
                       "n x n consensus (cophenetic, dispersion) is skipped; pass consensus=True "
                       "to compute it anyway", UserWarning, stacklevel=2)
-    fit_kw = dict(loss=beta, init="nndsvda", max_iter=cv_max_iter, tol=cv_tol, loss_every=10,
+    fit_kw = dict(**spec.arguments(), init="nndsvda", max_iter=cv_max_iter, tol=cv_tol, loss_every=10,
                   verbose=max(verbose - 1, 0))
     search = _Search(X, X_host, plans, fit_kw, cv_seed=int(rng.integers(2**31 - 1)),
                      do_consensus=do_consensus,
-                     restart_kw=dict(loss=beta, solver=solver, init=init, max_iter=max_iter, tol=tol,
+                     restart_kw=dict(loss=spec, solver=solver, init=init, max_iter=max_iter, tol=tol,
                                      batched=data.n_nan == 0, verbose=max(verbose - 1, 0),
                                      client=client))
     skipped = search.run(ks, n_restarts, rng, max_time=max_time, start=start, verbose=verbose)
@@ -218,7 +224,7 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
     table = _table(search.rows)
     results = search.cv_results(done, table)
     best_k, text = _choose(results, search.entries, done, cv, rule)
-    params = dict(loss=beta, n_restarts=n_restarts, cv=cv, cv_fraction=cv_fraction,
+    params = dict(**spec.arguments(), n_restarts=n_restarts, cv=cv, cv_fraction=cv_fraction,
                   cv_repeats=cv_repeats, bicv_splits=bicv_splits, rule=rule, solver=solver,
                   init=init, max_iter=max_iter, tol=tol, cv_max_iter=cv_max_iter, cv_tol=cv_tol,
                   max_time=max_time, ks=list(ks))
@@ -228,15 +234,20 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
                             elapsed=time.perf_counter() - start)
 
 
-def _plans(X, beta, cv, cv_args, ks, rng) -> dict:
+def _plans(X, loss, cv, cv_args, ks, rng) -> dict:
     """The hold-out plans of ``cv`` (drawn once from ``rng``, shared by every k)."""
     cv_fraction, cv_repeats, bicv_splits = cv_args
     plans = {}
+    if loss.nb and cv in ("bicv", "both"):
+        raise NMFInputError(
+            f"cv={cv!r}: bi-cross-validation does not take loss='nb' (its folded-in held-out "
+            "rows would need their own dispersion); use cv='speckled' (or None) with loss='nb'"
+        )
     if cv in ("speckled", "both"):
-        plans["cv"] = _Speckled(X, beta, _check_fraction(cv_fraction),
+        plans["cv"] = _Speckled(X, loss, _check_fraction(cv_fraction),
                                 check_positive_int(cv_repeats, "cv_repeats"), rng)
     if cv in ("bicv", "both"):
-        plans["bicv"] = _BiCV(X, beta, bicv_splits, check_positive_int(cv_repeats, "cv_repeats"), rng)
+        plans["bicv"] = _BiCV(X, loss.beta, bicv_splits, check_positive_int(cv_repeats, "cv_repeats"), rng)
         big = [k for k in ks if k > plans["bicv"].max_rank()]
         if big:
             raise NMFInputError(
@@ -311,7 +322,7 @@ class _Search:
         n_conv = sum(r.converged for r in rr.results)
         if n_conv < n_restarts:
             self.not_converged.append(k)
-        row = {"k": k, "loss": float(rr.best.loss), "loss_median": float(np.median(rr.losses)),
+        row = {"k": k, "loss": float(rr.losses[rr.best_index]), "loss_median": float(np.median(rr.losses)),
                "rel_error": _rel_error(self.X_host, rr.best.W, rr.best.H)}
         c = _consensus(rr) if self.do_consensus else None
         if c is not None:

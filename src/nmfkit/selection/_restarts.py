@@ -28,7 +28,7 @@ from .._validation import check_data, check_n_components, check_nonneg_float, ch
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
 from ..init import initialize
-from ..losses import Penalty, loss_to_beta
+from ..losses import Penalty, resolve_loss
 from ..models._core import (build_target, check_beta_data, fix_gauge, resolve_accelerate,
                             resolve_solver, run_nmf)
 from ..solvers import LoopOptions
@@ -46,7 +46,8 @@ class RestartsResult:
         The restart with the lowest final objective (in the fixed gauge: rows of H sum
         to 1, components ordered by mass). ``best.info["restart"]`` is its index.
     losses : ndarray, shape (n_restarts,)
-        Final objective of every restart, in restart order.
+        Final objective of every restart, in restart order (``loss="nb"``: minus the NB
+        log-likelihood of the observed entries at the restart's own α).
     results : tuple of NMFResult or None
         Every restart (with ``keep_all=True``), else None.
     seeds : ndarray, shape (n_restarts,)
@@ -103,7 +104,8 @@ def _labelled(W, H, data):
             pd.DataFrame(H, index=names, columns=data.columns))
 
 
-def _batched(data, k, seeds, beta, opts: "_FitOptions"):
+def _batched(data, k, seeds, loss, opts: "_FitOptions"):
+    beta = loss.beta  # a β-divergence: the NB fit runs restart by restart (_sequential)
     solver = opts.solver
     target = build_target(data)
     check_beta_data(target, beta)
@@ -147,7 +149,7 @@ class _FitOptions:
     accelerate: object
 
 
-def _sequential(X, k, seeds, beta, opts: _FitOptions):
+def _sequential(X, k, seeds, loss, opts: _FitOptions):
     from ..models.nmf import nmf
 
     per = None if opts.max_time is None else opts.max_time / len(seeds)
@@ -155,7 +157,7 @@ def _sequential(X, k, seeds, beta, opts: _FitOptions):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for r, s in enumerate(seeds):
-            res = nmf(X, k, loss=beta, solver=opts.solver, init=opts.init, max_iter=opts.max_iter,
+            res = nmf(X, k, **loss.arguments(), solver=opts.solver, init=opts.init, max_iter=opts.max_iter,
                       tol=opts.tol, max_time=per, random_state=int(s), verbose=opts.verbose,
                       accelerate=opts.accelerate)
             info = dict(res.info, restart=r, seed=int(s), batched=False)
@@ -166,15 +168,15 @@ def _sequential(X, k, seeds, beta, opts: _FitOptions):
     return results
 
 
-def _one_fit(X, k, seed, beta, opts: _FitOptions, batched: bool):
+def _one_fit(X, k, seed, loss, opts: _FitOptions, batched: bool):
     """One restart from ``seed`` (a task on a dask worker): the batched path with R = 1,
     or :func:`nmfkit.nmf`."""
     if batched:
-        return _batched(check_data(X, allow_nan=True), k, [seed], beta, opts)[0]
-    return _sequential(X, k, [seed], beta, opts)[0]
+        return _batched(check_data(X, allow_nan=True), k, [seed], loss, opts)[0]
+    return _sequential(X, k, [seed], loss, opts)[0]
 
 
-def _on_client(client, X, k, seeds, beta, opts: _FitOptions, batched: bool):
+def _on_client(client, X, k, seeds, loss, opts: _FitOptions, batched: bool):
     """Every restart as its own task on a dask.distributed cluster (``X`` sent once to
     each worker); restart r is the fit from ``seeds[r]``, as without a client."""
     if not batched and opts.max_time is not None:  # as _sequential: the budget is shared
@@ -185,7 +187,7 @@ def _on_client(client, X, k, seeds, beta, opts: _FitOptions, batched: bool):
 
     client.run(tune_malloc)  # dask workers otherwise mmap every large temporary
     X_f = client.scatter(X, broadcast=True, hash=False)
-    futs = [client.submit(_one_fit, X_f, k, int(s), beta, opts, batched, pure=False, retries=2)
+    futs = [client.submit(_one_fit, X_f, k, int(s), loss, opts, batched, pure=False, retries=2)
             for s in seeds]  # retries: a worker lost mid-task reruns the fit elsewhere
     return [NMFResult(**{**res.__dict__, "info": dict(res.info, restart=r, client=True)})
             for r, res in enumerate(client.gather(futs))]
@@ -193,7 +195,8 @@ def _on_client(client, X, k, seeds, beta, opts: _FitOptions, batched: bool):
 
 def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto", init="random",
              max_iter=200, tol=1e-4, max_time=None, random_state=None, keep_all=False,
-             batched=True, verbose=0, accelerate="auto", client=None) -> RestartsResult:
+             batched=True, verbose=0, accelerate="auto", client=None,
+             dispersion="per_sample") -> RestartsResult:
     r"""Fit ``X ≈ W H`` from ``n_restarts`` starts and keep the lowest objective.
 
     Parameters
@@ -205,8 +208,11 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
         The rank k.
     n_restarts : int
         Number of restarts R.
-    loss : {"frobenius", "kl", "is"} or float
-        The β-divergence, as in :func:`nmfkit.nmf`.
+    loss : {"frobenius", "kl", "is", "nb"} or float
+        The β-divergence, or the negative binomial, as in :func:`nmfkit.nmf`. "nb" runs
+        the restarts one by one (each alternates its own α with its factors), whatever
+        ``batched`` says, and ranks them by their NB log-likelihood (``losses`` holds minus
+        it: the NB divergences of restarts at different α are not comparable).
     solver : {"auto", "hals", "mu"}
         "auto" is HALS for Frobenius, MU otherwise. Batched, every product with
         ``X`` serves all restarts (dense ``X`` is read once per half-iteration, in row
@@ -239,6 +245,8 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
         from the same seed, so the results are those without a client (exactly with
         ``batched=False``; batched, up to the rounding of stacking the restarts).
         ``max_time`` is then each task's budget (``max_time / n_restarts`` unbatched).
+    dispersion : {"per_sample", "global"}, float or array
+        The NB α with ``loss="nb"`` (as in :func:`nmfkit.nmf`); ignored otherwise.
 
     Returns
     -------
@@ -254,8 +262,9 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
     ((4,), (3, 40))
     """
     _check_args(n_restarts, max_iter, tol, max_time, verbose, keep_all, batched)
-    beta = loss_to_beta(loss)
-    solver = resolve_solver(solver, beta)
+    loss = resolve_loss(loss, dispersion)
+    solver = resolve_solver(solver, loss)
+    batched = batched and not loss.nb
     if init == "custom":
         raise NMFInputError(f"init={init!r} cannot seed several restarts; use 'random' or an SVD start")
     data = check_data(X, allow_nan=True)
@@ -266,13 +275,13 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
                        verbose=verbose, accelerate=accelerate)
     start = time.perf_counter()
     if client is not None:
-        results = _on_client(client, X, k, seeds, beta, opts, batched)
+        results = _on_client(client, X, k, seeds, loss, opts, batched)
     elif batched:
-        results = _batched(data, k, seeds, beta, opts)
+        results = _batched(data, k, seeds, loss, opts)
     else:
-        results = _sequential(X, k, seeds, beta, opts)
+        results = _sequential(X, k, seeds, loss, opts)
     _summarise_warnings([r.stop_reason for r in results], tol, max_iter)
-    losses = np.array([r.loss for r in results], dtype=np.float64)
+    losses = np.array([-r.info["loglik"] if loss.nb else r.loss for r in results], dtype=np.float64)
     ranked = np.where(np.isfinite(losses), losses, np.inf)
     best = results[int(np.argmin(ranked))]
     best = NMFResult(**{**best.__dict__, "info": dict(best.info, total_elapsed=time.perf_counter() - start)})
