@@ -35,7 +35,7 @@ from ..solvers import LoopOptions, nnls_codes
 from ._catalog import read_catalog
 from ._clustering import matched_clusters
 from ._extract_result import ExtractionResult, Solution
-from ._fits import LossSpec, cv_errors, fit_replicates
+from ._fits import cv_errors, extraction_loss, fit_replicates, rank_loss
 from ._resample import cap_totals, gmm_cutoff, resample_catalogs
 from ._rules import cv_rank, sigprofiler_rank
 
@@ -191,7 +191,7 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
         raise NMFInputError(f"normalization={normalization!r}: use 'gmm' or 'none'")
     if not isinstance(cv_folds, (int, np.integer)) or cv_folds < 0:
         raise NMFInputError(f"cv_folds={cv_folds!r} must be a non-negative integer (0 = no CV)")
-    spec = LossSpec.of(loss, dispersion)
+    spec = extraction_loss(loss, dispersion)
     ref, ref_note = _reference(reference)
     start = time.perf_counter()
     Xv = X.to_numpy()
@@ -203,7 +203,7 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
     Xcv = Xv if cutoff is None else cap_totals(Xv, cutoff)  # CV on the catalog the fits see
     cv_rng = np.random.default_rng(s_cv)
     masks = cv_rng.random((cv_folds,) + Xv.shape) < cv_fraction
-    params = dict(ks=ks, n_replicates=R, loss=spec.name, dispersion=dispersion, resample=resample,
+    params = dict(ks=ks, n_replicates=R, loss="nb" if spec.nb else "kl", dispersion=dispersion, resample=resample,
                   normalization=normalization, gmm_cutoff=cutoff, rule=rule, cv_folds=cv_folds,
                   cv_fraction=cv_fraction, stability=stability, min_stability=min_stability,
                   combined_stability=combined_stability, pvalue=pvalue, reference=ref_note,
@@ -259,11 +259,10 @@ def _one_rank(X, D, Xcv, k, spec, masks, seqs, params, left, verbose, settings):
     t0 = time.perf_counter()
     opts = LoopOptions(max_iter=max_iter, tol=tol, loss_every=loss_every, max_time=left,
                        verbose=verbose, warn=False, desc=f"extract k={k}")
-    Xv = X.to_numpy()
     init_seeds = s_init.generate_state(D.shape[0] + 1).tolist()
-    spec.prepare(Xcv, k, init_seeds[-1], opts)
-    if spec.alpha is not None:
-        params["dispersions"][k] = spec.alpha
+    spec = rank_loss(spec, Xcv, k, init_seeds[-1], opts)
+    if spec.nb:
+        params["dispersions"][k] = spec.dispersion
     _, H, outcome = fit_replicates(D, k, init_seeds[:-1], spec, opts)
     if "interrupted" in outcome.stop_reason:
         return None

@@ -10,73 +10,45 @@ holds exposures (R, samples, k) and ``H`` the signatures (R, k, types).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
-
 import numpy as np
 
 from ..backends import get_namespace
 from ..exceptions import NMFInputError
-from ..losses import NBTerm, Target, Term, elementwise_divergence, estimate_dispersion
-from ..losses._nb import _elementwise as nb_elementwise
+from ..losses import Target, estimate_dispersion
+from ..losses._nb import nb_loglik_entries
+from ..losses._spec import LossSpec, resolve_loss
 from ..losses._target import REPLICATE
 from ..solvers import LoopOptions, run_terms
 
-__all__ = ["LossSpec", "fit_replicates", "cv_errors"]
+__all__ = ["extraction_loss", "rank_loss", "fit_replicates", "cv_errors", "heldout_nll"]
 
 
-@dataclass
-class LossSpec:
-    """The loss of an extraction: ``"kl"`` (Poisson) or ``"nb"`` with its dispersion."""
+def extraction_loss(loss, dispersion) -> LossSpec:
+    """The loss of an extraction: Poisson / KL (SigProfiler's) or the negative binomial."""
+    spec = resolve_loss(loss, dispersion)
+    if spec.nb or spec.beta == 1.0:
+        return spec
+    raise NMFInputError(f"loss={loss!r} is not a count loss; extraction takes 'kl' (Poisson, "
+                        "SigProfiler's) or 'nb' (negative binomial)")
 
-    name: str
-    dispersion: object = "per_sample"  # for "nb": "per_sample", "global" or fixed values
-    alpha: Optional[object] = None  # the dispersion in use at the current rank
 
-    @classmethod
-    def of(cls, loss, dispersion):
-        key = str(loss).lower()
-        if key in ("kl", "poisson", "kullback-leibler"):
-            return cls("kl")
-        if key in ("nb", "negative_binomial", "negative-binomial"):
-            if isinstance(dispersion, str) and dispersion not in ("per_sample", "global"):
-                raise NMFInputError(f"dispersion={dispersion!r}: use 'per_sample', 'global' or "
-                                    "positive numbers")
-            return cls("nb", dispersion)
-        raise NMFInputError(f"loss={loss!r} is not known for extraction; use 'kl' (Poisson, "
-                            "SigProfiler's) or 'nb' (negative binomial)")
+def rank_loss(spec: LossSpec, X: np.ndarray, k: int, seed: int, options: LoopOptions) -> LossSpec:
+    """The concrete loss at rank ``k``: for NB with an estimated dispersion, ``α`` by
+    maximum likelihood from a KL fit of ``X`` at rank ``k`` (the SigMoS procedure)."""
+    if spec.concrete:
+        return spec
+    W, H, _ = fit_replicates(X[None], k, [seed], LossSpec(1.0), options)
+    alpha = estimate_dispersion(X, W[0] @ H[0], per_sample=spec.dispersion == "per_sample")
+    return spec.with_dispersion(alpha)
 
-    def term(self, target: Target):
-        if self.name == "kl":
-            return Term(target, 1.0)
-        return NBTerm(target, self.alpha)
 
-    def divergence(self, X, Y):
-        """Elementwise divergence of this loss (numpy)."""
-        b = get_namespace(X)
-        if self.name == "kl":
-            return elementwise_divergence(X, Y, 1.0, b)
-        a = self.alpha if np.ndim(self.alpha) == 0 else np.asarray(self.alpha)[:, None]
-        return nb_elementwise(X, Y, a, b)
-
-    def prepare(self, X: np.ndarray, k: int, seed: int, options: LoopOptions):
-        """For "nb" with an estimated dispersion: ``α`` by maximum likelihood at rank ``k``
-        from a KL fit of the original catalog (the SigMoS procedure)."""
-        if self.name != "nb":
-            return
-        if not isinstance(self.dispersion, str):
-            self.alpha = np.asarray(self.dispersion, dtype=np.float64)
-            if self.alpha.ndim == 1 and self.alpha.shape[0] != X.shape[0]:
-                raise NMFInputError(f"dispersion has {self.alpha.shape[0]} values for "
-                                    f"{X.shape[0]} samples")
-            return
-        saved, self.name = self.name, "kl"
-        try:
-            W, H, _ = fit_replicates(X[None], k, [seed], self, options)
-        finally:
-            self.name = saved
-        mu = W[0] @ H[0]
-        self.alpha = estimate_dispersion(X, mu, per_sample=self.dispersion == "per_sample")
+def heldout_nll(spec: LossSpec, X, Y):
+    """Negative log-likelihood of every entry of ``X`` under means ``Y`` (Poisson or NB):
+    comparable across ranks even when each rank has its own α."""
+    if not spec.nb:
+        return -nb_loglik_entries(X, Y, np.inf)
+    a = spec.dispersion
+    return -nb_loglik_entries(X, Y, a if np.ndim(a) == 0 else np.asarray(a)[:, None])
 
 
 def _starts(D, k, seeds, dtype):
@@ -102,14 +74,14 @@ def fit_replicates(D, k, seeds, loss: LossSpec, options: LoopOptions, weights=No
     W0, H0 = _starts(D, k, seeds, D.dtype)
     target = Target(D, weights, b)
     state = {"W": W0, "H": H0, REPLICATE: np.arange(D.shape[0])}
-    outcome, _ = run_terms([loss.term(target)], state, b, solver="mu", options=options)
+    outcome, _ = run_terms(loss.terms(target), state, b, solver="mu", options=options)
     W, H = outcome.state["W"], outcome.state["H"]
     scale = np.maximum(H.sum(axis=-1, keepdims=True), 1e-300)  # (R, k, 1)
     return W * np.swapaxes(scale, 1, 2), H / scale, outcome
 
 
 def cv_errors(X, k, masks, seeds, loss: LossSpec, options: LoopOptions, dtype=np.float64):
-    """Held-out divergence per entry of each fold (``masks[f]`` True = held out)."""
+    """Held-out negative log-likelihood per entry of each fold (``masks[f]`` True = held out)."""
     F = len(masks)
     D = np.broadcast_to(X, (F,) + X.shape).astype(dtype)
     M = (~masks).astype(D.dtype)
@@ -118,5 +90,5 @@ def cv_errors(X, k, masks, seeds, loss: LossSpec, options: LoopOptions, dtype=np
     errs = np.empty(F)
     for f in range(F):
         t = masks[f]
-        errs[f] = float(np.sum(loss.divergence(X, Y[f])[t])) / max(int(t.sum()), 1)
+        errs[f] = float(heldout_nll(loss, X, Y[f])[t].mean()) if t.any() else np.nan
     return errs
