@@ -23,12 +23,17 @@ from ._catalog import SBS96_TYPES, read_catalog, sbs96_types, to_catalog
 from ._compare import (Consistency, SignatureMatch, average_consistency, cosine_similarity,
                        match_signatures)
 from ._cosmic import cosmic_path, load_cosmic
+from ._extract import extract
+from ._extract_result import ExtractionResult, Solution
 from ._refit import RefitResult, refit_error, refit_exposures
 from ._simulate import SimulatedCatalog, random_signatures, simulate_catalog
 
 __all__ = [
     "SBS96_TYPES",
     "Consistency",
+    "ExtractionResult",
+    "Solution",
+    "extract",
     "RefitResult",
     "SignatureMatch",
     "SimulatedCatalog",

@@ -169,7 +169,9 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
     random_state : int
         Seeds everything; the derived seeds are in ``result.params``.
     max_time : float, optional
-        Seconds; the ranks finished by then are returned (``params["stopped"]``).
+        Seconds: the rank being fitted when the time is up is finished with its fits
+        stopped where they are (its ``converged`` column shows it) and no further rank
+        starts (``params["stopped"] = "max_time"``); the first rank is always finished.
     verbose : int
         Progress bars on a terminal.
 
@@ -212,8 +214,8 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
                   replicate_seeds=rep_seeds, stopped=None, dispersions={})
     rows, solutions = {}, {}
     for k in _progress(ks, verbose):
-        left = None if max_time is None else max_time - (time.perf_counter() - start)
-        if left is not None and left <= 0:
+        left = None if max_time is None else max(max_time - (time.perf_counter() - start), 0.0)
+        if solutions and left == 0.0:
             params["stopped"] = "max_time"
             break
         done = _one_rank(X, D, Xcv, k, spec, masks, (s_init, s_cv, s_clu), params, left, verbose,
