@@ -24,6 +24,8 @@ nmfkit: non-negative matrix factorisation, X ~ W H with W, H >= 0.
   nmfkit fit INPUT -k K --out DIR   factorise a matrix file, write factors, figures, summary
   nmfkit rank INPUT --ks 2-10 --out DIR   choose k: CV error, consensus, stability per rank
   nmfkit contrast TARGET BACKGROUND -k K --alpha A --out DIR   programs enriched over a background
+  nmfkit signatures extract CATALOG --ks 1-10 --out DIR   mutational signatures de novo, with COSMIC
+  nmfkit signatures assign CATALOG --out DIR   exposures on known signatures, with bootstrap CIs
   nmfkit demo                       fit the bundled digits and write an HTML report
   nmfkit info                       versions, optional backends (torch/CUDA...), BLAS threads
 
@@ -41,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``nmfkit`` command, with its sub-commands."""
     from .. import __version__
-    from . import _contrast, _demo, _fit, _info, _rank
+    from . import _contrast, _demo, _fit, _info, _rank, _signatures
 
     parser = _Parser(
         prog="nmfkit",
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _fit.add_parser(sub)
     _rank.add_parser(sub)
     _contrast.add_parser(sub)
+    _signatures.add_parser(sub)
     _demo.add_parser(sub)
     _info.add_parser(sub)
     return parser
