@@ -13,12 +13,9 @@ Three methods (see :func:`assign`):
   :math:`\frac1n\sum_f x_f\log q_f` (``q`` the fitted profile) changes by less / more than
   ``threshold``, then refit the exposures of the selected set by KL (Poisson) updates.
 
-The search (:func:`_search`) is one function for both selective methods and for
-:func:`nmfkit.signatures.decompose`. Every candidate move of every sample is one small
-NNLS problem; they are solved in batches (stacked least-squares solves grouped by set
-size, exact whenever the solution is non-negative or the current fit satisfies the KKT
-conditions; scipy's ``nnls`` for the few others), so bootstrap replicates cost no Python
-loop per sample.
+The search is one function (``_search`` in ``_decompose.py``) for both selective methods
+and for :func:`nmfkit.signatures.decompose`; it solves all candidate moves of all samples
+(and bootstrap replicates) in batches.
 """
 
 from __future__ import annotations
@@ -27,266 +24,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import nnls as _scipy_nnls
 
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
 from ..solvers import nnls_codes
-from ._refit import _inputs
+from ._decompose import _EPS, DEFAULT_CONNECTED, _prepare, _quality, _search, _units
 
-__all__ = ["assign", "AssignmentResult", "DEFAULT_CONNECTED"]
+__all__ = ["assign", "AssignmentResult"]
 
-#: Signatures that SigProfilerAssignment adds and removes together.
-DEFAULT_CONNECTED = (("SBS2", "SBS13"), ("SBS7a", "SBS7b", "SBS7c", "SBS7d"),
-                     ("SBS10a", "SBS10b"), ("SBS17a", "SBS17b"))
 METHODS = ("nnls", "add_remove", "likelihood")
-_PROBLEMS = 4096  # candidate problems per batch
-_EPS = 1e-12
-
-
-class _Fit:
-    """The fixed data of a search: vectors ``X`` (m × p), signatures ``S`` (k × p), products."""
-
-    def __init__(self, X, S):
-        self.X, self.S = X, S
-        self.gram = S @ S.T
-        self.R = X @ S.T
-        self.xx = np.einsum("ij,ij->i", X, X)
-        self.n = X.sum(axis=1)
-
-
-def _padded(masks):
-    """Each row's selected indices, padded to the largest set: ``(idx, live)``, both B × s."""
-    sizes = masks.sum(axis=1)
-    r, c = np.nonzero(masks)
-    pos = np.arange(r.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    idx = np.zeros((masks.shape[0], max(int(sizes.max(initial=0)), 1)), dtype=np.intp)
-    live = np.zeros(idx.shape, dtype=bool)
-    idx[r, pos] = c
-    live[r, pos] = True
-    return idx, live
-
-
-def _scatter(H, idx, live, values):
-    """``H[b, idx[b, s]] = values[b, s]`` for the live (non-padding) slots."""
-    b, s = np.nonzero(live)
-    H[b, idx[b, s]] = values[b, s]
-
-
-def _least_squares(fit, rows, masks):
-    """Unconstrained least squares on each mask, as one stacked solve (padded sets)."""
-    idx, live = _padded(masks)
-    G = fit.gram[idx[:, :, None], idx[:, None, :]] * (live[:, :, None] & live[:, None, :])
-    G += np.eye(idx.shape[1]) * np.where(live, 1e-12 * fit.gram.trace(), 1.0)[:, None, :]
-    rhs = fit.R[rows[:, None], idx] * live
-    H = np.zeros(masks.shape)
-    _scatter(H, idx, live, np.linalg.solve(G, rhs[:, :, None])[:, :, 0])
-    return H
-
-
-def _gradient(fit, rows, H, support):
-    """``S x − G h`` (the negative NNLS gradient), summing over each row's ``support`` only."""
-    idx, live = _padded(support)
-    h = np.take_along_axis(H, idx, axis=1) * live
-    return fit.R[rows] - np.einsum("bs,bsk->bk", h, fit.gram[idx])
-
-
-def _one_change(fit, rows, masks, warm, j, grow):
-    """NNLS after adding (``grow``) or removing signature ``j[p]`` from an optimal fit ``warm``.
-
-    Rank-one update of the inverse Gram of each vector's support, shared by all its
-    candidate moves (``rows`` repeats a vector once per candidate). Exact where the
-    result is >= 0 and the KKT conditions hold (``ok``); else the caller solves afresh.
-    """
-    uniq, first, inv = np.unique(rows, return_index=True, return_inverse=True)
-    support = warm[first] > 0
-    idx, live = _padded(support)
-    G = fit.gram[idx[:, :, None], idx[:, None, :]] * (live[:, :, None] & live[:, None, :])
-    M = np.linalg.inv(G + np.eye(idx.shape[1]) * ~live[:, None, :]) * live[:, :, None] * live[:, None, :]
-    hP = np.take_along_axis(warm[first], idx, axis=1)[inv] * live[inv]
-    Mv, iv = M[inv], idx[inv]
-    H = warm.copy()
-    if grow:
-        gPj = fit.gram[iv, j[:, None]] * live[inv]
-        b = np.einsum("bst,bt->bs", Mv, gPj)
-        c = (fit.R[rows, j] - np.einsum("bs,bs->b", gPj, hP)) / (fit.gram[j, j] - np.einsum("bs,bs->b", gPj, b))
-        trivial = ~(c > 0)  # the gradient at warm points away: warm stays optimal
-        c = np.maximum(c, 0.0)
-        hnew = hP - b * c[:, None]
-    else:
-        at = (iv == j[:, None]) & live[inv]
-        trivial = ~at.any(axis=1)
-        pos = np.argmax(at, axis=1)
-        Mj = Mv[np.arange(rows.size), :, pos]
-        hj = hP[np.arange(rows.size), pos] / np.maximum(Mj[np.arange(rows.size), pos], _EPS)
-        hnew = (hP - hj[:, None] * Mj) * ~at
-        c = np.zeros(rows.size)
-    H[~trivial] = 0.0
-    _scatter(H, iv, live[inv], hnew)
-    if grow:
-        H[np.arange(rows.size), j] = c
-    H[trivial] = warm[trivial]
-    ok = trivial | (hnew >= 0).all(axis=1)
-    check = np.flatnonzero(ok & ~trivial)
-    g = _gradient(fit, rows[check], H[check], H[check] > 0)
-    tol = 1e-9 * np.abs(fit.R[rows[check]]).max(axis=1, keepdims=True)
-    ok[check] = ((g <= tol) | ~masks[check] | (H[check] > 0)).all(axis=1)
-    return H, ok
-
-
-def _solve_subsets(fit, rows, masks, warm=None, *, changed=None, grow=True, rounds=30):
-    """NNLS of ``fit.X[rows]`` on the signatures selected by ``masks`` (B × k), batched.
-
-    Every candidate move is one small NNLS on its own set, so ``nnls_codes`` (one basis
-    for many right-hand sides) does not apply. An active-set iteration runs on all
-    problems at once: least squares on the current set; drop negative weights; else add
-    the excluded signature of the mask with the largest positive gradient; stop when the
-    KKT conditions hold. A ``warm`` fit (optimal on a subset of the mask, e.g. before a
-    unit was added) is used where it satisfies them; the rare problems left after
-    ``rounds`` go to scipy's ``nnls``. With ``changed`` (the one signature added or
-    removed from the optimal ``warm``, -1 for a group) a rank-one update is tried first.
-    """
-    H = np.zeros(masks.shape)
-    cur = masks.copy()
-    todo = fresh = np.arange(masks.shape[0])
-    if changed is not None:  # start from the update (least squares on its own support)
-        single = np.flatnonzero(changed >= 0)
-        Hs, ok = _one_change(fit, rows[single], masks[single], warm[single], changed[single], grow)
-        H[single], cur[single] = Hs, masks[single] & (Hs != 0)
-        todo = np.setdiff1d(todo, single[ok])
-        fresh = np.setdiff1d(fresh, single)
-    H[fresh] = _least_squares(fit, rows[fresh], masks[fresh])
-    for _ in range(rounds):
-        neg = (H[todo] < 0).any(axis=1)
-        drop = todo[neg]
-        cur[drop] &= H[drop] > 0
-        done = todo[~neg]
-        g = _gradient(fit, rows[done], H[done], cur[done])
-        tol = 1e-9 * np.abs(fit.R[rows[done]]).max(axis=1, keepdims=True)
-        viol = np.where(masks[done] & ~cur[done] & (g > tol), g, -np.inf)
-        more = np.isfinite(viol.max(axis=1, initial=-np.inf))
-        cur[done[more], np.argmax(viol[more], axis=1)] = True
-        todo = np.concatenate([drop, done[more]])
-        if not todo.size:
-            break
-        H[todo] = _least_squares(fit, rows[todo], cur[todo])
-    bad = todo
-    if warm is not None and grow and bad.size:
-        g = _gradient(fit, rows[bad], warm[bad], warm[bad] > 0)
-        tol = 1e-9 * np.abs(fit.R[rows[bad]]).max(axis=1, keepdims=True)
-        ok = ((g <= tol) | ~masks[bad] | (warm[bad] > 0)).all(axis=1)
-        H[bad[ok]] = warm[bad[ok]]
-        bad = bad[~ok]
-    for b in bad:
-        cols = np.flatnonzero(masks[b])
-        H[b] = 0.0
-        H[b, cols] = _scipy_nnls(fit.S[cols].T, fit.X[rows[b]])[0]
-    return np.maximum(H, 0.0)
-
-
-def _score(fit, rows, H, masks, criterion):
-    """Lower is better: relative L2 error, or minus the multinomial log-likelihood per mutation.
-
-    Computed on each problem's own set (``masks``, padded), not over all k signatures.
-    """
-    idx, live = _padded(masks)
-    h = np.take_along_axis(H, idx, axis=1) * live
-    if criterion == "l2":
-        G = fit.gram[idx[:, :, None], idx[:, None, :]]
-        err2 = (fit.xx[rows] - 2.0 * np.einsum("bs,bs->b", h, fit.R[rows[:, None], idx])
-                + np.einsum("bs,bst,bt->b", h, G, h))
-        out = np.sqrt(np.maximum(err2, 0.0) / fit.xx[rows])
-    else:
-        q = np.einsum("bs,bsp->bp", h, fit.S[idx])
-        q /= np.maximum(q.sum(axis=1, keepdims=True), _EPS)
-        out = -np.einsum("bp,bp->b", fit.X[rows], np.log(np.maximum(q, _EPS))) / fit.n[rows]
-    empty = ~masks.any(axis=1)  # nothing fitted: the whole catalog is error
-    out[empty] = 1.0 if criterion == "l2" else -np.log(_EPS)
-    return out
-
-
-def _units(names, background, connected):
-    """Search units (rows: signatures moved together) and the background mask."""
-    k = len(names)
-    pos = {n: j for j, n in enumerate(names)}
-    bg = np.zeros(k, dtype=bool)
-    bg[[pos[b] for b in background if b in pos]] = True
-    used = bg.copy()
-    units = []
-    for group in connected:
-        members = [pos[g] for g in group if g in pos]
-        if members and not used[members].any():
-            units.append(members)
-            used[members] = True
-    units += [[j] for j in np.flatnonzero(~used)]
-    U = np.zeros((len(units), k), dtype=bool)
-    for u, members in enumerate(units):
-        U[u, members] = True
-    return U, bg
-
-
-def _step(fit, todo, state, U, grow, criterion, penalty):
-    """One greedy move (the best add, or the cheapest removal) for each vector in ``todo``.
-
-    Returns the vectors that moved. ``state`` = [mask, H, score], updated in place.
-    """
-    mask, H, score = state
-    single = np.where(U.sum(axis=1) == 1, np.argmax(U, axis=1), -1)
-    inside = (mask[todo].astype(np.float64) @ U.T.astype(np.float64)) > 0
-    cand = ~inside if grow else inside
-    moved = []
-    per = max(1, _PROBLEMS // max(U.shape[0], 1))
-    for start in range(0, todo.size, per):
-        chunk = todo[start:start + per]
-        pv, pu = np.nonzero(cand[start:start + per])
-        if not pv.size:
-            continue
-        rows = chunk[pv]
-        masks = mask[rows] | U[pu] if grow else mask[rows] & ~U[pu]
-        Hc = _solve_subsets(fit, rows, masks, warm=H[rows], changed=single[pu], grow=grow)
-        sc = _score(fit, rows, Hc, masks, criterion)
-        table = np.full((chunk.size, U.shape[0]), np.inf)
-        table[pv, pu] = sc
-        which = np.full(table.shape, -1)
-        which[pv, pu] = np.arange(pv.size)
-        best = np.argmin(table, axis=1)
-        new = table[np.arange(chunk.size), best]
-        old = score[chunk]
-        accept = (old - new > penalty) if grow else (new - old < penalty)
-        accept &= np.isfinite(new)
-        for i in np.flatnonzero(accept):
-            p = which[i, best[i]]
-            v = chunk[i]
-            mask[v], H[v], score[v] = masks[p], Hc[p], new[i]
-            moved.append(v)
-    return np.array(moved, dtype=np.intp)
-
-
-def _search(X, S, U, bg, *, criterion, add, remove, start=None, max_rounds=20):
-    """Greedy backward-remove / forward-add search, the same for every vector of ``X``.
-
-    Alternates removal passes (drop the unit whose removal costs least, while the cost
-    of ``criterion`` stays below ``remove``) and addition passes (add the unit that
-    helps most, while the gain exceeds ``add``) until neither moves. Starts from the
-    background (``start=None``) or from ``start | bg``; background is never removed.
-    Returns the NNLS weights ``H`` (m × k) on the selected sets and the masks.
-    """
-    m = X.shape[0]
-    fit = _Fit(X, S)
-    mask = np.tile(bg, (m, 1)) if start is None else (start | bg)
-    rows = np.arange(m)
-    H = _solve_subsets(fit, rows, mask)
-    state = [mask, H, _score(fit, rows, H, mask, criterion)]
-    for _ in range(max_rounds):
-        moved = False
-        for grow, penalty in ((False, remove), (True, add)):
-            todo = rows
-            while todo.size:
-                todo = _step(fit, todo, state, U, grow, criterion, penalty)
-                moved |= bool(todo.size)
-        if not moved:
-            break
-    return state[1], state[0]
 
 
 def _kl_refit(X, S, H, mask, *, max_iter=2000, tol=1e-7):
@@ -378,24 +124,6 @@ class AssignmentResult:
                 f"{self.cosine.median():.3f}{ci})")
 
 
-def _prepare(catalog, signatures, what="catalog"):
-    """Validated float arrays (rows of ``signatures`` scaled to sum 1) and their labels."""
-    data, S = _inputs(catalog, signatures, "frobenius")
-    X = data.values.toarray() if data.sparse else np.asarray(data.values, dtype=np.float64)
-    rows = list(catalog.index) if isinstance(catalog, pd.DataFrame) else list(range(X.shape[0]))
-    names = list(signatures.index) if isinstance(signatures, pd.DataFrame) else list(range(S.shape[0]))
-    zero = np.flatnonzero(S.sum(axis=1) <= 0)
-    if zero.size:
-        raise NMFInputError(f"signatures {[names[j] for j in zero[:5]]} are all zero; drop them")
-    empty = np.flatnonzero(X.sum(axis=1) <= 0)
-    if empty.size:
-        raise NMFInputError(f"{what} rows {[rows[i] for i in empty[:5]]} have no mutations; drop them "
-                            "before assigning signatures")
-    if len(set(map(str, names))) != len(names):
-        raise NMFInputError("signature names are duplicated; give every signature (row) its own name")
-    return X, S / S.sum(axis=1, keepdims=True), rows, names
-
-
 def _check_options(method, n_bootstrap, ci, add_penalty, remove_penalty, threshold):
     if method not in METHODS:
         raise NMFInputError(f"method={method!r} is not known; use one of {', '.join(map(repr, METHODS))}")
@@ -409,22 +137,97 @@ def _check_options(method, n_bootstrap, ci, add_penalty, remove_penalty, thresho
             raise NMFInputError(f"{name}={value!r} must be a finite number >= 0")
 
 
-def _quality(X, E, S, rows):
-    recon = E @ S
-    nx = np.linalg.norm(X, axis=1)
-    nr = np.linalg.norm(recon, axis=1)
-    # paired (row-by-row) cosine, not the all-pairs matrix of cosine_similarity
-    cos = np.einsum("ij,ij->i", X, recon) / np.maximum(nx * nr, _EPS)
-    rel = np.linalg.norm(X - recon, axis=1) / nx
-    return pd.Series(cos, index=rows, name="cosine"), pd.Series(rel, index=rows, name="relative_error")
-
-
-def assign(catalog, signatures, *, method: str = "likelihood", n_bootstrap: int = 100,
+def assign(catalog, signatures, *, method: str = "add_remove", n_bootstrap: int = 100,
            ci: float = 0.95, random_state=None, add_penalty: float = 0.05,
            remove_penalty: float = 0.01, threshold: float = 1e-3,
            background=("SBS1", "SBS5"), connected=DEFAULT_CONNECTED,
            verbose: bool = False) -> AssignmentResult:
-    """DOC"""
+    """Which known signatures are active in each sample, and how many mutations each explains.
+
+    Parameters
+    ----------
+    catalog : array or DataFrame (n_samples, 96)
+        Mutation counts, samples × types (see :func:`read_catalog`).
+    signatures : array or DataFrame (k, 96)
+        Known signatures, one per row (e.g. :func:`load_cosmic`); rows are scaled to sum
+        1, so exposures are numbers of mutations. Two DataFrames are aligned by column
+        label; names (the index) are needed for ``background`` and ``connected``.
+    method : {"add_remove", "likelihood", "nnls"}
+        See the module notes. **Default "add_remove"**, for its lower false-positive
+        rate, measured on simulated sparse catalogs (86 signatures: 60 peaked ones,
+        Dirichlet(0.1), and 26 flat ones, Dirichlet(2); 4 active per sample with shares
+        of at least 2.5 %; 5 × 21 samples, script ``test_default_method_numbers`` in
+        ``tests/test_assign.py``)::
+
+            mutations/sample  method      precision  recall  false pos./sample  L1 error
+            1,500-70,000      nnls          0.175    1.000        18.9            0.069
+                              add_remove    0.734    0.907         1.3            0.095
+                              likelihood    0.654    1.000         2.1            0.017
+            300-3,000         add_remove    0.683    0.781         1.5            0.233
+                              likelihood    0.441    0.964         4.9            0.126
+
+        "add_remove" has the higher F1 in both regimes (0.81 / 0.73 against 0.79 / 0.61)
+        and bootstraps about 5× faster; "likelihood" finds every active signature and
+        gives more accurate exposures (L1 error, ``Σ|E − E_true| / Σ E_true``, 5× lower
+        at high counts; its false positives carry 0.16 % of the mutations against 0.78 %)
+        but with ``threshold=1e-3`` it over-calls at low counts (MuSiCal tunes the
+        threshold by in-silico validation). Choose it when exposures matter more than
+        presence calls.
+    n_bootstrap : int
+        Multinomial resamples of each sample (n = its total, p = its profile), refitted
+        by the same method; 0 skips the intervals. They are conditional on each sample's
+        observed total: a Poisson sample with 4,198 mutations where 4,000 were expected
+        gets intervals around its own 4,198. Timing, 21 samples × 86 signatures ×
+        100 resamples on 2 shared (loaded) cores: "nnls" 0.9 s, "add_remove" 5 s,
+        "likelihood" 30 s.
+    ci : float
+        Level of the percentile intervals ``lower`` / ``upper``.
+    random_state : int, Generator or None
+        Seeds the resampling (the point estimate is deterministic).
+    add_penalty, remove_penalty : float
+        "add_remove": add a signature (or connected group) when the relative L2 error
+        drops by more than ``add_penalty``; remove one when it rises by less than
+        ``remove_penalty`` (SigProfilerAssignment: 0.05 and 0.01).
+    threshold : float
+        "likelihood": the change of the multinomial log-likelihood per mutation below
+        which a signature is removed and above which one is added (MuSiCal: 0.001).
+    background : names
+        Signatures kept in every sample by both selective methods (SigProfiler: SBS1,
+        SBS5); names absent from ``signatures`` are ignored, ``()`` keeps none.
+    connected : groups of names
+        Signatures added and removed together (members absent from ``signatures`` are
+        ignored); default :data:`DEFAULT_CONNECTED`.
+    verbose : bool
+        Print the result's summary.
+
+    Returns
+    -------
+    AssignmentResult
+        ``exposures`` (all signatures, zero where not selected), ``lower`` / ``upper``,
+        ``cosine`` and ``relative_error`` per sample, ``selected``.
+
+    Raises
+    ------
+    NMFInputError
+        Unknown method; catalog or signatures with NaN, infinite or negative entries,
+        the wrong number of columns or different column labels; all-zero signatures or
+        samples; duplicated signature names; bad ``n_bootstrap`` / ``ci`` / penalties.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from nmfkit.signatures import assign, random_signatures
+    >>> ref = random_signatures(10, random_state=0)
+    >>> truth = np.zeros((2, 10)); truth[0, [1, 4]] = [3000, 1000]; truth[1, [6]] = 2000
+    >>> X = np.random.default_rng(0).poisson(truth @ ref.to_numpy()).astype(float)
+    >>> res = assign(pd.DataFrame(X, columns=ref.columns), ref, n_bootstrap=20, random_state=0)
+    >>> [list(ref.index[row]) for row in res.selected.to_numpy()]
+    [['sig2', 'sig5'], ['sig7']]
+    >>> X.sum(axis=1).tolist(), res.exposures.loc[0, ["sig2", "sig5"]].round(-1).tolist()
+    ([4198.0, 2076.0], [3210.0, 1040.0])
+    >>> float(res.lower.loc[0, "sig2"].round(-1)), float(res.upper.loc[0, "sig2"].round(-1))
+    (3090.0, 3280.0)
+    """
     _check_options(method, n_bootstrap, ci, add_penalty, remove_penalty, threshold)
     X, S, rows, names = _prepare(catalog, signatures)
     U, bg = _units(names, tuple(background or ()), tuple(connected or ()))
