@@ -155,31 +155,32 @@ def assign(catalog, signatures, *, method: str = "add_remove", n_bootstrap: int 
     method : {"add_remove", "likelihood", "nnls"}
         See the module notes. **Default "add_remove"**, for its lower false-positive
         rate, measured on simulated sparse catalogs (86 signatures: 60 peaked ones,
-        Dirichlet(0.1), and 26 flat ones, Dirichlet(2); 4 active per sample with shares
-        of at least 2.5 %; 5 × 21 samples, script ``test_default_method_numbers`` in
-        ``tests/test_assign.py``)::
+        Dirichlet(0.1), and 26 flat ones, Dirichlet(2); groups of 3 samples share 4
+        active signatures, mixed by Dirichlet(5); 5 × 21 samples;
+        ``test_default_method_numbers`` in ``tests/test_assign.py``, run with
+        ``pytest -s tests/test_assign.py -k numbers``)::
 
             mutations/sample  method      precision  recall  false pos./sample  L1 error
-            1,500-70,000      nnls          0.175    1.000        18.9            0.069
-                              add_remove    0.734    0.907         1.3            0.095
-                              likelihood    0.654    1.000         2.1            0.017
-            300-3,000         add_remove    0.683    0.781         1.5            0.233
-                              likelihood    0.441    0.964         4.9            0.126
+            1,500-70,000      nnls          0.172    1.000        19.2            0.066
+                              add_remove    0.765    0.938         1.2            0.041
+                              likelihood    0.646    1.000         2.2            0.017
+            300-3,000         add_remove    0.739    0.852         1.2            0.167
+                              likelihood    0.461    0.981         4.6            0.122
 
-        "add_remove" has the higher F1 in both regimes (0.81 / 0.73 against 0.79 / 0.61)
-        and bootstraps about 5× faster; "likelihood" finds every active signature and
-        gives more accurate exposures (L1 error, ``Σ|E − E_true| / Σ E_true``, 5× lower
-        at high counts; its false positives carry 0.16 % of the mutations against 0.78 %)
-        but with ``threshold=1e-3`` it over-calls at low counts (MuSiCal tunes the
-        threshold by in-silico validation). Choose it when exposures matter more than
-        presence calls.
+        "add_remove" has half the false positives or fewer and the higher F1 in both
+        regimes (0.84 / 0.79 against 0.79 / 0.63), and bootstraps several times faster;
+        "likelihood" finds (nearly) every active signature and gives more accurate
+        exposures (L1 error ``Σ|E − E_true| / Σ E_true``), but with ``threshold=1e-3`` it
+        over-calls at low counts (MuSiCal tunes the threshold by in-silico validation).
+        Choose it when exposures matter more than presence calls.
     n_bootstrap : int
         Multinomial resamples of each sample (n = its total, p = its profile), refitted
         by the same method; 0 skips the intervals. They are conditional on each sample's
         observed total: a Poisson sample with 4,198 mutations where 4,000 were expected
         gets intervals around its own 4,198. Timing, 21 samples × 86 signatures ×
-        100 resamples on 2 shared (loaded) cores: "nnls" 0.9 s, "add_remove" 5 s,
-        "likelihood" 30 s.
+        100 resamples on 2 shared cores under a load average of 3-4: "nnls" 0.9 s,
+        "add_remove" 3.4-4.7 s, "likelihood" 24 s (the catalog of
+        ``test_bootstrap_timing_21_samples_86_signatures``).
     ci : float
         Level of the percentile intervals ``lower`` / ``upper``.
     random_state : int, Generator or None
