@@ -14,7 +14,7 @@ import pytest
 
 from nmfkit.exceptions import NMFInputError
 from nmfkit.signatures import (AssignmentResult, assign, decompose, random_signatures,
-                               simulate_catalog)
+                               refit_exposures, simulate_catalog)
 from nmfkit.signatures._decompose import _Fit, _solve_subsets
 
 REF20 = random_signatures(20, random_state=0)
@@ -186,6 +186,16 @@ def test_decompose_recovers_a_known_mixture_and_flags_a_novel_signature():
                                  "cosine_after", "novel", "description"]
 
 
+def test_decompose_bad_input_is_explained():
+    ref = random_signatures(5, random_state=0)
+    with pytest.raises(NMFInputError, match="min_cosine"):
+        decompose(ref.iloc[:1], ref, min_cosine=-1)
+    with pytest.raises(NMFInputError, match="column labels"):
+        decompose(ref.iloc[:1].set_axis(range(96), axis=1), ref)
+    with pytest.raises(NMFInputError, match="no mutations"):
+        decompose(pd.concat([ref.iloc[:1], ref.iloc[1:2] * 0]), ref)
+
+
 def test_decompose_keeps_a_reference_signature_whole():
     ref = random_signatures(15, random_state=5)
     out = decompose(ref.iloc[[4]] * 7.0, ref)
@@ -204,9 +214,19 @@ def test_result_shape_repr_and_arrays(sim20):
     assert "add_remove" in repr(res) and "5 samples x 20 signatures" in repr(res)
     none = assign(X.iloc[:3], REF20, method="nnls", n_bootstrap=0)
     assert none.lower is None and none.upper is None
-    # total mutations are conserved by the KL refit of the likelihood method
-    lik = assign(X.iloc[:3], REF20, method="likelihood", n_bootstrap=0)
-    np.testing.assert_allclose(lik.exposures.sum(axis=1), X.iloc[:3].sum(axis=1), rtol=1e-4)
+
+
+def test_likelihood_exposures_are_the_kl_refit_on_the_selected_set(sim20):
+    X, _ = sim20
+    lik = assign(X.iloc[:6], REF20, method="likelihood", n_bootstrap=0)
+    # the KL (Poisson) fit conserves each sample's total
+    np.testing.assert_allclose(lik.exposures.sum(axis=1), X.iloc[:6].sum(axis=1), rtol=1e-6)
+    S = REF20.to_numpy() / REF20.to_numpy().sum(axis=1, keepdims=True)
+    for i in range(6):
+        sel = lik.selected.iloc[i].to_numpy()
+        kl = refit_exposures(X.iloc[[i]].to_numpy(), S[sel], loss="kl", max_iter=5000, tol=1e-12)[0]
+        np.testing.assert_allclose(lik.exposures.iloc[i].to_numpy()[sel], kl, rtol=1e-4,
+                                   atol=1e-5 * kl.sum())
 
 
 def test_reproducible_from_random_state(sim20):

@@ -293,8 +293,8 @@ def _prepare(catalog, signatures, what="catalog"):
         raise NMFInputError(f"signatures {[names[j] for j in zero[:5]]} are all zero; drop them")
     empty = np.flatnonzero(X.sum(axis=1) <= 0)
     if empty.size:
-        raise NMFInputError(f"{what} rows {[rows[i] for i in empty[:5]]} have no mutations; drop them "
-                            "before assigning signatures")
+        raise NMFInputError(f"{what} rows {[rows[i] for i in empty[:5]]} are all zero (no mutations); "
+                            "drop them first")
     if len(set(map(str, names))) != len(names):
         raise NMFInputError("signature names are duplicated; give every signature (row) its own name")
     return X, S / S.sum(axis=1, keepdims=True), rows, names
@@ -352,6 +352,10 @@ def decompose(signatures, reference, *, add_penalty: float = 0.05, remove_penalt
     >>> out.loc["A", "description"], bool(out.loc["A", "cosine_after"] > 0.99)
     ('sig2 (0.60) + sig7 (0.40)', True)
     """
+    for name, value in (("add_penalty", add_penalty), ("remove_penalty", remove_penalty),
+                        ("min_cosine", min_cosine)):
+        if not np.isfinite(value) or value < 0:
+            raise NMFInputError(f"{name}={value!r} must be a finite number >= 0")
     D, R, rows, names = _prepare(signatures, reference, what="signatures")
     D = D / D.sum(axis=1, keepdims=True)
     U, bg = _units(names, tuple(background or ()), tuple(connected or ()))
