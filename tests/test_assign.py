@@ -229,6 +229,18 @@ def test_likelihood_exposures_are_the_kl_refit_on_the_selected_set(sim20):
                                    atol=1e-5 * kl.sum())
 
 
+@pytest.mark.filterwarnings("error")
+def test_duplicated_signature_does_not_break_the_search(sim20):
+    X, T = sim20
+    ref = pd.concat([REF20, REF20.iloc[[2]].set_axis(["copy_of_sig3"])])
+    for method in ("add_remove", "likelihood"):
+        res = assign(X.iloc[:12], ref, method=method, n_bootstrap=5, random_state=0)
+        assert np.isfinite(res.exposures.to_numpy()).all() and (res.cosine > 0.99).all()
+        # the two copies share sig3's mutations, never more than it has
+        both = res.exposures[["sig3", "copy_of_sig3"]].sum(axis=1).to_numpy()
+        assert np.all(np.abs(both - T[:12, 2]) <= 0.1 * T[:12].sum(axis=1))
+
+
 def test_reproducible_from_random_state(sim20):
     X, _ = sim20
     X = X.iloc[:6]

@@ -88,19 +88,25 @@ def _one_change(fit, rows, masks, warm, j, grow):
     candidate moves (``rows`` repeats a vector once per candidate). Exact where the
     result is >= 0 and the KKT conditions hold (``ok``); else the caller solves afresh.
     """
-    uniq, first, inv = np.unique(rows, return_index=True, return_inverse=True)
+    _, first, inv = np.unique(rows, return_index=True, return_inverse=True)
     support = warm[first] > 0
     idx, live = _padded(support)
     G = fit.gram[idx[:, :, None], idx[:, None, :]] * (live[:, :, None] & live[:, None, :])
-    M = np.linalg.inv(G + np.eye(idx.shape[1]) * ~live[:, None, :]) * live[:, :, None] * live[:, None, :]
+    try:
+        M = np.linalg.inv(G + np.eye(idx.shape[1]) * ~live[:, None, :])
+    except np.linalg.LinAlgError:  # a singular support: leave every problem to the caller
+        return warm.copy(), np.zeros(rows.size, dtype=bool)
+    M *= live[:, :, None] & live[:, None, :]
     hP = np.take_along_axis(warm[first], idx, axis=1)[inv] * live[inv]
     Mv, iv = M[inv], idx[inv]
     H = warm.copy()
     if grow:
         gPj = fit.gram[iv, j[:, None]] * live[inv]
         b = np.einsum("bst,bt->bs", Mv, gPj)
-        c = (fit.R[rows, j] - np.einsum("bs,bs->b", gPj, hP)) / (fit.gram[j, j] - np.einsum("bs,bs->b", gPj, b))
-        trivial = ~(c > 0)  # the gradient at warm points away: warm stays optimal
+        with np.errstate(divide="ignore", invalid="ignore"):  # j in the span of the support: 0/0
+            c = ((fit.R[rows, j] - np.einsum("bs,bs->b", gPj, hP))
+                 / (fit.gram[j, j] - np.einsum("bs,bs->b", gPj, b)))
+        trivial = ~(c > 0)  # the gradient at warm points away (or j adds nothing): warm is optimal
         c = np.maximum(c, 0.0)
         hnew = hP - b * c[:, None]
     else:
@@ -119,8 +125,10 @@ def _one_change(fit, rows, masks, warm, j, grow):
     ok = trivial | (hnew >= 0).all(axis=1)
     check = np.flatnonzero(ok & ~trivial)
     g = _gradient(fit, rows[check], H[check], H[check] > 0)
-    tol = 1e-9 * np.abs(fit.R[rows[check]]).max(axis=1, keepdims=True)
-    ok[check] = ((g <= tol) | ~masks[check] | (H[check] > 0)).all(axis=1)
+    scale = np.abs(fit.R[rows[check]]).max(axis=1, keepdims=True)
+    on = H[check] > 0  # zero gradient on the support: the update was accurate
+    ok[check] = (((g <= 1e-9 * scale) | ~masks[check] | on).all(axis=1)
+                 & (np.abs(np.where(on, g, 0.0)) <= 1e-7 * scale).all(axis=1))
     return H, ok
 
 
