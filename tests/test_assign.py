@@ -210,7 +210,7 @@ def test_result_shape_repr_and_arrays(sim20):
     assert list(res.exposures.columns) == list(range(20))
     assert res.selected.dtypes.eq(bool).all() and (res.cosine > 0.95).all()
     assert (res.relative_error < 0.3).all() and res.method == "add_remove"
-    assert res.params["n_bootstrap"] == 10 and res.params["random_state"] == 0
+    assert res.params["n_bootstrap"] == 10 and res.params["seed"] == 0
     assert "add_remove" in repr(res) and "5 samples x 20 signatures" in repr(res)
     none = assign(X.iloc[:3], REF20, method="nnls", n_bootstrap=0)
     assert none.lower is None and none.upper is None
@@ -271,12 +271,13 @@ def test_columns_are_aligned_by_label(sim20):
     (lambda X, S: (X, S * 0), "all zero"),
     (lambda X, S: (pd.concat([X, X.iloc[:1] * 0]), S), "no mutations"),
     (lambda X, S: (X, S.set_axis(["a"] * 20, axis=0)), "duplicated"),
+    (lambda X, S: (X / 7.0, S), "non-integer"),
 ])
 def test_bad_input_is_explained(sim20, change, match):
     X, _ = sim20
     X2, S2 = change(X.iloc[:3], REF20)
     with pytest.raises(NMFInputError, match=match):
-        assign(X2, S2, n_bootstrap=0)
+        assign(X2, S2, n_bootstrap=2)
 
 
 @pytest.mark.parametrize("kwargs, match", [

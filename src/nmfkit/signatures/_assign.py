@@ -212,7 +212,8 @@ def assign(catalog, signatures, *, method: str = "add_remove", n_bootstrap: int 
     NMFInputError
         Unknown method; catalog or signatures with NaN, infinite or negative entries,
         the wrong number of columns or different column labels; all-zero signatures or
-        samples; duplicated signature names; bad ``n_bootstrap`` / ``ci`` / penalties.
+        samples; duplicated signature names; bad ``n_bootstrap`` / ``ci`` / penalties;
+        non-integer counts when ``n_bootstrap > 0``.
 
     Examples
     --------
@@ -236,13 +237,17 @@ def assign(catalog, signatures, *, method: str = "add_remove", n_bootstrap: int 
             "threshold": float(threshold)}
     E = _run(method, X, S, U, bg, opts)
     lower = upper = None
+    if n_bootstrap and np.abs(X - np.rint(X)).max() > 1e-6:
+        raise NMFInputError("the bootstrap resamples mutation counts, but the catalog holds non-integer "
+                            "values (normalised or scaled?); pass the raw counts, or n_bootstrap=0")
     if n_bootstrap:
         rng = check_random_state(random_state)
         lo, hi = _bootstrap(method, X, S, U, bg, opts, int(n_bootstrap), float(ci), rng)
         lower = pd.DataFrame(lo, index=rows, columns=names)
         upper = pd.DataFrame(hi, index=rows, columns=names)
     cos, rel = _quality(X, E, S, rows)
-    params = dict(opts, n_bootstrap=int(n_bootstrap), ci=float(ci), random_state=random_state,
+    seed = int(random_state) if isinstance(random_state, (int, np.integer)) else None
+    params = dict(opts, n_bootstrap=int(n_bootstrap), ci=float(ci), random_state=random_state, seed=seed,
                   background=[b for b in (background or ()) if b in set(names)],
                   connected=[[names[j] for j in np.flatnonzero(u)] for u in U if u.sum() > 1])
     result = AssignmentResult(pd.DataFrame(E, index=rows, columns=names), lower, upper, cos, rel,
