@@ -19,17 +19,21 @@ Examples
 True
 """
 
+from ._assign import DEFAULT_CONNECTED, AssignmentResult, assign
 from ._catalog import SBS96_TYPES, read_catalog, sbs96_types, to_catalog
 from ._compare import (Consistency, SignatureMatch, average_consistency, cosine_similarity,
                        match_signatures)
 from ._cosmic import cosmic_path, load_cosmic
+from ._decompose import decompose
 from ._extract import extract
 from ._extract_result import ExtractionResult, Solution
 from ._refit import RefitResult, refit_error, refit_exposures
 from ._simulate import SimulatedCatalog, random_signatures, simulate_catalog
 
 __all__ = [
+    "DEFAULT_CONNECTED",
     "SBS96_TYPES",
+    "AssignmentResult",
     "Consistency",
     "ExtractionResult",
     "Solution",
@@ -37,9 +41,11 @@ __all__ = [
     "RefitResult",
     "SignatureMatch",
     "SimulatedCatalog",
+    "assign",
     "average_consistency",
     "cosine_similarity",
     "cosmic_path",
+    "decompose",
     "load_cosmic",
     "match_signatures",
     "random_signatures",
