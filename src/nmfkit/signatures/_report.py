@@ -156,7 +156,9 @@ def _save_sbs96(path: Path, sig: pd.DataFrame, se: pd.DataFrame) -> None:
 def _save_exposures(path: Path, exposures: pd.DataFrame, relative: bool = False) -> None:
     from ..plotting import plot_exposures
 
-    fig = figure(min(16.0, max(6.0, 0.15 * exposures.shape[0] + 3.0)), 4.0)
+    used = exposures.loc[:, (exposures > 0).any(axis=0)]  # 86 COSMIC columns, most unused
+    exposures = used if used.shape[1] else exposures
+    fig = figure(min(16.0, max(6.0, 0.15 * exposures.shape[0] + 3.0)), 4.0 + 0.05 * exposures.shape[1])
     plot_exposures(exposures, ax=fig.add_subplot(), relative=relative, order="total")
     save_figure(fig, path)
 
