@@ -27,19 +27,24 @@ import pandas as pd
 
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
-from ..solvers import nnls_codes
-from ._decompose import _EPS, DEFAULT_CONNECTED, _prepare, _quality, _search, _units
+from ..backends import get_namespace
+from ..losses import Target, Term
+from ..losses._target import REPLICATE
+from ..solvers import LoopOptions, nnls_codes, run_terms
+from ._decompose import DEFAULT_CONNECTED, _prepare, _quality, _search, _units
 
 __all__ = ["assign", "AssignmentResult"]
 
 METHODS = ("nnls", "add_remove", "likelihood")
 
 
-def _kl_refit(X, S, H, mask, *, max_iter=2000, tol=1e-7):
+def _kl_refit(X, S, H, mask, *, max_iter=2000, tol=1e-9):
     """KL (Poisson) exposures on each vector's own set, from the NNLS weights ``H``.
 
-    Multiplicative updates keep zeros at zero, so the support stays ``mask``; they run on
-    the padded support only (m × s, s the largest set), not on all k signatures.
+    One engine run: every sample is a restart of a stacked target (its own 1 × p catalog
+    and its own fixed signatures, padded to the largest set with zero rows), and only the
+    exposures ``W`` are updated. Multiplicative updates keep zeros at zero, so each support
+    stays ``mask``.
     """
     sizes = mask.sum(axis=1)
     s = int(sizes.max(initial=0))
@@ -48,19 +53,15 @@ def _kl_refit(X, S, H, mask, *, max_iter=2000, tol=1e-7):
         return E
     order = np.argsort(~mask, axis=1, kind="stable")[:, :s]  # selected indices first
     live = np.take_along_axis(mask, order, axis=1)
-    Ssel = S[order]  # m × s × p
+    Ssel = np.where(live[:, :, None], S[order], 0.0)  # m × s × p, padding rows zero
     floor = 1e-3 * np.maximum(X.sum(axis=1, keepdims=True), 1.0) / np.maximum(sizes, 1)[:, None]
     vals = np.where(live, np.maximum(np.take_along_axis(H, order, axis=1), floor), 0.0)
-    denom = np.maximum(Ssel.sum(axis=2), _EPS)
-    for _ in range(max_iter):
-        recon = np.einsum("ms,msp->mp", vals, Ssel)
-        ratio = X / np.maximum(recon, _EPS)
-        new = vals * np.einsum("mp,msp->ms", ratio, Ssel) / denom
-        change = np.abs(new - vals).sum() / max(vals.sum(), _EPS)
-        vals = new
-        if change < tol:
-            break
-    np.put_along_axis(E, order, np.where(live, vals, 0.0), axis=1)
+    b = get_namespace(X)
+    state = {"W": vals[:, None, :].copy(), "H": Ssel, REPLICATE: np.arange(X.shape[0])}
+    out, _ = run_terms([Term(Target(X[:, None, :], None, b), 1.0)], state, b, solver="mu",
+                       blocks=("W",), options=LoopOptions(max_iter=max_iter, tol=tol,
+                                                          loss_every=10, warn=False))
+    np.put_along_axis(E, order, np.where(live, out.state["W"][:, 0, :], 0.0), axis=1)
     return E
 
 
