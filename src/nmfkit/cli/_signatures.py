@@ -60,8 +60,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="most iterations per replicate (default: 5000)")
     e.add_argument("--tol", type=_positive_float, default=1e-7, metavar="X",
                    help="stop a replicate when the relative decrease is below X (default: 1e-7)")
-    e.add_argument("--precision", choices=("double", "single"), default="double",
-                   help="floating point of the fits (single is ~1.7x faster, as SigProfiler)")
+    e.add_argument("--precision", choices=("single", "double"), default="single",
+                   help="floating point of the fits (default single, as SigProfiler; double is "
+                        "~1.7x slower)")
     _common(e)
     e.set_defaults(handler=run_extract)
 

@@ -90,7 +90,7 @@ def nb_divergence(t: Target, A, B, alpha) -> np.ndarray:
         D = _elementwise(Xc, A[:, r0:r1] @ B, _alpha_rows(alpha, r0, r1), b)
         if Mc is not None:
             D = Mc * D
-        s = b.sum(D, axis=(1, 2))
+        s = b.sum(b.astype(D, np.float64), axis=(1, 2))  # float64 sum (see stacked_divergences)
         total = s if total is None else total + s
     return b.to_numpy(total).astype(np.float64)
 

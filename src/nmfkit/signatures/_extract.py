@@ -130,7 +130,7 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
             rule: str = "sigprofiler", cv_folds: int = 10, cv_fraction: float = 0.1,
             stability: float = 0.8, min_stability: float = 0.2, combined_stability: float = 1.0,
             pvalue: float = 0.05, reference="auto", max_iter: int = 5000, tol: float = 1e-7,
-            loss_every: int = 20, n_cluster_starts: int = 10, dtype=np.float64, random_state=0,
+            loss_every: int = 20, n_cluster_starts: int = 10, dtype=np.float32, random_state=0,
             max_time=None, verbose: int = 0) -> ExtractionResult:
     r"""Extract mutational signatures de novo, choose the rank two ways, decompose into COSMIC.
 
@@ -160,9 +160,10 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
     reference : "auto", None, path or DataFrame
         Reference signatures for the decomposition: "auto" = COSMIC v3.4 from an
         installed SigProfilerAssignment when there is one.
-    dtype : float64 or float32
-        Precision of the fits (SigProfiler fits in single precision; float32 runs about
-        1.7× faster here, the clustering and refits are always float64).
+    dtype : float32 (default) or float64
+        Precision of the fits. Single precision, as SigProfilerExtractor's default, runs
+        about 1.7× faster; objectives are summed in float64, and the clustering, consensus
+        and refits are always float64.
     max_iter, tol, loss_every
         Per replicate: at most ``max_iter`` MU iterations; stop when the objective's
         relative decrease over ``loss_every`` iterations is below ``tol``.
