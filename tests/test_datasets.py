@@ -16,6 +16,8 @@ from nmfkit.datasets import (
     LowRankData,
     load_breast_cancer_sbs96,
     load_digits,
+    load_newsgroups10,
+    load_orl_faces,
     load_mice_protein,
     load_microbiome_atlas,
     load_mouse10k,
@@ -30,6 +32,8 @@ LOADERS = [
     load_mouse10k,
     load_digits,
     load_microbiome_atlas,
+    load_newsgroups10,
+    load_orl_faces,
 ]
 
 
@@ -40,7 +44,8 @@ def bunches():
 
 def test_public_api():
     assert set(datasets.__all__) == {f.__name__ for f in LOADERS} | {
-        "make_low_rank", "LowRankData", "make_contrastive_counts", "ContrastiveCounts"}
+        "make_low_rank", "LowRankData", "make_contrastive_counts", "ContrastiveCounts",
+        "NEWSGROUPS10_SUPER"}
 
 
 @pytest.mark.parametrize("name", [f.__name__ for f in LOADERS])
@@ -49,7 +54,8 @@ def test_every_bunch_has_x_description_attribution(bunches, name):
     assert data.X.shape[0] > 0 and data.X.shape[1] > 0
     assert isinstance(data.description, str) and 1 <= data.description.count("\n") <= 5
     assert isinstance(data.attribution, str) and "\n" not in data.attribution
-    assert any(lic in data.attribution for lic in ("CC BY 4.0", "CC0 1.0", "BSD-2-Clause"))
+    assert any(lic in data.attribution
+               for lic in ("CC BY 4.0", "CC0 1.0", "BSD-2-Clause", "BSD-3-Clause"))
     if "obs" in data:
         assert len(data.obs) == data.X.shape[0] and data.obs.index.is_unique
         if isinstance(data.X, pd.DataFrame):

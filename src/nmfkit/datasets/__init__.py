@@ -14,6 +14,8 @@ loader                         X                   what
 ``load_mouse10k``              CSR 10000×1000      single-cell UMI counts (CC BY 4.0)
 ``load_digits``                ndarray 1797×64     8×8 digit images (CC BY 4.0)
 ``load_microbiome_atlas``      DataFrame 1151×130  gut microbiota genus abundances (CC0)
+``load_newsgroups10``          CSR 9546×27137      word counts of 10 newsgroups, with groups
+``load_orl_faces``             ndarray 400×10304   ORL / AT&T faces, 112×92 (BSD-3 packaging)
 ``make_low_rank``              ndarray             synthetic ``W @ H`` + noise, with the truth
 ``make_contrastive_counts``    ndarray 1000×3000   target/background counts (bcNMF simulation)
 =============================  ==================  ==========================================
@@ -30,8 +32,9 @@ from ._real import (
     load_mouse10k,
     load_pbmc68k,
 )
+from ._text_images import NEWSGROUPS10_SUPER, load_newsgroups10, load_orl_faces
 from ._contrastive import ContrastiveCounts, make_contrastive_counts
 from ._synthetic import LowRankData, make_low_rank
 
-__all__ = [*_real.__all__, "make_low_rank", "LowRankData", "make_contrastive_counts",
+__all__ = [*_real.__all__, "load_newsgroups10", "load_orl_faces", "NEWSGROUPS10_SUPER", "make_low_rank", "LowRankData", "make_contrastive_counts",
            "ContrastiveCounts"]
