@@ -8,7 +8,7 @@ import pytest
 
 from nmfkit.datasets import load_breast_cancer_sbs96
 from nmfkit.exceptions import NMFInputError
-from nmfkit.signatures import cosine_similarity, extract, simulate_catalog
+from nmfkit.signatures import cosine_similarity, extract, random_signatures, simulate_catalog
 from nmfkit.signatures._clustering import matched_clusters
 from nmfkit.signatures._fits import extraction_loss, fit_replicates
 from nmfkit.signatures._resample import cap_totals, gmm_cutoff, resample_catalogs
@@ -65,16 +65,26 @@ def test_matched_clusters_silhouettes_equal_sklearn():
 
 
 def test_batched_replicates_equal_one_at_a_time():
-    """One stacked fit of R replicate catalogs == R separate fits (the engine's batching)."""
+    """One stacked fit of R replicate catalogs == R separate fits (the engine's batching),
+    with replicates that stop at different iterations, masks and per-restart NB α."""
     rng = np.random.default_rng(3)
-    X = rng.poisson(40, (15, 96)).astype(float)
-    D = resample_catalogs(X, [5, 6, 7])
-    opts = LoopOptions(max_iter=300, tol=1e-5, loss_every=10, warn=False)
-    for loss in ("kl", "nb"):
+    X = simulate_catalog(random_signatures(3, random_state=1), 15, random_state=2).X.to_numpy()
+    D = resample_catalogs(X, [5, 6, 7, 8])
+    M = (rng.random(D.shape) > 0.1).astype(float)
+    opts = LoopOptions(max_iter=600, tol=1e-4, loss_every=10, warn=False)
+    seeds = [11, 12, 13, 14]
+    alpha = rng.uniform(5, 50, (4, 15))
+    cases = [("kl", None, None), ("nb", 20.0, None), ("nb", "per_row", M), ("kl", None, M)]
+    for loss, disp, weights in cases:
         spec = extraction_loss(loss, 20.0)
-        W, H, out = fit_replicates(D, 3, [11, 12, 13], spec, opts)
-        for r in range(3):
-            W1, H1, out1 = fit_replicates(D[r:r + 1], 3, [[11, 12, 13][r]], spec, opts)
+        if disp == "per_row":
+            spec = spec.with_dispersion(alpha)
+        W, H, out = fit_replicates(D, 3, seeds, spec, opts, weights=weights)
+        assert len(set(out.n_iter.tolist())) > 1  # the replicates left the batch at different times
+        for r in range(4):
+            one = spec.with_dispersion(alpha[r]) if disp == "per_row" else spec
+            W1, H1, out1 = fit_replicates(D[r:r + 1], 3, [seeds[r]], one, opts,
+                                          weights=None if weights is None else weights[r:r + 1])
             assert out1.n_iter[0] == out.n_iter[r]
             np.testing.assert_allclose(H1[0], H[r], rtol=1e-9, atol=1e-12)
 
@@ -94,22 +104,48 @@ def test_sigprofiler_walkdown_and_cv_rule():
     assert cv_rank(table) == 3  # 2.0 is within one SE of the minimum 1.95
     none = table.assign(avg_stability=0.1)
     assert sigprofiler_rank(none, errs)[0] == 1
+    # SigProfiler walks only candidates at least as stable as the largest one, and reaching
+    # the smallest rank tried ends the walk at the rank above it
+    drop = pd.DataFrame({"avg_stability": [1.0, 0.85, 0.99, 0.90], "min_stability": [1.0] * 4},
+                        index=pd.Index([1, 2, 3, 4], name="k"))
+    flat = {k: rng.normal(0.1, 0.02, 30) for k in range(1, 5)}
+    k, _, walk = sigprofiler_rank(drop, flat)
+    assert list(walk["k"]) == [3, 1] and k == 3
+    k, _, walk = sigprofiler_rank(drop, flat, allow_stability_drop=True)
+    assert list(walk["k"]) == [3, 2, 1] and k == 2
 
 
 def test_bad_input_is_refused():
     X = np.ones((5, 96))
-    with pytest.raises(NMFInputError, match="ks must lie"):
-        extract(X, [0, 2])
-    with pytest.raises(NMFInputError, match="no mutations"):
-        extract(np.vstack([X, np.zeros(96)]), [1])
-    with pytest.raises(NMFInputError, match="non-negative"):
-        extract(-X, [1])
-    with pytest.raises(NMFInputError, match="count loss"):
-        extract(X, [1], loss="frobenius")
-    with pytest.raises(NMFInputError, match="rule"):
-        extract(X, [1], rule="bic")
-    with pytest.raises(NMFInputError, match="dispersion"):
-        extract(X, [1], loss="nb", dispersion="per_gene")
+    bad = [
+        (dict(catalog=X, ks=[0, 2]), "ks must lie"),
+        (dict(catalog=X, ks="1-3"), "iterable of positive integers"),
+        (dict(catalog=X, ks=[1.5]), "positive integers"),
+        (dict(catalog=np.vstack([X, np.zeros(96)]), ks=[1]), "no mutations"),
+        (dict(catalog=-X, ks=[1]), "negative counts"),
+        (dict(catalog=X / 96, ks=[1]), "non-integer"),
+        (dict(catalog=np.ones((5, 50)), ks=[1]), "samples x 96"),
+        (dict(catalog=X, ks=[1], loss="frobenius"), "count loss"),
+        (dict(catalog=X, ks=[1], rule="bic"), "rule"),
+        (dict(catalog=X, ks=[1], rule="cv", cv_folds=0), "cv_folds >= 2"),
+        (dict(catalog=X, ks=[1], loss="nb", dispersion="per_gene"), "dispersion"),
+        (dict(catalog=X, ks=[1], n_replicates=1), "n_replicates"),
+        (dict(catalog=X, ks=[1], n_cluster_starts=0), "n_cluster_starts"),
+        (dict(catalog=X, ks=[1], cv_folds=True), "cv_folds"),
+        (dict(catalog=X, ks=[1], cv_fraction=0.0), "cv_fraction"),
+        (dict(catalog=X, ks=[1], pvalue=2.0), "pvalue"),
+        (dict(catalog=X, ks=[1], stability=float("nan")), "stability"),
+        (dict(catalog=X, ks=[1], dtype=int), "float32"),
+        (dict(catalog=X, ks=[1], reference=np.ones((3, 96))), "reference"),
+        (dict(catalog=X, ks=[1], random_state="x"), "random_state"),
+    ]
+    for kw, match in bad:
+        with pytest.raises(NMFInputError, match=match):
+            extract(**kw)
+    # the field's 96 x samples table is read by its type names, not taken as 96 samples
+    cat = load_breast_cancer_sbs96().catalog
+    res = extract(cat, [1, 2], n_replicates=2, reference=None, max_iter=50, cv_folds=0)
+    assert res.catalog.shape == (21, 96) and list(res.catalog.index[:2]) == list(cat.columns[:2])
 
 
 def test_reproducible_and_bounded_in_time():
@@ -119,24 +155,38 @@ def test_reproducible_and_bounded_in_time():
     b = extract(sim.X, [2, 3], **kw)
     np.testing.assert_array_equal(a.signatures.to_numpy(), b.signatures.to_numpy())
     assert a.params["replicate_seeds"] == b.params["replicate_seeds"]
-    c = extract(sim.X, [2, 3, 4], **{**kw, "max_time": 1e-9})
-    assert c.params["stopped"] == "max_time" and list(c.table.index) == [2]
+    # random_state=None draws a seed and records it: passing it back repeats the run
+    c = extract(sim.X, [2], **{**kw, "random_state": None})
+    d = extract(sim.X, [2], **{**kw, "random_state": c.params["seed"]})
+    np.testing.assert_array_equal(c.signatures.to_numpy(), d.signatures.to_numpy())
+    e = extract(sim.X, [2, 3, 4], **{**kw, "max_time": 1e-9})
+    assert e.params["stopped"] == "max_time" and list(e.table.index) == [2]
 
 
-def test_interrupt_keeps_finished_ranks(monkeypatch):
-    from nmfkit.signatures import _extract
+@pytest.mark.parametrize("where", ["replicates", "cv", "dispersion"])
+def test_interrupt_keeps_finished_ranks(monkeypatch, where):
+    """Ctrl-C (the loop's "interrupted") in any fit of rank 3 -- the replicates, the CV
+    folds or the NB dispersion fit -- stops the run with the ranks finished before it."""
+    from nmfkit.signatures import _fits
 
-    real = _extract.fit_replicates
+    real = _fits.fit_replicates
 
-    def fit(D, k, *a, **kw):
-        W, H, out = real(D, k, *a, **kw)
-        if k == 3 and D.shape[0] > 1:
+    def fit(D, k, seeds, loss, options, weights=None):
+        W, H, out = real(D, k, seeds, loss, options, weights=weights)
+        is_cv, is_alpha = weights is not None, D.shape[0] == 1
+        hit = {"replicates": not is_cv and not is_alpha, "cv": is_cv,
+               "dispersion": is_alpha and not is_cv}[where]
+        if k == 3 and hit:
             out.stop_reason[0] = "interrupted"
         return W, H, out
 
+    monkeypatch.setattr(_fits, "fit_replicates", fit)
+    from nmfkit.signatures import _extract
+
     monkeypatch.setattr(_extract, "fit_replicates", fit)
     sim = simulate_catalog(np.eye(96)[[0, 30, 60]] * 0.5 + 0.5 / 96, 20, random_state=0)
-    res = extract(sim.X, [2, 3, 4], n_replicates=3, reference=None, max_iter=200, cv_folds=0)
+    res = extract(sim.X, [2, 3, 4], n_replicates=3, reference=None, max_iter=100, cv_folds=2,
+                  loss="nb" if where == "dispersion" else "kl")
     assert res.params["stopped"] == "interrupted" and list(res.solutions) == [2]
 
 

@@ -98,9 +98,14 @@ def _reference(path, required: bool):
 
     try:
         return load_cosmic(path)
-    except FileNotFoundError:
-        if path is not None or required:
+    except FileNotFoundError as err:
+        if path is not None:
             raise
+        if required:
+            raise FileNotFoundError(
+                "no reference signatures: SigProfilerAssignment (which carries COSMIC) is not "
+                "installed; pip install SigProfilerAssignment, or pass --reference PATH (a COSMIC "
+                "SBS file) or --signatures PATH") from err
         return None
 
 

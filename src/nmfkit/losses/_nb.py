@@ -33,7 +33,7 @@ from scipy.special import gammaln, polygamma, psi
 
 from ..backends import is_sparse
 from ._parts import EPSILON, accumulate_left, accumulate_right, row_chunks
-from ._target import Target
+from ._target import REPLICATE, Target
 from ._term import Term
 
 __all__ = ["NBTerm", "nb_divergence", "nb_loglik", "nb_loglik_entries", "estimate_dispersion",
@@ -55,7 +55,11 @@ def _rows(t: Target, r0: int, r1: int):
 
 
 def _alpha_rows(alpha, r0, r1):
-    return alpha if np.ndim(alpha) == 0 else alpha[r0:r1, None]
+    """α for rows ``r0:r1``: a number, a column (m,) → (c, 1), or per restart (R, m, 1)."""
+    nd = len(alpha.shape) if hasattr(alpha, "shape") else 0
+    if nd == 0:
+        return alpha
+    return alpha[r0:r1, None] if nd == 1 else alpha[:, r0:r1, :]
 
 
 def _nb_factors(t: Target, A, B, alpha):
@@ -101,8 +105,9 @@ class NBTerm(Term):
     Parameters
     ----------
     target : Target
-    dispersion : float or array of shape (m,)
-        ``α``: one number (global) or one per row of ``X`` (per sample), > 0.
+    dispersion : float, array of shape (m,), or (R, m) for a stacked target
+        ``α``: one number (global), one per row of ``X`` (per sample), or per restart and
+        row of a stacked target (e.g. each cross-validation fold's own estimate), > 0.
     weight, left, right
         As for :class:`~nmfkit.losses.Term`.
 
@@ -115,19 +120,26 @@ class NBTerm(Term):
         super().__init__(target, 1.0, weight, left, right)
         self._buffer = None
         alpha = np.asarray(dispersion, dtype=np.float64)
-        if alpha.ndim not in (0, 1) or (alpha.ndim == 1 and alpha.shape[0] != target.shape[-2]):
-            raise ValueError(f"dispersion must be a number or one value per row of X "
-                             f"({target.shape[-2]}), got shape {alpha.shape}")
+        ok = (alpha.ndim == 0 or (alpha.ndim == 1 and alpha.shape[0] == target.shape[-2])
+              or (alpha.ndim == 2 and target.stacked and alpha.shape == target.shape[:2]))
+        if not ok:
+            raise ValueError(f"dispersion must be a number, one value per row of X "
+                             f"({target.shape[-2]}) or, for a stacked target, (R, rows) "
+                             f"{target.shape[:2]}; got shape {alpha.shape}")
         if not np.all(np.isfinite(alpha)) or np.any(alpha <= 0):
             raise ValueError("dispersion must be finite and > 0")
         self.dispersion = float(alpha) if alpha.ndim == 0 else alpha
         self._alpha = None  # on the target's backend and dtype
 
-    def _alpha_for(self, t: Target, like):
+    def _alpha_for(self, t: Target, like, state):
         if np.ndim(self.dispersion) == 0:
             return self.dispersion
         if self._alpha is None or self._alpha.dtype != like.dtype:
-            self._alpha = t.backend.asarray(self.dispersion, dtype=like.dtype)
+            a = self.dispersion if self.dispersion.ndim == 1 else self.dispersion[:, :, None]
+            self._alpha = t.backend.asarray(a, dtype=like.dtype)
+        if self.dispersion.ndim == 2 and t is not self.target:  # a sub-state of a stacked target
+            rows = t.backend.to_numpy(state[REPLICATE]).astype(np.int64).reshape(-1)
+            return t.backend.take(self._alpha, rows)
         return self._alpha
 
     def unit(self) -> "NBTerm":
@@ -138,14 +150,14 @@ class NBTerm(Term):
             raise KeyError(f"term on ({self.left}, {self.right}) does not bind block {block!r}")
         A, B = state[self.left], state[self.right]
         t = self.target_of(state)
-        chunks = _nb_factors(t, A, B, self._alpha_for(t, A))
+        chunks = _nb_factors(t, A, B, self._alpha_for(t, A, state))
         acc = accumulate_left if block == self.left else accumulate_right
         return acc(t.backend, A, B, chunks)
 
     def divergences(self, state) -> np.ndarray:
         A, B = state[self.left], state[self.right]
         t = self.target_of(state)
-        return nb_divergence(t, A, B, self._alpha_for(t, A))
+        return nb_divergence(t, A, B, self._alpha_for(t, A, state))
 
     def divergences_after(self, state, block: str):
         return None

@@ -233,21 +233,28 @@ def assign(catalog, signatures, *, method: str = "add_remove", n_bootstrap: int 
     """
     _check_options(method, n_bootstrap, ci, add_penalty, remove_penalty, threshold)
     X, S, rows, names = _prepare(catalog, signatures)
-    U, bg = _units(names, tuple(background or ()), tuple(connected or ()))
+    background = (background,) if isinstance(background, str) else tuple(background or ())
+    connected = tuple(connected or ())
+    if any(isinstance(g, str) for g in connected):
+        raise NMFInputError("connected must be a list of groups of names, e.g. [('SBS2', 'SBS13')], "
+                            f"got {connected!r}")
+    U, bg = _units(names, background, connected)
     opts = {"add_penalty": float(add_penalty), "remove_penalty": float(remove_penalty),
             "threshold": float(threshold)}
-    E = _run(method, X, S, U, bg, opts)
-    lower = upper = None
     if n_bootstrap and np.abs(X - np.rint(X)).max() > 1e-6:
         raise NMFInputError("the bootstrap resamples mutation counts, but the catalog holds non-integer "
                             "values (normalised or scaled?); pass the raw counts, or n_bootstrap=0")
+    E = _run(method, X, S, U, bg, opts)
+    lower = upper = None
+    seed = None
     if n_bootstrap:
-        rng = check_random_state(random_state)
+        seed = (int(np.random.SeedSequence().entropy % 2**63) if random_state is None
+                else int(random_state) if isinstance(random_state, (int, np.integer)) else None)
+        rng = check_random_state(random_state if seed is None else seed)
         lo, hi = _bootstrap(method, X, S, U, bg, opts, int(n_bootstrap), float(ci), rng)
         lower = pd.DataFrame(lo, index=rows, columns=names)
         upper = pd.DataFrame(hi, index=rows, columns=names)
     cos, rel = _quality(X, E, S, rows)
-    seed = int(random_state) if isinstance(random_state, (int, np.integer)) else None
     params = dict(opts, n_bootstrap=int(n_bootstrap), ci=float(ci), random_state=random_state, seed=seed,
                   background=[b for b in (background or ()) if b in set(names)],
                   connected=[[names[j] for j in np.flatnonzero(u)] for u in U if u.sum() > 1])

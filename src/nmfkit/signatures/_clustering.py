@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._matching import hungarian_match
+from .._matching import hungarian_match, unit_rows
 
 __all__ = ["MatchedClusters", "matched_clusters"]
 
@@ -37,14 +37,9 @@ class MatchedClusters(NamedTuple):
         return self.silhouettes.mean(axis=0)
 
 
-def _unit(A):
-    n = np.linalg.norm(A, axis=-1, keepdims=True)
-    return A / np.maximum(n, 1e-300)
-
-
 def _assign(U, C):
     """Per replicate, the permutation of its k signatures onto the k centroids ``C``."""
-    Cu = _unit(C)
+    Cu = unit_rows(C)
     cos = U @ Cu.T  # (R, k, k): replicate signature i vs centroid j
     perm = np.empty(cos.shape[:2], dtype=np.int64)
     for r in range(cos.shape[0]):
@@ -56,8 +51,8 @@ def _assign(U, C):
 def _silhouettes(U):
     """Cosine silhouettes of the clustered points ``U`` (R, k, p) with cluster = axis 1."""
     R, k, _ = U.shape
-    if k == 1 or R == 1:
-        return np.ones((R, k))
+    if k == 1:
+        return np.ones((R, k))  # one cluster: every replicate gives the same single signature slot
     flat = U.reshape(R * k, -1)
     D = np.clip(1.0 - flat @ flat.T, 0.0, 2.0)  # cosine distances of unit vectors
     labels = np.tile(np.arange(k), R)
@@ -88,7 +83,7 @@ def matched_clusters(S: np.ndarray, *, n_starts: int = 10, max_iter: int = 10,
     """
     S = np.asarray(S, dtype=np.float64)
     R, k, p = S.shape
-    U = _unit(S)
+    U = unit_rows(S)
     rng = np.random.default_rng(random_state)
     starts = rng.choice(R, size=min(n_starts, R), replace=False)
     best = None

@@ -29,68 +29,17 @@ import time
 import numpy as np
 import pandas as pd
 
-from .._validation import check_positive_int
-from ..exceptions import NMFInputError
+from ..backends import get_namespace
+from ..losses import elementwise_divergence
 from ..solvers import LoopOptions, nnls_codes
-from ._catalog import read_catalog
 from ._clustering import matched_clusters
+from ._extract_checks import check_catalog, check_ks, check_options, check_reference, seed_sequence
 from ._extract_result import ExtractionResult, Solution
 from ._fits import cv_errors, extraction_loss, fit_replicates, rank_loss
 from ._resample import cap_totals, gmm_cutoff, resample_catalogs
 from ._rules import cv_rank, sigprofiler_rank
 
 __all__ = ["extract"]
-
-_RULES = ("sigprofiler", "cv")
-
-
-def _catalog(catalog) -> pd.DataFrame:
-    if isinstance(catalog, pd.DataFrame):
-        X = catalog.astype(np.float64)
-    elif isinstance(catalog, (str, bytes)) or hasattr(catalog, "__fspath__"):
-        X = read_catalog(catalog)
-    else:
-        arr = np.asarray(catalog, dtype=np.float64)
-        if arr.ndim != 2:
-            raise NMFInputError(f"catalog must be a 2-D samples x types matrix, got shape {arr.shape}")
-        X = pd.DataFrame(arr, index=[f"sample{i + 1}" for i in range(arr.shape[0])],
-                         columns=[f"type{j + 1}" for j in range(arr.shape[1])])
-    v = X.to_numpy()
-    if not np.isfinite(v).all() or (v < 0).any():
-        raise NMFInputError("the catalog must hold finite non-negative counts (samples x mutation types)")
-    empty = np.flatnonzero(v.sum(axis=1) == 0)
-    if empty.size:
-        raise NMFInputError(f"{empty.size} sample(s) have no mutations ({list(X.index[empty[:5]])}); "
-                            "drop them before extraction")
-    return X
-
-
-def _ks(ks, n_samples, n_types):
-    try:
-        ks = sorted({int(k) for k in ks})
-    except TypeError:
-        raise NMFInputError(f"ks={ks!r} must be an iterable of positive integers, e.g. range(1, 11)")
-    if not ks or ks[0] < 1 or ks[-1] > min(n_samples, n_types):
-        raise NMFInputError(f"ks must lie in 1..{min(n_samples, n_types)} (at most the number of samples "
-                            f"and of mutation types), got {ks}")
-    return ks
-
-
-def _reference(reference):
-    """``(DataFrame or None, note)`` for ``reference="auto"``, None, a path or a DataFrame."""
-    from ._cosmic import load_cosmic
-
-    if reference is None:
-        return None, "none"
-    if isinstance(reference, pd.DataFrame):
-        return reference, "given"
-    if isinstance(reference, str) and reference == "auto":
-        try:
-            return load_cosmic(), "COSMIC v3.4 GRCh37 (SigProfilerAssignment)"
-        except FileNotFoundError as err:
-            return None, f"none: {err}"
-    return load_cosmic(reference), str(reference)
-
 
 def _solution(k, X, clusters, columns):
     names = [f"S{j + 1}" for j in range(k)]
@@ -112,8 +61,8 @@ def _solution(k, X, clusters, columns):
 
 def _row(sol: Solution, X, outcome, seconds):
     Xv = X.to_numpy()
-    Y = np.maximum(sol.exposures.to_numpy() @ sol.signatures.to_numpy(), 1e-300)
-    kl = float(np.sum(np.where(Xv > 0, Xv * np.log(np.maximum(Xv, 1e-300) / Y), 0.0) - Xv + Y))
+    Y = sol.exposures.to_numpy() @ sol.signatures.to_numpy()
+    kl = float(np.sum(elementwise_divergence(Xv, Y, 1.0, get_namespace(Xv))))
     return {
         "avg_stability": float(sol.silhouettes.mean()),
         "min_stability": float(sol.stability.min()),
@@ -129,16 +78,18 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
             dispersion="per_sample", resample: bool = True, normalization: str = "gmm",
             rule: str = "sigprofiler", cv_folds: int = 10, cv_fraction: float = 0.1,
             stability: float = 0.8, min_stability: float = 0.2, combined_stability: float = 1.0,
-            pvalue: float = 0.05, reference="auto", max_iter: int = 5000, tol: float = 1e-7,
+            pvalue: float = 0.05, allow_stability_drop: bool = False, reference="auto", max_iter: int = 5000, tol: float = 1e-7,
             loss_every: int = 20, n_cluster_starts: int = 10, dtype=np.float32, random_state=0,
             max_time=None, verbose: int = 0) -> ExtractionResult:
     r"""Extract mutational signatures de novo, choose the rank two ways, decompose into COSMIC.
 
     Parameters
     ----------
-    catalog : DataFrame, array or path
-        Counts, **samples × mutation types** (:func:`read_catalog` reads either file
-        orientation and row order; a path is read with it).
+    catalog : DataFrame, path or array
+        SBS-96 counts. DataFrames and files go through :func:`read_catalog` (either
+        orientation and row order, found from the type names); an array must be
+        samples × 96 in :data:`SBS96_TYPES` order. With ``resample`` the counts must be
+        integers (mutations are redrawn).
     ks : iterable of int
         Ranks to try.
     n_replicates : int
@@ -155,8 +106,10 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
         switches the CV rule off).
     cv_folds, cv_fraction
         Folds of the cross-validation rule and the fraction of entries held out in each.
-    stability, min_stability, combined_stability, pvalue
-        SigProfiler's thresholds (0.8, 0.2, 1.0) and the walk-down's test level.
+    stability, min_stability, combined_stability, pvalue, allow_stability_drop
+        SigProfiler's thresholds (0.8, 0.2, 1.0), the walk-down's test level, and whether
+        the walk may visit candidates less stable than the largest one (SigProfiler's
+        default: no).
     reference : "auto", None, path or DataFrame
         Reference signatures for the decomposition: "auto" = COSMIC v3.4 from an
         installed SigProfilerAssignment when there is one.
@@ -167,8 +120,10 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
     max_iter, tol, loss_every
         Per replicate: at most ``max_iter`` MU iterations; stop when the objective's
         relative decrease over ``loss_every`` iterations is below ``tol``.
-    random_state : int
-        Seeds everything; the derived seeds are in ``result.params``.
+    random_state : int, Generator or None
+        Seeds everything; the seed used (drawn when None) and the derived per-replicate
+        seeds are in ``result.params`` (``seed``, ``replicate_seeds``): passing
+        ``params["seed"]`` repeats the run.
     max_time : float, optional
         Seconds: the rank being fitted when the time is up is finished with its fits
         stopped where they are (its ``converged`` column shows it) and no further rank
@@ -185,24 +140,22 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
     Ctrl-C stops after the rank being fitted and returns the ranks finished before it
     (``params["stopped"] = "interrupted"``).
     """
-    X = _catalog(catalog)
-    ks = _ks(ks, *X.shape)
-    R = check_positive_int(n_replicates, "n_replicates")
-    if rule not in _RULES:
-        raise NMFInputError(f"rule={rule!r} is not known; use 'sigprofiler' or 'cv'")
-    if normalization not in ("gmm", "none"):
-        raise NMFInputError(f"normalization={normalization!r}: use 'gmm' or 'none'")
-    if not isinstance(cv_folds, (int, np.integer)) or cv_folds < 0:
-        raise NMFInputError(f"cv_folds={cv_folds!r} must be a non-negative integer (0 = no CV)")
+    dtype = check_options(n_replicates=n_replicates, rule=rule, normalization=normalization,
+                          cv_folds=cv_folds, cv_fraction=cv_fraction, stability=stability,
+                          min_stability=min_stability, combined_stability=combined_stability,
+                          pvalue=pvalue, dtype=dtype, n_cluster_starts=n_cluster_starts)
+    X = check_catalog(catalog, resample)
+    ks = check_ks(ks, X.shape[0])
+    R = int(n_replicates)
     spec = extraction_loss(loss, dispersion)
-    ref, ref_note = _reference(reference)
+    seq, seed = seed_sequence(random_state)
+    ref, ref_note = check_reference(reference)
     start = time.perf_counter()
     Xv = X.to_numpy()
-    seq = np.random.SeedSequence(random_state)
     s_res, s_init, s_cv, s_clu = seq.spawn(4)
     rep_seeds = [int(c.generate_state(1)[0]) for c in s_res.spawn(R)]
     cutoff = gmm_cutoff(Xv.sum(axis=1), Xv.shape[1]) if normalization == "gmm" else None
-    D = resample_catalogs(Xv, rep_seeds, resample=resample, cutoff=cutoff, dtype=np.dtype(dtype))
+    D = resample_catalogs(Xv, rep_seeds, resample=resample, cutoff=cutoff, dtype=dtype)
     Xcv = Xv if cutoff is None else cap_totals(Xv, cutoff)  # CV on the catalog the fits see
     cv_rng = np.random.default_rng(s_cv)
     masks = cv_rng.random((cv_folds,) + Xv.shape) < cv_fraction
@@ -210,8 +163,8 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
                   normalization=normalization, gmm_cutoff=cutoff, rule=rule, cv_folds=cv_folds,
                   cv_fraction=cv_fraction, stability=stability, min_stability=min_stability,
                   combined_stability=combined_stability, pvalue=pvalue, reference=ref_note,
-                  max_iter=max_iter, tol=tol, loss_every=loss_every, dtype=np.dtype(dtype).name,
-                  seed=random_state,
+                  max_iter=max_iter, tol=tol, loss_every=loss_every, dtype=dtype.name,
+                  seed=seed,
                   replicate_seeds=rep_seeds, stopped=None, dispersions={})
     rows, solutions = {}, {}
     for k in _progress(ks, verbose):
@@ -230,7 +183,8 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("k")
     k_sp, cand, walk = sigprofiler_rank(table, {k: s.sample_errors for k, s in solutions.items()},
                                         stability=stability, min_stability=min_stability,
-                                        combined_stability=combined_stability, pvalue=pvalue)
+                                        combined_stability=combined_stability, pvalue=pvalue,
+                                        allow_stability_drop=allow_stability_drop)
     table["candidate"] = cand
     k_cv = cv_rank(table) if cv_folds else None
     k_out = k_cv if rule == "cv" and k_cv is not None else k_sp
@@ -263,7 +217,9 @@ def _one_rank(X, D, Xcv, k, spec, masks, seqs, params, left, verbose, settings):
     opts = LoopOptions(max_iter=max_iter, tol=tol, loss_every=loss_every, max_time=left,
                        verbose=verbose, warn=False, desc=f"extract k={k}")
     init_seeds = s_init.generate_state(D.shape[0] + 1).tolist()
-    spec = rank_loss(spec, Xcv, k, init_seeds[-1], opts)
+    base, spec = spec, rank_loss(spec, Xcv, k, init_seeds[-1], opts)
+    if spec is None:
+        return None
     if spec.nb:
         params["dispersions"][k] = spec.dispersion
     _, H, outcome = fit_replicates(D, k, init_seeds[:-1], spec, opts)
@@ -273,7 +229,10 @@ def _one_rank(X, D, Xcv, k, spec, masks, seqs, params, left, verbose, settings):
     sol = _solution(k, X, clusters, X.columns)
     row = _row(sol, X, outcome, 0.0)
     if len(masks):
-        errs = cv_errors(Xcv, k, masks, s_cv.generate_state(len(masks)).tolist(), spec, opts)
+        errs = cv_errors(Xcv, k, masks, s_cv.generate_state(len(masks)).tolist(), base, opts,
+                         D.dtype)
+        if errs is None:
+            return None
         row["cv_error"] = float(errs.mean())
         row["cv_se"] = float(errs.std(ddof=1) / np.sqrt(len(errs))) if len(errs) > 1 else 0.0
     else:

@@ -32,12 +32,19 @@ def extraction_loss(loss, dispersion) -> LossSpec:
                         "SigProfiler's) or 'nb' (negative binomial)")
 
 
-def rank_loss(spec: LossSpec, X: np.ndarray, k: int, seed: int, options: LoopOptions) -> LossSpec:
+def _interrupted(outcome) -> bool:
+    return "interrupted" in outcome.stop_reason
+
+
+def rank_loss(spec: LossSpec, X: np.ndarray, k: int, seed: int, options: LoopOptions):
     """The concrete loss at rank ``k``: for NB with an estimated dispersion, ``α`` by
-    maximum likelihood from a KL fit of ``X`` at rank ``k`` (the SigMoS procedure)."""
+    maximum likelihood from a KL fit of ``X`` at rank ``k`` (the SigMoS procedure).
+    None when that fit was interrupted (Ctrl-C)."""
     if spec.concrete:
         return spec
-    W, H, _ = fit_replicates(X[None], k, [seed], LossSpec(1.0), options)
+    W, H, out = fit_replicates(X[None], k, [seed], LossSpec(1.0), options)
+    if _interrupted(out):
+        return None
     alpha = estimate_dispersion(X, W[0] @ H[0], per_sample=spec.dispersion == "per_sample")
     return spec.with_dispersion(alpha)
 
@@ -81,14 +88,35 @@ def fit_replicates(D, k, seeds, loss: LossSpec, options: LoopOptions, weights=No
 
 
 def cv_errors(X, k, masks, seeds, loss: LossSpec, options: LoopOptions, dtype=np.float64):
-    """Held-out negative log-likelihood per entry of each fold (``masks[f]`` True = held out)."""
+    """Held-out negative log-likelihood per entry of each fold (``masks[f]`` True = held out).
+
+    All folds are one stacked fit (weights 0 on the held-out entries). For NB with an
+    estimated dispersion, each fold's ``α`` comes from a KL fit of its *training*
+    entries only (``estimate_dispersion(..., weights=)``), so the held-out entries never
+    inform the model that scores them. None when a fit was interrupted (Ctrl-C).
+    """
     F = len(masks)
     D = np.broadcast_to(X, (F,) + X.shape).astype(dtype)
     M = (~masks).astype(D.dtype)
-    W, H, _ = fit_replicates(D, k, seeds, loss, options, weights=M)
+    spec = loss
+    if loss.nb and not loss.concrete:
+        W, H, out = fit_replicates(D, k, seeds, LossSpec(1.0), options, weights=M)
+        if _interrupted(out):
+            return None
+        per = loss.dispersion == "per_sample"
+        mu = (W @ H).astype(np.float64)
+        spec = loss.with_dispersion(np.stack([
+            np.broadcast_to(estimate_dispersion(X, mu[f], per_sample=per, weights=M[f]),
+                            (X.shape[0],)) for f in range(F)]))
+    W, H, out = fit_replicates(D, k, seeds, spec, options, weights=M)
+    if _interrupted(out):
+        return None
     Y = (W @ H).astype(np.float64)
-    errs = np.empty(F)
+    errs = np.full(F, np.nan)
     for f in range(F):
         t = masks[f]
-        errs[f] = float(heldout_nll(loss, X, Y[f])[t].mean()) if t.any() else np.nan
+        fold = spec if not spec.nb or np.ndim(spec.dispersion) < 2 else \
+            spec.with_dispersion(spec.dispersion[f])
+        if t.any():
+            errs[f] = float(heldout_nll(fold, X, Y[f])[t].mean())
     return errs

@@ -4,12 +4,15 @@ r"""The two rank rules of :func:`nmfkit.signatures.extract`.
 Islam et al., Cell Genomics 2022 and its documentation): a rank is a *candidate* when
 its average stability is at least ``stability`` (0.8), its minimum stability at least
 ``min_stability`` (0.2) and their sum at least ``combined_stability`` (1.0). Starting
-from the largest candidate, the smaller candidates are walked down; at each, the
+from the largest candidate, the smaller candidates at least as stable as it (all of
+them with ``allow_stability_drop``) are walked down; at each, the
 per-sample relative errors are compared with those of the largest candidate by a
 Wilcoxon rank-sum test (two-sided, as SigProfilerExtractor 1.4 computes it); the walk
 stops at the first rank that fits significantly worse (p < ``pvalue`` and a higher
 median error) and the rank just above it is returned (the smallest candidate when none
-is worse). Without any candidate the smallest rank is returned.
+is worse). As in SigProfilerExtractor, reaching the smallest rank tried ends the walk at
+the rank above it (with ks from 1, the walk never returns 1). Without any candidate the
+smallest rank is returned.
 
 Departure: SigProfilerExtractor takes the per-sample errors from its own sparse refit of
 the exposures; here they come from the NNLS exposures of each rank's consensus, so on a
@@ -33,7 +36,8 @@ __all__ = ["sigprofiler_rank", "cv_rank"]
 
 
 def sigprofiler_rank(table: pd.DataFrame, sample_errors: dict, *, stability=0.8,
-                     min_stability=0.2, combined_stability=1.0, pvalue=0.05):
+                     min_stability=0.2, combined_stability=1.0, pvalue=0.05,
+                     allow_stability_drop=False):
     """``(k, candidate mask, walk-down DataFrame)`` of SigProfiler's rule (module doc).
 
     ``table`` is indexed by k with ``avg_stability`` and ``min_stability``;
@@ -48,14 +52,16 @@ def sigprofiler_rank(table: pd.DataFrame, sample_errors: dict, *, stability=0.8,
     if not ks:
         return int(table.index.min()), cand, pd.DataFrame(rows, columns=_WALK)
     top = ks[-1]
+    walk = ks[:-1] if allow_stability_drop else [k for k in ks[:-1] if avg[k] >= avg[top]]
     e_top = np.asarray(sample_errors[top])
+    smallest = int(table.index.min())
     chosen = top
-    for k in reversed(ks[:-1]):
+    for k in reversed(walk):
         e = np.asarray(sample_errors[k])
         p = float(ranksums(e, e_top).pvalue)
         worse = p < pvalue and np.median(e) > np.median(e_top)
         rows.append((k, top, p, float(np.median(e)), float(np.median(e_top)), worse))
-        if worse:
+        if worse or k == smallest:
             break
         chosen = k
     return chosen, cand, pd.DataFrame(rows, columns=_WALK)
