@@ -91,3 +91,63 @@ def test_restarts_and_function_form():
     res = joint_nmf(X, batch, 3, random_state=0)
     assert isinstance(res, JointResult) and res.W.shape == (X.shape[0], 3)
     assert len(res.codes) == len(res.specific_components) == 2 and res.batches == (0, 1)
+
+
+# --- science: two pseudo-batches of PBMC cells, one with a gene-wise batch effect -----------
+
+def pbmc_batches(seed=0, sd=0.7):
+    """PBMC 68k subset (700 cells x 765 genes) in two seeded random halves; the second half's
+    counts multiplied gene-wise by exp(N(0, sd²)); library-size normalised (to 10⁴), log1p,
+    and each gene divided by its root mean square over all cells (scaled, not centred).
+
+    Not LIGER's per-data-set gene scaling: dividing each gene by its RMS *within* each batch
+    cancels a purely gene-wise multiplicative effect before any model sees it (measured:
+    plain NMF already mixes the batches, score 0.98), so the models would be compared on
+    inputs that are aligned already. The log makes the effect a per-gene shift.
+    """
+    from nmfkit.datasets import load_pbmc68k
+
+    data = load_pbmc68k()
+    X = data.X.toarray()
+    rng = np.random.default_rng(seed)
+    batch = np.zeros(X.shape[0], dtype=int)
+    batch[rng.permutation(X.shape[0])[: X.shape[0] // 2]] = 1
+    X[batch == 1] *= np.exp(rng.normal(0.0, sd, X.shape[1]))
+    L = np.log1p(1e4 * X / X.sum(axis=1, keepdims=True))
+    rms = np.sqrt((L**2).mean(axis=0))
+    return L / np.where(rms > 0, rms, 1.0), batch, data.obs["bulk_labels"].to_numpy()
+
+
+def mixing_and_ari(codes, batch, labels, n_neighbors=20):
+    """kNN batch mixing (mean fraction of each cell's 20 nearest neighbours, cosine on the
+    codes, from the other batch, divided by its expected 0.5) and the ARI of k-means
+    (10 clusters) on the L2-normalised codes against the cell types."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.neighbors import NearestNeighbors
+
+    C = codes / np.maximum(np.linalg.norm(codes, axis=1, keepdims=True), 1e-12)
+    nn = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(C).kneighbors(C, return_distance=False)
+    mixing = float((batch[nn[:, 1:]] != batch[:, None]).mean() / 0.5)
+    clusters = KMeans(10, n_init=10, random_state=0).fit_predict(C)
+    return mixing, float(adjusted_rand_score(labels, clusters))
+
+
+@pytest.mark.slow
+def test_pbmc_joint_codes_mix_batches_and_keep_cell_types():
+    """JointNMF's codes mix the two batches far better than plain NMF of the concatenation,
+    with the same cell-type ARI (within 0.02). k = 10 (10 cell types); λ = 1: at LIGER's
+    default λ = 5 the fit stays near its NMF start on these data (mixing 0.42 vs 0.38,
+    measured), the specific programs being penalised too much to absorb the shift."""
+    from nmfkit.models.nmf import NMF
+
+    E, batch, labels = pbmc_batches()
+    nmf_codes = NMF(10, max_iter=500, random_state=0).fit_transform(E)
+    joint_codes = JointNMF(10, lam=1.0, random_state=0).fit_transform(E, batch=batch)
+    mix_n, ari_n = mixing_and_ari(nmf_codes, batch, labels)
+    mix_j, ari_j = mixing_and_ari(joint_codes, batch, labels)
+    print(f"\nPBMC two batches (gene-wise log-normal sd 0.7): batch mixing / cell-type ARI\n"
+          f"  JointNMF (lam=1): {mix_j:.3f} / {ari_j:.3f}\n"
+          f"  NMF (stacked):    {mix_n:.3f} / {ari_n:.3f}")
+    assert mix_j > mix_n + 0.2
+    assert ari_j >= ari_n - 0.02

@@ -194,13 +194,12 @@ class JointNMF(FactorModel):
         mean = total / (sum(X.shape[0] for X in Xs) * m)
         s = np.sqrt(2.0 * max(mean, 1e-12) / k)  # E[H (W + V)] = mean(X)
 
-        def draw(shape):
-            return b.from_numpy(s * rng.random(shape), dtype=dtype)
-
         Wn, Vn, Hn = inmf_names(len(Xs))
-        state = {Wn: draw((R, k, m))}
-        state.update({v: draw((R, k, m)) for v in Vn})
-        state.update({h: draw((R, X.shape[0], k)) for h, X in zip(Hn, Xs)})
+        shapes = {Wn: (k, m), **{v: (k, m) for v in Vn},
+                  **{h: (X.shape[0], k) for h, X in zip(Hn, Xs)}}
+        draws = [{name: rng.random(shape) for name, shape in shapes.items()} for _ in range(R)]
+        state = {name: b.from_numpy(s * np.stack([d[name] for d in draws]), dtype=dtype)
+                 for name in shapes}  # restart r's draw does not depend on n_init
         if self.init == "nmf":  # restart 0: plain NMF of the stacked data, V_d = 0
             W0, H0 = _nmf_start(values, k, rng)
             state[Wn][0] = b.cast_like(H0, state[Wn])
