@@ -44,8 +44,8 @@ def main(argv=None):
     norm = np.linalg.norm(X)
     print(f"ORL faces {X.shape[0]} x {X.shape[1]}, k={a.k}, {a.iters} iterations each")
     times = {}
-    for name, kw in (("sklearn NMF (cd)", {}),
-                     ("sklearn NMF l1=1e-3 (cd)", dict(alpha_W=1e-3, alpha_H="same", l1_ratio=1.0))):
+    l1 = dict(alpha_W=1e-3, alpha_H="same", l1_ratio=1.0)
+    for name, kw in (("sklearn NMF (cd)", {}), ("sklearn NMF l1=1e-3 (cd)", l1)):
         t0 = time.perf_counter()
         m = SkNMF(a.k, init="nndsvda", max_iter=a.iters, tol=0, random_state=0, **kw)
         W = m.fit_transform(X)

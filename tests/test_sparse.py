@@ -69,8 +69,21 @@ def test_projection_vectorised_matches_rows_and_torch():
     P = project_l1l2(S, L1, np.ones(50))
     np.testing.assert_allclose(hoyer_sparseness(P, axis=1), 0.8, atol=1e-10)
     np.testing.assert_allclose(P, project_hoyer(S, L1, np.ones(50)), atol=1e-10)
-    Pt = project_l1l2(torch.from_numpy(S), torch.from_numpy(L1), torch.ones(50, dtype=torch.float64))
+    Pt = project_l1l2(torch.from_numpy(S), torch.from_numpy(L1),
+                      torch.ones(50, dtype=torch.float64))
     np.testing.assert_allclose(Pt.numpy(), P, atol=1e-10)
+
+
+def test_projection_float32_and_constant_rows():
+    rng = np.random.default_rng(3)
+    S = rng.random((40, 500)).astype(np.float32)
+    P = project_l1l2(S, l1_for_sparseness(500, 0.7), 1.0)
+    assert P.dtype == np.float32
+    np.testing.assert_allclose(hoyer_sparseness(P, axis=1), 0.7, atol=1e-5)
+    C = np.ones((3, 6))  # every direction in the face is as near: any answer of the target
+    for method in (project_l1l2, project_hoyer):
+        np.testing.assert_allclose(hoyer_sparseness(method(C, l1_for_sparseness(6, 0.5), 1.0), 1),
+                                   0.5, atol=1e-10)
 
 
 @parametrize_with_checks([SparseNMF(2, sparseness_H=0.5, max_iter=20, tol=0, random_state=0)])
@@ -78,6 +91,7 @@ def test_sklearn_compat(estimator, check):
     check(estimator)
 
 
+@pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")
 def test_inputs_dense_sparse_torch_and_errors():
     rng = np.random.default_rng(0)
     X = rng.random((30, 20))
@@ -117,6 +131,8 @@ def _spread(H, shape):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_orl_parts_reach_target_sparseness_and_are_local(tmp_path):
     """ORL faces, every 3rd pixel in each direction (38 × 31 = 1,178 pixels, 400 faces, to
     keep the test short), k = 16, 150 iterations per fit: the achieved sparseness of the
@@ -151,7 +167,8 @@ def test_orl_parts_reach_target_sparseness_and_are_local(tmp_path):
     print(f"\nsklearn NMF           : sparseness {sk_s:.3f}  top10% mass {sk_top:.3f}  spread "
           f"{_spread(sk.components_, sh):.1f} px  rel err {sk_err:.4f}  ({sk_t:.1f} s)")
     print(f"sklearn NMF l1={alpha:g}  : sparseness {l1_s:.3f} ({len(live)} of {k} parts alive)  "
-          f"top10% mass {_top_mass(live):.3f}  spread {_spread(live, sh):.1f} px  rel err {l1_err:.4f}")
+          f"top10% mass {_top_mass(live):.3f}  spread {_spread(live, sh):.1f} px  "
+          f"rel err {l1_err:.4f}")
     parts, results, errs = {}, {}, {}
     for s in (0.5, 0.6, 0.7, 0.8, 0.9):
         t0 = time.perf_counter()
@@ -159,7 +176,8 @@ def test_orl_parts_reach_target_sparseness_and_are_local(tmp_path):
         el = time.perf_counter() - t0
         err = m.reconstruction_err_ / norm
         print(f"SparseNMF s_H={s:.1f}  : sparseness {m.sparseness_H_.mean():.3f}  top10% mass "
-              f"{_top_mass(m.components_):.3f}  spread {_spread(m.components_, sh):.1f} px  rel err {err:.4f}  ({el:.1f} s, {m.n_iter_} it)")
+              f"{_top_mass(m.components_):.3f}  spread {_spread(m.components_, sh):.1f} px  "
+              f"rel err {err:.4f}  ({el:.1f} s, {m.n_iter_} it)")
         parts[s] = m.components_
         results[s] = m.sparseness_H_
         errs[s] = err

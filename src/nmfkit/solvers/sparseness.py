@@ -7,8 +7,11 @@ r"""Hoyer's sparseness constraint: the measure, the exact projection and the fit
 0 when every entry is equal, 1 when a single entry is non-zero. A target ``s`` at a given
 L2 norm fixes the L1 norm: :math:`\|x\|_1 = \|x\|_2 (\sqrt{n} - (\sqrt{n} - 1) s)`.
 
-**Projection** (:func:`project_l1l2`): the non-negative vector with given L1 and L2 norms
-nearest (in Euclidean distance) to a vector ``x``, by Hoyer's algorithm (his ``projfunc``):
+**Projection**: the non-negative vector with given L1 and L2 norms nearest (in Euclidean
+distance) to a vector ``x``. :func:`project_l1l2` (used by the fit) finds it in closed form
+after one sort per row: it is ``c · max(x − α, 0)`` (Thom & Palm), and the support size
+follows from the ratio ``‖·‖₁/‖·‖₂``, which grows with it. :func:`project_hoyer` is Hoyer's
+algorithm (his ``projfunc``), the reference and the fallback for exact ties:
 project onto the hyperplane ``Σ v = L1``; then repeatedly move from the centre ``m`` of the
 current face (``L1 / (n − |Z|)`` off the zero set ``Z``, 0 on it) along ``v − m`` out to the
 sphere ``‖v‖ = L2``; if an entry went negative, fix every non-positive entry at 0 (add it to
@@ -39,7 +42,8 @@ import numpy as np
 from ..backends import Backend, get_namespace
 from .engine import make_step
 
-__all__ = ["hoyer_sparseness", "l1_for_sparseness", "project_hoyer", "project_l1l2", "project_sparseness",
+__all__ = ["hoyer_sparseness", "l1_for_sparseness", "project_hoyer", "project_l1l2",
+           "project_sparseness",
            "SparsenessStep"]
 
 
@@ -152,9 +156,9 @@ def project_l1l2(S, L1, L2, backend: Backend | None = None):
 
     The projection has the form ``v = c · max(x − α, 0)`` (Thom & Palm 2013) whose ratio
     ``‖v‖₁/‖v‖₂`` grows with the support: one sort of each row finds the support size,
-    then ``c`` and ``α`` are closed-form. Rows whose result misses the norms by more than
-    1e-8 (relative; exact ties at the threshold) are redone by Hoyer's iterative algorithm
-    (:func:`project_hoyer`, the reference). O(n log n) per row.
+    then ``c`` and ``α`` are closed-form. Rows whose result misses the norms by more
+    than max(1e-8, 100 ε) (relative; exact ties at the threshold) are redone by Hoyer's
+    iterative algorithm (:func:`project_hoyer`, the reference). O(n log n) per row.
 
     Parameters
     ----------
@@ -185,12 +189,14 @@ def project_l1l2(S, L1, L2, backend: Backend | None = None):
     ssd = b.sum(dev * dev, axis=1)
     r2 = b.clamp_min(L2 * L2 - L1 * L1 / cnt, 0.0)
     good = ssd > 0
-    c = b.where(good, b.sqrt(r2 / b.where(good, ssd, b.ones(ssd.shape, dt))), b.zeros(ssd.shape, dt))
+    safe = b.where(good, ssd, b.ones(ssd.shape, dt))
+    c = b.where(good, b.sqrt(r2 / safe), b.zeros(ssd.shape, dt))
     v = b.where(supp, (L1 / cnt)[:, None] + c[:, None] * dev, zero)
     v = b.clamp_min(v, 0.0)
     e1 = b.abs(b.sum(v, axis=1) - L1) / L1
     e2 = b.abs(b.sqrt(b.sum(v * v, axis=1)) - L2) / L2
-    bad = b.flatnonzero((e1 > 1e-8) | (e2 > 1e-8) | ~good & (r2 > 0))
+    tol = max(1e-8, 100.0 * b.eps(dt))
+    bad = b.flatnonzero((e1 > tol) | (e2 > tol) | ~good & (r2 > 0))
     if int(bad.shape[0]):
         fixed = project_hoyer(b.take(S, bad), b.take(L1, bad), b.take(L2, bad), b)
         b.put_(v, bad, fixed)
