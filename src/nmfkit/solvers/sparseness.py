@@ -241,7 +241,7 @@ class SparsenessStep:
         The engine update of an unconstrained block.
     """
 
-    max_halvings = 60
+    max_halvings = 20  # μ down by 10⁶: no decrease within that is taken as a stationary point
 
     def __init__(self, term, backend: Backend, sparseness_W=None, sparseness_H=None,
                  solver: str = "hals"):
