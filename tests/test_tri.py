@@ -1,14 +1,12 @@
 """TriNMF (orthogonal NMTF, Ding, Li, Peng & Park 2006): updates, co-clustering, newsgroups vs
 scikit-learn's SpectralCoclustering."""
 
-import warnings
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from nmfkit.exceptions import ConvergenceWarning, NMFInputError
+from nmfkit.exceptions import NMFInputError
 from nmfkit.models.tri import TriNMF, TriNMFResult, tri_nmf
 
 pytestmark = pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")
@@ -150,3 +148,52 @@ def _top_words(G, labels, words, n=10):
         top = idx[np.argsort(-G[idx, j])[:n]]
         out.append((j, idx.size, [words[i] for i in top]))
     return out
+
+
+def _newsgroups_tfidf():
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from nmfkit.datasets import load_newsgroups10
+
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    data = load_newsgroups10()
+    words = np.asarray(data.var.index)
+    keep = ~np.isin(words, list(ENGLISH_STOP_WORDS))  # as scikit-learn's co-clustering example
+    X = TfidfTransformer().fit_transform(data.X[:, keep]).tocsr()  # l2-normalised tf-idf rows
+    return X, np.asarray(data.obs["group"]), words[keep]
+
+
+@pytest.mark.slow
+def test_newsgroups_documents_clustered_at_least_as_well_as_spectral_coclustering():
+    """All 9,546 documents x 26,830 words (27,137 less scikit-learn's English stop words, as in
+    its co-clustering example; l2-normalised tf-idf, sparse), 10 groups, k1 = k2 = 10, seed 0:
+    the document clusters' ARI against the groups >= SpectralCoclustering(10)'s on the same
+    matrix. Measured: TriNMF 0.413, SpectralCoclustering 0.198 (~25 s CPU time in all on
+    2 cores; longer on a loaded machine)."""
+    import time
+
+    from sklearn.cluster import SpectralCoclustering
+    from sklearn.metrics import adjusted_rand_score
+
+    X, groups, words = _newsgroups_tfidf()
+    t = time.perf_counter()
+    ours = TriNMF(10, random_state=0, max_iter=300).fit(X)
+    t_ours = time.perf_counter() - t
+    t = time.perf_counter()
+    peer = SpectralCoclustering(n_clusters=10, random_state=0).fit(X)
+    t_peer = time.perf_counter() - t
+    ari_ours = adjusted_rand_score(groups, ours.row_labels_)
+    ari_peer = adjusted_rand_score(groups, peer.row_labels_)
+    print(f"\nnewsgroups10 tf-idf {X.shape}: document ARI TriNMF {ari_ours:.3f} "
+          f"({ours.n_iter_} it, {ours.stop_reason_}, {t_ours:.1f} s, orthogonality gap F/G "
+          f"{ours.orthogonality_gap_[0]:.2f}/{ours.orthogonality_gap_[1]:.2f}) vs "
+          f"SpectralCoclustering {ari_peer:.3f} ({t_peer:.1f} s)")
+    for j, size, top in _top_words(ours.G_, ours.column_labels_, words):
+        docs = ours.row_labels_ == int(np.argmax(ours.S_[:, j]))
+        vals, counts = np.unique(groups[docs], return_counts=True)
+        major = vals[np.argmax(counts)] if counts.size else "-"
+        print(f"  word cluster {j} ({size} words; its main document cluster mostly {major}): "
+              + " ".join(top))
+    assert ari_ours >= ari_peer
+    assert sp.issparse(X) and ours.F_.shape == (X.shape[0], 10) and ours.G_.shape == (X.shape[1], 10)

@@ -180,10 +180,21 @@ class TriNMF(FactorModel):
     >>> model.F_.shape, model.S_.shape, model.G_.shape
     ((20, 2), (2, 2), (12, 2))
 
-    On the newsgroups (``tests/test_tri.py``, tf-idf, k1 = k2 = 10) the word clusters'
-    top words read as topics, e.g. ``god jesus church christ bible christians faith``,
-    ``space nasa launch orbit``, ``car bike cars engine`` (the full listing is printed by
-    ``pytest -s tests/test_tri.py``).
+    On the newsgroups (``tests/test_tri.py``: 9,546 documents × 26,830 words, English stop
+    words removed, l2-normalised tf-idf, k1 = k2 = 10, ``random_state=0``, 300 iterations)
+    the document clusters reach ARI 0.413 against the 10 groups (SpectralCoclustering: 0.198)
+    and the word clusters' top 10 words (by ``G_``) read as the topics::
+
+        0  space nasa henry shuttle orbit toronto gov launch moon earth
+        1  don just like think know want ve really time ll
+        2  thanks graphics mail image file files program ftp format advance
+        3  car cars engine dealer miles ford oil insurance speed mustang
+        4  edu writes article com apr uiuc cs cso keith cc
+        5  msg pitt gordon geb banks skepticism medical jxp chastity dsl
+        6  drive mac mb apple card monitor sale meg scsi offer
+        7  god jesus bible faith believe christ christian christians church sin
+        8  game team games year baseball runs hit players win season
+        9  gun guns fbi people government batf weapons koresh law stratus
     """
 
     _own_params = {
