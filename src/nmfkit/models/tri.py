@@ -275,10 +275,10 @@ class TriNMF(FactorModel):
         check_is_fitted(self)
         X, b = self._data(X, reset=False)
         H = b.cast_like(self.components_, X) if not is_sparse(X) else self.components_.astype(X.dtype)
-        return nnls_codes_rows(X, H, b)
+        return _nnls_codes_rows(X, H, b)
 
 
-def nnls_codes_rows(X, H, b: Backend):
+def _nnls_codes_rows(X, H, b: Backend):
     """Exact NNLS codes of the rows of ``X`` (dense or CSR) on the basis ``H``."""
     if is_sparse(X):
         from ..solvers import nnls_codes as _nnls
