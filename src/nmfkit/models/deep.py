@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import NMFResult
-from .._validation import check_data, check_features, check_fitted_backend, check_n_components
+from .._validation import check_data, check_features, check_fitted_backend
 from ..backends import to_numpy
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
@@ -193,7 +193,10 @@ class DeepNMF(FactorModel):
         p = self._validate_params()
         data = self._check(X, reset=True)
         b, beta, sizes = data.backend, float(p["loss"]), p["layer_sizes"]
-        check_n_components(sizes[0], data.shape, "layer_sizes[0]")
+        n, m = data.shape
+        if sizes[0] > min(n, m):
+            raise NMFInputError(f"layer_sizes[0]={sizes[0]} is out of range for X with n_samples = {n} "
+                                f"and n_features = {m}; choose 1 <= layer_sizes[0] <= {min(n, m)}")
         target = Target(data.values, None, b)
         state, pre_losses = self._pretrain(data.values, p)
         step = DeepStep(target, beta, b, len(sizes))
