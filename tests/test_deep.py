@@ -16,6 +16,7 @@ from nmfkit.models.deep import DeepNMF, DeepNMFResult, deep_nmf
 
 pytestmark = pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")
 
+
 # no expected failures: with KL the fit's own codes and transform's iterated codes agree to
 # the check's atol on its data (measured: every check passes for both losses)
 @parametrize_with_checks([DeepNMF((2, 1), max_iter=50, random_state=0),
@@ -25,7 +26,7 @@ def test_sklearn_compatible(estimator, check):
 
 
 def _planted(seed=0, n=120, m=40):
-    """Two coarse groups, each of two fine groups: fine bases are mixtures of coarse ones."""
+    """Four groups of samples, each on its own random (skewed) basis, plus a little noise."""
     rng = np.random.default_rng(seed)
     H1 = rng.random((4, m)) ** 4
     W = np.zeros((n, 4))
