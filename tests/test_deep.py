@@ -60,13 +60,16 @@ def test_pretraining_only_and_function_form():
     assert np.allclose(full.W @ full.H, full.codes[0] @ full.layers[0])
 
 
-def test_sparse_and_dense_agree_and_frobenius_transform():
+@pytest.mark.parametrize("loss", ["frobenius", "kl"])
+def test_sparse_and_dense_agree(loss):
     X = _planted(2)
-    a = DeepNMF((3, 2), max_iter=30, random_state=0)
+    X[X < 0.05] = 0.0
+    a = DeepNMF((3, 2), loss=loss, max_iter=30, random_state=0)
     Wa = a.fit_transform(X)
-    Wb = DeepNMF((3, 2), max_iter=30, random_state=0).fit_transform(sp.csr_matrix(X))
+    Wb = DeepNMF((3, 2), loss=loss, max_iter=30, random_state=0).fit_transform(sp.csr_matrix(X))
     assert np.allclose(Wa, Wb, rtol=1e-6, atol=1e-8)
-    assert np.allclose(a.transform(X), Wa, atol=1e-8)  # the exact final codes
+    if loss == "frobenius":
+        assert np.allclose(a.transform(X), Wa, atol=1e-8)  # the exact final codes
 
 
 def test_torch_input():
@@ -77,6 +80,11 @@ def test_torch_input():
     W_t = m.fit_transform(torch.from_numpy(X))
     assert isinstance(W_t, torch.Tensor) and isinstance(m.layers_[0], torch.Tensor)
     assert np.allclose(W_t.numpy(), W_np, rtol=1e-5, atol=1e-7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch: "sparse CSR tensor support is in beta state"
+        X_sparse = torch.from_numpy(X).to_sparse_csr()
+    with pytest.raises(NMFInputError, match="sparse torch"):  # the engine's sparse path is scipy's
+        DeepNMF((3, 2)).fit(X_sparse)
 
 
 @pytest.mark.parametrize("sizes, match", [((3, 5), "increase"), ((), "non-empty"),
@@ -110,21 +118,21 @@ def test_newsgroups_top_layer_finds_super_categories():
     documents (the full set takes minutes on 2 cores; words in >= 3 of the documents).
     The top layer's argmax clusters are compared with the 5 super-categories by ARI, side
     by side with the argmax clusters of a flat KL NMF with k = 5 (same iterations);
-    the first layer's clusters with the 10 groups. Measured: see the printed numbers.
+    the first layer's clusters with the 10 groups (reported, not asserted: measured 0.284,
+    below flat NMF k = 10's 0.324 in benchmarks/bench_deep.py). Measured: top layer 0.392
+    vs flat 0.331.
     """
     X, sup, grp = _newsgroups_subset()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         flat = nmfkit.nmf(X, 5, loss="kl", max_iter=100, random_state=0)
-        flat10 = nmfkit.nmf(X, 10, loss="kl", max_iter=100, random_state=0)
         deep = DeepNMF((10, 5), loss="kl", pretrain_max_iter=100, max_iter=100,
                        random_state=0).fit(X)
     assert sp.issparse(X)
     ari_flat = adjusted_rand_score(sup, np.argmax(flat.W, axis=1))
-    ari_flat10 = adjusted_rand_score(grp, np.argmax(flat10.W, axis=1))
     ari_top = adjusted_rand_score(sup, deep.labels_)
     ari_l1 = adjusted_rand_score(grp, np.argmax(deep.codes_[0], axis=1))
     print(f"\nnewsgroups10 subset {X.shape}: ARI vs 5 super-categories: DeepNMF top layer "
           f"{ari_top:.3f}, flat NMF k=5 {ari_flat:.3f}; ARI vs 10 groups: DeepNMF first layer "
-          f"{ari_l1:.3f}, flat NMF k=10 {ari_flat10:.3f}")
+          f"{ari_l1:.3f} (flat NMF k=10: benchmarks/bench_deep.py)")
     assert ari_top >= ari_flat
