@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import math
+
+import numpy as np
 import sys
 import warnings
 from pathlib import Path
@@ -124,6 +126,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="fit with MiniBatchNMF in batches of N rows; an .h5ad, .zarr or .npy "
                             "INPUT is then streamed from disk, never loaded whole (--max-iter "
                             "counts epochs)")
+    from ._family import MODELS, parse_set
+
+    model.add_argument("--model", choices=("nmf", *MODELS), default="nmf",
+                       help="the model: nmf (default), sparse (Hoyer), symmetric (graph clustering), "
+                            "tri (co-clustering), archetypal, deep (layers via --set "
+                            "layer_sizes=10,5), joint (data sets via --sample-labels), supervised "
+                            "(class labels via --sample-labels)")
+    model.add_argument("--set", dest="settings", type=parse_set, action="append", default=[],
+                       metavar="NAME=VALUE", help="a parameter of the model, e.g. --set lam=5, "
+                       "--set sparseness_H=0.7, --set n_col_clusters=8 (repeatable)")
+    model.add_argument("--sample-labels", default=None, metavar="FILE",
+                       help="one label per sample (a column, or two: row name, label) for "
+                            "--model joint (data set) or supervised (class; empty = unlabelled)")
     add_run_options(model, what="the fit", per="")
     add_reading_options(p)
     p.set_defaults(handler=run)
@@ -183,6 +198,43 @@ def fit_quietly(X: Any, k: int, *, quiet: bool, minibatch: bool = False, **param
     return result
 
 
+def _fit_family(args, X, names, params):
+    """``--model M``: the model's function form, with progress and one-line warnings."""
+    from ._family import fit_model, read_sample_labels
+
+    labels = None
+    if args.sample_labels is not None:
+        labels = read_sample_labels(args.sample_labels, X.shape[0], names[0])
+    common = dict(params)
+    for key in ("solver", "init"):
+        common.pop(key)
+    verbose = 1 if (not args.quiet and sys.stderr.isatty()) else 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        result = fit_model(args.model, X, args.k, common={**common, "verbose": verbose},
+                           settings=dict(args.settings), sample_labels=labels)
+    for text in dict.fromkeys(str(w.message) for w in caught):
+        print_warning(text)
+    return result
+
+
+def _write_labels(stage, result, names):
+    import pandas as pd
+
+    from .. import io
+    from ._family import labels_of
+
+    rows, cols = labels_of(result)
+    if rows is not None:
+        index = list(names[0]) if names[0] is not None else [f"sample{i + 1}" for i in range(len(rows))]
+        io.write_table(pd.DataFrame({"label": np.asarray(rows)}, index=pd.Index(index, name="sample")),
+                       stage / "labels.tsv")
+    if cols is not None:
+        index = list(names[1]) if names[1] is not None else [f"feature{j + 1}" for j in range(len(cols))]
+        io.write_table(pd.DataFrame({"label": np.asarray(cols)}, index=pd.Index(index, name="feature")),
+                       stage / "column_labels.tsv")
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``nmfkit fit``; NMFInputError / OSError propagate to ``main``."""
     from .. import io
@@ -203,14 +255,23 @@ def run(args: argparse.Namespace) -> int:
         data = io.read_matrix(path, sep=args.sep, transpose=args.transpose, layer=args.layer)
         X = data.X
         names = (data.row_names, data.col_names)
-    if batch is not None:
+    family = getattr(args, "model", "nmf") != "nmf"
+    if family and batch is not None:
+        raise NMFInputError(f"--batch-size streams plain NMF only, not --model {args.model}")
+    if family:
+        result = _fit_family(args, X, names, params)
+        params = {"model": args.model, **params, **dict(args.settings)}
+    elif batch is not None:
         params["batch_size"] = batch
         result = fit_quietly(X, args.k, quiet=args.quiet, minibatch=True, **params)
     else:
         result = fit_quietly(X, args.k, quiet=args.quiet, **params)
 
     with staged_dir(args.out, args.force) as stage:
-        _, H_df = write_factors(stage, result, *names)
+        cols = names[1] if result.H.shape[1] == X.shape[1] else names[0]  # SymNMF: H is k x samples
+        _, H_df = write_factors(stage, result, names[0], cols)
+        if family:
+            _write_labels(stage, result, names)
         summary = make_summary(
             X,
             result,
@@ -226,10 +287,14 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         n, m = summary["shape"]
         label = "negative binomial" if result.info.get("loss") == "nb" else _loss_label(result.beta)
-        print(f"nmfkit: fitted k={args.k} to {n} x {m} ({label}, "
+        what = f"--model {args.model}, " if family else ""
+        print(f"nmfkit: fitted k={args.k} to {n} x {m} ({what}{label}, "
               f"{result.solver}) in {result.elapsed:.2f} s")
-        print(f"  loss {summary['loss']:.6g} (after init {summary['loss_initial']:.6g}), "
-              f"relative error {summary['relative_error']:.4f}")
+        rel = summary["relative_error"]
+        init = summary["loss_initial"]
+        print(f"  loss {summary['loss']:.6g}"
+              + (f" (after init {init:.6g})" if init is not None else "")
+              + (f", relative error {rel:.4f}" if rel is not None else ""))
         state = "converged" if result.converged else "not converged"
         print(f"  {result.n_iter} iterations, {state} (stop: {result.stop_reason})")
         print(f"  results in {out}{'' if str(out).endswith('/') else '/'}")

@@ -181,8 +181,10 @@ def make_summary(X: Any, result, **extra: Any) -> dict:
         loss=float(result.loss),
         loss_initial=history[0] if history else None,
         reconstruction_err=float(result.reconstruction_err),
+        # None for a model that approximates something else than X (SymNMF: an affinity)
         relative_error=(streamed_relative_error(X, result.W, result.H) if streamed
-                        else relative_error(X, result.W, result.H)),
+                        else relative_error(X, result.W, result.H)
+                        if (result.W.shape[0], result.H.shape[1]) == tuple(X.shape) else None),
         n_iter=int(result.n_iter),
         converged=bool(result.converged),
         stop_reason=result.stop_reason,
