@@ -151,39 +151,48 @@ def _pbmc():
     return Xn, np.asarray(d.obs["bulk_labels"].cat.codes)
 
 
-@pytest.mark.slow
-def test_pbmc_cell_types():
-    """PBMC 68k (700 cells, 10 cell types), a seeded 10 % of the labels given: accuracy on
-    the other 90 % predicted from the codes, SupervisedNMF (k=10) against unsupervised NMF
-    (same k, same seed) + LogisticRegression trained on the same 10 % of codes. Three
-    seeds (the labelled cells differ per seed); the means are compared. The ablation
-    ``label_weight=0`` (NMF, then the label factor fitted on the codes) is printed too."""
+def _pbmc_accuracies(X, y, k, label_weight, seeds=range(3)):
+    """Accuracy on the 90 % unlabelled cells per seed: SupervisedNMF, its label_weight=0
+    ablation, and the peer (NMF with the same k and seed + LogisticRegression)."""
     from sklearn.linear_model import LogisticRegression
 
     from nmfkit.models.nmf import NMF
 
-    X, y = _pbmc()
-    k, n_lab = 10, round(0.1 * y.size)
     ours, ablation, peer = [], [], []
-    for seed in range(3):
+    for seed in seeds:
         labelled = np.zeros(y.size, dtype=bool)
-        labelled[np.random.default_rng(seed).choice(y.size, n_lab, replace=False)] = True
-        test = ~labelled
-        y_part = np.where(labelled, y, -1)
+        labelled[np.random.default_rng(seed).choice(y.size, round(0.1 * y.size),
+                                                    replace=False)] = True
+        test, y_part = ~labelled, np.where(labelled, y, -1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             W = NMF(k, random_state=seed, max_iter=1000).fit_transform(X)
             lr = LogisticRegression(max_iter=2000).fit(W[labelled], y[labelled])
         peer.append(float((lr.predict(W[test]) == y[test]).mean()))
-        m = SupervisedNMF(k, random_state=seed, max_iter=1000).fit(X, y_part)
-        ours.append(m.score(X[test], y[test]))
-        m0 = SupervisedNMF(k, label_weight=0.0, random_state=seed, max_iter=1000).fit(X, y_part)
-        ablation.append(m0.score(X[test], y[test]))
-    print(f"\nPBMC68k, 10% labelled ({n_lab} cells), k={k}, accuracy on the other 90%:")
-    print(f"  SupervisedNMF(label_weight={m.label_weight}): {np.round(ours, 3)} "
-          f"mean {np.mean(ours):.3f}")
-    print(f"  SupervisedNMF(label_weight=0) ablation:   {np.round(ablation, 3)} "
-          f"mean {np.mean(ablation):.3f}")
-    print(f"  NMF + LogisticRegression (peer):          {np.round(peer, 3)} "
-          f"mean {np.mean(peer):.3f}")
-    assert np.mean(ours) >= np.mean(peer)
+        for weight, out in ((label_weight, ours), (0.0, ablation)):
+            m = SupervisedNMF(k, label_weight=weight, random_state=seed, max_iter=1000)
+            out.append(m.fit(X, y_part).score(X[test], y[test]))
+    print(f"k={k}, accuracy on the other 90% (seeds {list(seeds)}):")
+    for name, acc in ((f"SupervisedNMF(label_weight={label_weight})", ours),
+                      ("SupervisedNMF(label_weight=0) ablation", ablation),
+                      ("NMF + LogisticRegression (peer)", peer)):
+        print(f"  {name:<40} {np.round(acc, 3)} mean {np.mean(acc):.3f}")
+    return np.mean(ours), np.mean(ablation), np.mean(peer)
+
+
+@pytest.mark.slow
+def test_pbmc_cell_types():
+    """PBMC 68k (700 cells, 10 cell types, log1p of library-size-normalised counts), a
+    seeded 10 % of the labels given (70 cells): accuracy on the other 90 % predicted from
+    the codes, SupervisedNMF (k=10, default label_weight) against unsupervised NMF (same
+    k, same seed) + LogisticRegression trained on the same 10 % of codes; three seeds,
+    means compared. The ablation ``label_weight=0`` (NMF, then the label factor fitted on
+    its codes) is printed too: at k=10 it is as good as the supervised fit (measured
+    0.734 vs 0.732), so the gain over the peer there comes from the label factor's
+    read-out, not from the labels shaping the codes. At k=6 (fewer components than
+    classes) the labels do shape them (label_weight=1; printed, not asserted)."""
+    X, y = _pbmc()
+    print("\nPBMC68k, 10% labelled")
+    ours, _, peer = _pbmc_accuracies(X, y, 10, SupervisedNMF().label_weight)
+    assert ours >= peer
+    _pbmc_accuracies(X, y, 6, 1.0)
