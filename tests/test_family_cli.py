@@ -31,6 +31,7 @@ CASES = [
     ("archetypal", [], False),
     ("deep", ["--set", "layer_sizes=(8,4)"], False),
     ("joint", ["--sample-labels", "batch.txt", "--set", "lam=1"], False),
+    ("supervised", ["--sample-labels", "labels.txt"], False),
 ]
 
 
