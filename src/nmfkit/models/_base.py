@@ -69,6 +69,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_choice,
+    check_data,
+    check_features,
+    check_fitted_backend,
     check_loss,
     check_n_components,
     check_nonneg_float,
@@ -202,6 +205,17 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     @property
     def _n_features_out(self):
         return self.components_.shape[0]
+
+    def _check(self, X, reset: bool, **check_kw):
+        """``X`` validated (:func:`check_data`; NaN allowed where ``handle_missing="mask"``),
+        on the fitted components' backend unless ``reset``, its features recorded (``reset``)
+        or checked against the fit's."""
+        data = check_data(X, allow_nan=getattr(self, "handle_missing", "error") == "mask",
+                          **check_kw)
+        if not reset:
+            check_fitted_backend(self.components_, data.backend, type(self).__name__)
+        check_features(self, X, reset)
+        return data
 
     def fit(self, X, y=None, **params):
         """Fit the model; returns ``self`` (keyword arguments as in ``fit_transform``)."""

@@ -32,7 +32,6 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import NMFResult
-from .._validation import check_data, check_features, check_fitted_backend
 from ..backends import get_namespace, to_numpy
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
@@ -170,13 +169,6 @@ class DeepNMF(FactorModel):
     @property
     def _n_features_out(self):
         return self.deep_components_.shape[0]
-
-    def _check(self, X, reset: bool):
-        data = check_data(X, allow_nan=False)
-        if not reset:
-            check_fitted_backend(self.components_, data.backend, type(self).__name__)
-        check_features(self, X, reset)
-        return data
 
     def _pretrain(self, X, p):
         """Greedy layer-wise NMFs; returns the state of the chain and each layer's loss."""

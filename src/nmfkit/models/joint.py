@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import NMFResult
-from .._validation import check_data, check_features, check_fitted_backend, check_n_components
+from .._validation import check_n_components
 from ..backends import is_device_array, is_sparse
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
@@ -181,13 +181,6 @@ class JointNMF(FactorModel):
         self.verbose = verbose
 
     # -- data ----------------------------------------------------------------------------
-    def _check(self, X, reset: bool):
-        data = check_data(X, allow_nan=False)
-        if not reset:
-            check_fitted_backend(self.components_, data.backend, type(self).__name__)
-        check_features(self, X, reset)
-        return data
-
     def _split(self, values, batch, b):
         """The data sets' labels, row positions and matrices."""
         labels, inverse = np.unique(batch, return_inverse=True)

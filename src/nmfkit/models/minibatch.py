@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import NMFResult
-from .._validation import check_data, check_features, check_fitted_backend, check_n_components
+from .._validation import check_n_components
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
 from ..losses import Penalty
@@ -180,10 +180,7 @@ class MiniBatchNMF(FactorModel):
             rows = Rows(source=source)
             rows.batch_size = self.batch_size
             return rows
-        data = check_data(X, allow_nan=self.handle_missing == "mask")
-        if not reset:
-            check_fitted_backend(self.components_, data.backend, type(self).__name__)
-        check_features(self, X, reset)
+        data = self._check(X, reset)
         return Rows(target=build_target(data, mask))
 
     def _online(self, beta, solver, n_features, backend, epoch_rows=None) -> OnlineNMF:

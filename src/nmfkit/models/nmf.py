@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import NMFResult
-from .._validation import check_data, check_features, check_fitted_backend, check_n_components
+from .._validation import check_n_components
 from ..init import initialize
 from ..losses import LossSpec, Penalty, resolve_loss
 from ..solvers import LoopOptions
@@ -313,13 +313,6 @@ class NMF(FactorModel):
         self.refine_W = refine_W
         self.accelerate = accelerate
         self.dispersion = dispersion
-
-    def _check(self, X, reset: bool, scan: bool = True):
-        data = check_data(X, allow_nan=self.handle_missing == "mask", scan=scan)
-        if not reset:
-            check_fitted_backend(self.components_, data.backend, type(self).__name__)
-        check_features(self, X, reset)
-        return data
 
     def _penalty(self, shape):
         return Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, *shape)

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import NMFResult
-from .._validation import check_data, check_features, check_fitted_backend, check_n_components
+from .._validation import check_n_components
 from ..backends._random import check_random_state
 from ..init import initialize
 from ..losses import Penalty, Target, Term
@@ -125,13 +125,6 @@ class SparseNMF(FactorModel):
         self.loss_every = loss_every
         self.random_state = random_state
         self.verbose = verbose
-
-    def _check(self, X, reset: bool):
-        data = check_data(X, allow_nan=False)
-        if not reset:
-            check_fitted_backend(self.components_, data.backend, type(self).__name__)
-        check_features(self, X, reset)
-        return data
 
     def _start(self, target: Target, k: int):
         b, X = target.backend, target.X

@@ -37,7 +37,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._result import NMFResult, component_names
-from .._validation import check_data, check_features, check_fitted_backend, check_n_components
+from .._validation import check_n_components
 from ..exceptions import NMFInputError
 from ..init import initialize
 from ..losses import Penalty, Term
@@ -186,8 +186,7 @@ class SupervisedNMF(ClassifierMixin, FactorModel):
 
     def _fit(self, X, y):
         p = self._validate_params()
-        data = check_data(X, allow_nan=p["handle_missing"] == "mask")
-        check_features(self, X, reset=True)
+        data = self._check(X, reset=True)
         classes, index = encode_labels(y, data.shape[0])
         beta, label_beta = float(p["loss"]), LABEL_BETA[p["label_loss"]]
         solver = self._solver(beta, label_beta)
@@ -263,9 +262,7 @@ class SupervisedNMF(ClassifierMixin, FactorModel):
         """Codes ``W >= 0`` of ``X`` on the fixed components (the data term only; exact
         NNLS for Frobenius without missing entries, iterated otherwise)."""
         check_is_fitted(self)
-        data = check_data(X, allow_nan=self.handle_missing == "mask")
-        check_fitted_backend(self.components_, data.backend, type(self).__name__)
-        check_features(self, X, reset=False)
+        data = self._check(X, reset=False)
         target = build_target(data)
         H = target.backend.cast_like(self.components_, target.X)
         return project(target, H, beta=self._beta, penalty=Penalty())

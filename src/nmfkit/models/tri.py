@@ -16,7 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._params import check_n_components
 from .._result import NMFResult
-from .._validation import check_data, check_features, check_fitted_backend
 from ..backends import Backend, is_sparse
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
@@ -218,10 +217,7 @@ class TriNMF(FactorModel):
         self.verbose = verbose
 
     def _data(self, X, reset: bool):
-        data = check_data(X, allow_nan=False)
-        if not reset:
-            check_fitted_backend(self.components_, data.backend, "TriNMF")
-        check_features(self, X, reset)
+        data = self._check(X, reset)
         return data.values, data.backend
 
     def _initial(self, X, b, k1, k2, F, S, G):
