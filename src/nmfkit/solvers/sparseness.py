@@ -74,6 +74,13 @@ def _first_free(Z, b: Backend, dt):
     return b.astype((b.cumsum(b.astype(free, dt), axis=1) == 1) & free, dt)
 
 
+
+def _row_targets(b, L1, L2, m, dt):
+    """The L1 and L2 targets as one value per row (numbers broadcast), in ``dt``."""
+    def rows(v):
+        return b.full((m,), float(v), dt) if np.isscalar(v) else b.astype(b.asarray(v), dt)
+    return rows(L1), rows(L2)
+
 def project_hoyer(S, L1, L2, backend: Backend | None = None, max_passes: int | None = None):
     """Hoyer's iterative algorithm (``projfunc``) for :func:`project_l1l2`, row by row.
 
@@ -91,8 +98,7 @@ def project_hoyer(S, L1, L2, backend: Backend | None = None, max_passes: int | N
     b = backend or get_namespace(S)
     m, n = S.shape
     dt = S.dtype
-    L1 = b.full((m,), float(L1), dt) if np.isscalar(L1) else b.astype(b.asarray(L1), dt)
-    L2 = b.full((m,), float(L2), dt) if np.isscalar(L2) else b.astype(b.asarray(L2), dt)
+    L1, L2 = _row_targets(b, L1, L2, m, dt)
     L1c, L2sq = L1[:, None], (L2 * L2)[:, None]
     v = S + (L1c - b.sum(S, axis=1)[:, None]) / n       # onto the hyperplane Σ v = L1
     Z = b.zeros((m, n), dt) > 1                          # fixed at zero (none yet)
@@ -174,8 +180,7 @@ def project_l1l2(S, L1, L2, backend: Backend | None = None):
     b = backend or get_namespace(S)
     m, n = S.shape
     dt = S.dtype
-    L1 = b.full((m,), float(L1), dt) if np.isscalar(L1) else b.astype(b.asarray(L1), dt)
-    L2 = b.full((m,), float(L2), dt) if np.isscalar(L2) else b.astype(b.asarray(L2), dt)
+    L1, L2 = _row_targets(b, L1, L2, m, dt)
     if n == 1:
         return b.reshape(L1, (m, 1)) + 0.0
     Y = _sort_desc(S, b)
