@@ -8,8 +8,7 @@ import warnings
 from pathlib import Path
 
 from ._fit import _non_negative_float, _positive_float, positive_int, print_warning
-from ._outdir import check_out_dir, staged_dir
-from ._report import figure, save_figure, versions, write_json
+from .._files import check_out_dir, figure, save_figure, staged_dir, versions, write_json
 
 __all__ = ["add_parser", "run"]
 

@@ -6,16 +6,9 @@ import argparse
 import html
 from pathlib import Path
 
+from .._files import REPORT_CSS, check_out_dir, figure, save_figure, staged_dir, write_json
 from ._fit import fit_quietly
-from ._outdir import check_out_dir, staged_dir
-from ._report import (
-    figure,
-    make_summary,
-    save_figure,
-    write_factors,
-    write_json,
-    write_standard_figures,
-)
+from ._report import make_summary, write_factors, write_standard_figures
 
 __all__ = ["add_parser", "run", "render_html"]
 
@@ -96,20 +89,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem;
-       margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; }
-h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: .5rem 0; }
-td, th { padding: .25rem .9rem .25rem 0; text-align: left; vertical-align: top; }
-th { font-weight: 600; color: #555; }
-img { max-width: 100%; border: 1px solid #eee; margin: .5rem 0; }
-code { background: #f4f4f4; padding: 0 .25rem; border-radius: 3px; }
-.small { font-size: .85rem; color: #666; }
-"""
-
-
 def render_html(summary: dict) -> str:
     """Build the self-contained ``index.html`` of the demo from its summary.
 
@@ -146,7 +125,7 @@ def render_html(summary: dict) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>nmfkit demo: NMF of handwritten digits</title>
-<style>{_CSS}</style>
+<style>{REPORT_CSS}</style>
 </head>
 <body>
 <h1>nmfkit demo: NMF of handwritten digits</h1>

@@ -13,8 +13,8 @@ from typing import Any
 
 from .._rowsource import is_streamable
 from ..exceptions import NMFInputError
-from ._outdir import check_out_dir, staged_dir
-from ._report import make_summary, write_factors, write_json, write_standard_figures
+from .._files import check_out_dir, staged_dir, write_json
+from ._report import make_summary, write_factors, write_standard_figures
 
 __all__ = ["add_parser", "run", "fit_quietly", "positive_int", "print_warning"]
 

@@ -102,7 +102,7 @@ def _blas() -> list[dict[str, Any]]:
 
 def collect() -> dict[str, Any]:
     """Everything ``nmfkit info`` reports, as a dict."""
-    from ._report import versions
+    from .._files import versions
 
     core = versions()
     core["tqdm"] = _optional("tqdm").get("version")

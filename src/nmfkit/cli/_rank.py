@@ -9,8 +9,8 @@ from pathlib import Path
 
 from ._fit import (_INITS, _loss, _positive_float, add_reading_options, add_run_options, positive_int,
                    print_warning)
-from ._outdir import check_out_dir, staged_dir
-from ._report import figure, save_figure, versions, write_factors, write_json
+from .._files import check_out_dir, figure, save_figure, staged_dir, versions, write_json
+from ._report import write_factors
 
 __all__ = ["add_parser", "parse_ks", "run"]
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
-import platform
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._files import figure, save_figure, versions, write_json
 from ..backends import to_numpy
 
 __all__ = [
@@ -80,46 +79,6 @@ def relative_error(X: Any, W: Any, H: Any) -> float:
         num = float(np.sum(diff * diff))
         xx = float(np.sum(np.where(finite, X, 0.0) ** 2))
     return math.sqrt(num) / math.sqrt(xx) if xx > 0 else float("nan")
-
-
-def versions() -> dict[str, str]:
-    """Versions of nmfkit, Python and the core dependencies."""
-    import matplotlib
-    import pandas
-    import scipy
-    import sklearn
-
-    import nmfkit
-
-    return {
-        "nmfkit": nmfkit.__version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit-learn": sklearn.__version__,
-        "pandas": pandas.__version__,
-        "matplotlib": matplotlib.__version__,
-    }
-
-
-def _jsonable(value: Any) -> Any:
-    """Make ``value`` strict-JSON safe (NaN / inf -> None, NumPy scalars -> Python)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def write_json(obj: dict, path: Path) -> None:
-    """Write ``obj`` as indented, strict JSON."""
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(_jsonable(obj), handle, indent=2, allow_nan=False)
-        handle.write("\n")
 
 
 def write_factors(directory: Path, result, row_names, col_names):
@@ -193,18 +152,6 @@ def make_summary(X: Any, result, **extra: Any) -> dict:
         versions=versions(),
     )
     return summary
-
-
-def save_figure(fig, path: Path) -> None:
-    """Save a figure made outside pyplot (no global backend is touched)."""
-    fig.savefig(path, dpi=110)
-
-
-def figure(width: float, height: float):
-    """A bare constrained-layout Figure (not registered with pyplot, so nothing leaks)."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
 
 
 def write_standard_figures(directory: Path, result, H_df) -> None:

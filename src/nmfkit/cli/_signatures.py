@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 from ._fit import _positive_float, positive_int, print_warning
-from ._outdir import check_out_dir
+from .._files import check_out_dir
 from ._rank import parse_ks
 
 __all__ = ["add_parser"]

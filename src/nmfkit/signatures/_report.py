@@ -2,7 +2,7 @@
 
 Each report is a folder: ``index.html`` (inline CSS, no scripts, pictures by relative
 path), the tables as CSV, ``params.json`` and the PNG pictures. The folder is built in a
-hidden sibling and renamed into place at the end (:mod:`nmfkit.cli._outdir`), so a
+hidden sibling and renamed into place at the end (:mod:`nmfkit._files`), so a
 failure leaves nothing behind and an existing folder is only replaced with ``force``.
 """
 
@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..cli._demo import _CSS
-from ..cli._outdir import staged_dir
-from ..cli._report import figure, save_figure, versions, write_json
+from .._files import REPORT_CSS, figure, save_figure, staged_dir, versions, write_json
 from ..exceptions import NMFInputError
 from ._catalog import SBS96_TYPES, read_catalog, to_catalog
 
@@ -125,7 +123,7 @@ def _page(title: str, body: str) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}</title>
-<style>{_CSS}{_EXTRA_CSS}</style>
+<style>{REPORT_CSS}{_EXTRA_CSS}</style>
 </head>
 <body>
 <h1>{_e(title)}</h1>

@@ -1,17 +1,42 @@
-"""Build an output folder atomically: stage it in a hidden sibling, then rename it into place."""
+"""Files a run writes: an output folder built atomically (staged in a hidden sibling, then
+renamed into place), strict JSON, bare matplotlib figures, versions, and the reports' CSS.
+
+Used by the command line and by the report writers of ``nmfkit.signatures``; nothing here
+imports either of them.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
+import platform
 import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from ..exceptions import NMFInputError
+import numpy as np
 
-__all__ = ["check_out_dir", "staged_dir"]
+from .exceptions import NMFInputError
+
+__all__ = ["check_out_dir", "staged_dir", "versions", "write_json", "figure", "save_figure",
+           "REPORT_CSS"]
+
+REPORT_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem;
+       margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: .5rem 0; }
+td, th { padding: .25rem .9rem .25rem 0; text-align: left; vertical-align: top; }
+th { font-weight: 600; color: #555; }
+img { max-width: 100%; border: 1px solid #eee; margin: .5rem 0; }
+code { background: #f4f4f4; padding: 0 .25rem; border-radius: 3px; }
+.small { font-size: .85rem; color: #666; }
+"""
 
 
 def check_out_dir(out: str | os.PathLike, force: bool) -> Path:
@@ -92,3 +117,55 @@ def _swap_into_place(stage: Path, out: Path, force: bool, tag: str) -> None:
         os.rename(backup, out)
         raise
     shutil.rmtree(backup, ignore_errors=True)
+
+
+def versions() -> dict[str, str]:
+    """Versions of nmfkit, Python and the core dependencies."""
+    import matplotlib
+    import pandas
+    import scipy
+    import sklearn
+
+    import nmfkit
+
+    return {
+        "nmfkit": nmfkit.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "pandas": pandas.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Make ``value`` strict-JSON safe (NaN / inf -> None, NumPy scalars -> Python)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(obj: dict, path: Path) -> None:
+    """Write ``obj`` as indented, strict JSON."""
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(_jsonable(obj), handle, indent=2, allow_nan=False)
+        handle.write("\n")
+
+
+def save_figure(fig, path: Path) -> None:
+    """Save a figure made outside pyplot (no global backend is touched)."""
+    fig.savefig(path, dpi=110)
+
+
+def figure(width: float, height: float):
+    """A bare constrained-layout Figure (not registered with pyplot, so nothing leaks)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
