@@ -21,7 +21,8 @@ from nmfkit.plotting._signatures import SBS96_COLORS  # noqa: E402
 from nmfkit.signatures import (SBS96_TYPES, cosine_similarity, random_signatures,  # noqa: E402
                                read_catalog, sbs96_types)
 from nmfkit.signatures._extract_result import ExtractionResult, Solution  # noqa: E402
-from nmfkit.signatures._report import write_assignment_report, write_extraction_report  # noqa: E402
+from nmfkit.signatures._report import write_extraction_report  # noqa: E402
+from nmfkit.signatures._report_assign import write_assignment_report  # noqa: E402
 
 SUBST = sbs96_types("substitution")
 PNG = b"\x89PNG\r\n\x1a\n"

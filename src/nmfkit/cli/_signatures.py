@@ -156,7 +156,7 @@ def run_extract(args) -> int:
 def run_assign(args) -> int:
     """Execute ``nmfkit signatures assign``."""
     from ..signatures import assign, read_catalog
-    from ..signatures._report import write_assignment_report
+    from ..signatures._report_assign import write_assignment_report
 
     check_out_dir(args.out, args.force)
     catalog = read_catalog(args.catalog)

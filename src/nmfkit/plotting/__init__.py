@@ -23,8 +23,8 @@ from ._contrastive import plot_contrastive_path, plot_enrichment
 from ._factors import plot_components_images, plot_factor_heatmap, plot_top_features
 from ._loss import plot_loss
 from ._selection import plot_component_stability, plot_consensus, plot_rank_search
-from ._signatures import (plot_cosine_heatmap, plot_exposures, plot_sbs96,
-                          plot_signature_selection)
+from ._signature_selection import plot_cosine_heatmap, plot_signature_selection
+from ._signatures import plot_exposures, plot_sbs96
 
 __all__ = ["plot_loss", "plot_factor_heatmap", "plot_components_images", "plot_top_features",
            "plot_rank_search", "plot_consensus", "plot_component_stability",
