@@ -5,6 +5,8 @@ by ``indptr`` ranges, and streams of blocks (one pass, or a callable returning f
 
 from __future__ import annotations
 
+import collections
+
 import abc
 
 from collections.abc import Callable, Iterable, Iterator
@@ -108,8 +110,7 @@ class RowSource(abc.ABC):
         """``n_samples``; a re-iterable stream of unknown length is read once to learn it
         (a one-pass stream stays unknown: None)."""
         if self.shape[0] is None and self.reiterable:
-            for _ in self.blocks(65536):
-                pass
+            collections.deque(self.blocks(65536), maxlen=0)  # read through once: blocks() records the length
         return self.shape[0]
 
     @property
