@@ -33,6 +33,7 @@ from ..backends import get_namespace
 from ..losses import elementwise_divergence
 from ..solvers import LoopOptions, nnls_codes
 from ._clustering import matched_clusters
+from ._decompose import _quality
 from ._extract_checks import check_catalog, check_ks, check_options, check_reference, seed_sequence
 from ._extract_result import ExtractionResult, Solution
 from ._fits import cv_errors, extraction_loss, fit_replicates, rank_loss
@@ -46,7 +47,7 @@ def _solution(k, X, clusters, columns):
     S = clusters.centroids
     Xv = X.to_numpy()
     E = nnls_codes(S, S @ Xv.T)
-    resid = np.linalg.norm(Xv - E @ S, axis=1) / np.maximum(np.linalg.norm(Xv, axis=1), 1e-300)
+    _, resid = _quality(Xv, E, S, X.index)  # the per-sample relative L2 errors of the refit
     return Solution(
         k=k,
         signatures=pd.DataFrame(S, index=names, columns=columns),
@@ -55,7 +56,7 @@ def _solution(k, X, clusters, columns):
         stability=pd.Series(clusters.stability, index=names, name="stability"),
         silhouettes=clusters.silhouettes,
         replicate_signatures=clusters.signatures,
-        sample_errors=pd.Series(resid, index=X.index, name="relative_error"),
+        sample_errors=resid,
     )
 
 
