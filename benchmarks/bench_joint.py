@@ -25,27 +25,18 @@ multithreaded BLAS made each 350 x 765 x 10 GEMM ~20x slower for every method.)
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
 
 import numpy as np
 
+from _timing import timed
+
 
 def prepare(seed=0, sd=0.7, tile=1):
-    from nmfkit.datasets import load_pbmc68k
+    from nmfkit.datasets import make_pbmc_batches
 
-    data = load_pbmc68k()
-    X = data.X.toarray()
-    rng = np.random.default_rng(seed)
-    batch = np.zeros(X.shape[0], dtype=int)
-    batch[rng.permutation(X.shape[0])[: X.shape[0] // 2]] = 1
-    X[batch == 1] *= np.exp(rng.normal(0.0, sd, X.shape[1]))
-    L = np.log1p(1e4 * X / X.sum(axis=1, keepdims=True))
-    rms = np.sqrt((L**2).mean(axis=0))
-    E = L / np.where(rms > 0, rms, 1.0)
-    labels = data.obs["bulk_labels"].to_numpy()
-    return np.tile(E, (tile, 1)), np.tile(batch, tile), np.tile(labels, tile)
+    d = make_pbmc_batches(sd=sd, random_state=seed)
+    return np.tile(d.X, (tile, 1)), np.tile(d.batch, tile), np.tile(d.labels, tile)
 
 
 def scores(codes, batch, labels):
@@ -58,15 +49,6 @@ def scores(codes, batch, labels):
     mix = float((batch[nn[:, 1:]] != batch[:, None]).mean() / 0.5)
     ari = adjusted_rand_score(labels, KMeans(10, n_init=10, random_state=0).fit_predict(C))
     return mix, float(ari)
-
-
-def timed(fn, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def main():

@@ -11,11 +11,11 @@ NNLS start, against ``models._core.project(beta=1)`` (the multiplicative updates
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
 
 import numpy as np
+
+from _timing import timed as _timed
 from sklearn.decomposition import NMF as SkNMF
 
 import nmfkit
@@ -23,15 +23,6 @@ from nmfkit.backends import get_namespace
 from nmfkit.losses import Penalty, Target, beta_divergence
 from nmfkit.models._core import project
 from nmfkit.solvers.kl_codes import kl_codes
-
-
-def _timed(fn, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def _exact(target, H):

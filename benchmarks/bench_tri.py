@@ -11,11 +11,11 @@ ARI against the 10 groups::
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
 
 import numpy as np
+
+from _timing import timed as _timed
 from sklearn.cluster import SpectralCoclustering
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 from sklearn.metrics import adjusted_rand_score
@@ -23,15 +23,6 @@ from sklearn.metrics import adjusted_rand_score
 from nmfkit.datasets import load_newsgroups10
 from nmfkit.exceptions import ConvergenceWarning
 from nmfkit.models.tri import TriNMF
-
-
-def _timed(fn, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def main():

@@ -45,7 +45,7 @@ def bunches():
 def test_public_api():
     assert set(datasets.__all__) == {f.__name__ for f in LOADERS} | {
         "make_low_rank", "LowRankData", "make_contrastive_counts", "ContrastiveCounts",
-        "NEWSGROUPS10_SUPER"}
+        "NEWSGROUPS10_SUPER", "make_pbmc_batches"}
 
 
 @pytest.mark.parametrize("name", [f.__name__ for f in LOADERS])

@@ -96,26 +96,12 @@ def test_restarts_and_function_form():
 # --- science: two pseudo-batches of PBMC cells, one with a gene-wise batch effect -----------
 
 def pbmc_batches(seed=0, sd=0.7):
-    """PBMC 68k subset (700 cells x 765 genes) in two seeded random halves; the second half's
-    counts multiplied gene-wise by exp(N(0, sd²)); library-size normalised (to 10⁴), log1p,
-    and each gene divided by its root mean square over all cells (scaled, not centred).
+    """``(X, batch, labels)`` of :func:`nmfkit.datasets.make_pbmc_batches` (its docstring
+    says why the genes are scaled over the pooled cells, not per data set)."""
+    from nmfkit.datasets import make_pbmc_batches
 
-    Not LIGER's per-data-set gene scaling: dividing each gene by its RMS *within* each batch
-    cancels a purely gene-wise multiplicative effect before any model sees it (measured:
-    plain NMF already mixes the batches, score 0.98), so the models would be compared on
-    inputs that are aligned already. The log makes the effect a per-gene shift.
-    """
-    from nmfkit.datasets import load_pbmc68k
-
-    data = load_pbmc68k()
-    X = data.X.toarray()
-    rng = np.random.default_rng(seed)
-    batch = np.zeros(X.shape[0], dtype=int)
-    batch[rng.permutation(X.shape[0])[: X.shape[0] // 2]] = 1
-    X[batch == 1] *= np.exp(rng.normal(0.0, sd, X.shape[1]))
-    L = np.log1p(1e4 * X / X.sum(axis=1, keepdims=True))
-    rms = np.sqrt((L**2).mean(axis=0))
-    return L / np.where(rms > 0, rms, 1.0), batch, data.obs["bulk_labels"].to_numpy()
+    d = make_pbmc_batches(sd=sd, random_state=seed)
+    return d.X, d.batch, d.labels
 
 
 def mixing_and_ari(codes, batch, labels, n_neighbors=20):

@@ -18,6 +18,7 @@ loader                         X                   what
 ``load_orl_faces``             ndarray 400×10304   ORL / AT&T faces, 112×92 (BSD-3 packaging)
 ``make_low_rank``              ndarray             synthetic ``W @ H`` + noise, with the truth
 ``make_contrastive_counts``    ndarray 1000×3000   target/background counts (bcNMF simulation)
+``make_pbmc_batches``          ndarray 700×765     PBMC cells in two pseudo-batches (batch effect)
 =============================  ==================  ==========================================
 """
 
@@ -33,8 +34,9 @@ from ._real import (
     load_pbmc68k,
 )
 from ._text_images import NEWSGROUPS10_SUPER, load_newsgroups10, load_orl_faces
+from ._batches import make_pbmc_batches
 from ._contrastive import ContrastiveCounts, make_contrastive_counts
 from ._synthetic import LowRankData, make_low_rank
 
-__all__ = [*_real.__all__, "load_newsgroups10", "load_orl_faces", "NEWSGROUPS10_SUPER", "make_low_rank", "LowRankData", "make_contrastive_counts",
+__all__ = [*_real.__all__, "load_newsgroups10", "load_orl_faces", "NEWSGROUPS10_SUPER", "make_pbmc_batches", "make_low_rank", "LowRankData", "make_contrastive_counts",
            "ContrastiveCounts"]
