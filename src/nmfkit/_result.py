@@ -84,6 +84,132 @@ class NMFResult:
         """``sqrt(2 * D_beta)`` without penalties, as scikit-learn reports it."""
         return float(self.info.get("reconstruction_err", float("nan")))
 
+    # -- round trips (AnnData and DataFrames; anndata and pandas imported only here) --------
+    def to_frames(self, sample_names=None, feature_names=None) -> tuple:
+        """``(W, H)`` as DataFrames, components named by :func:`component_names` (``nmf0, …``).
+
+        Names default to the index / columns of ``W`` / ``H`` when they are DataFrames,
+        else ``0, 1, …``. :meth:`from_frames` reads them back.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nmfkit import NMFResult
+        >>> res = NMFResult.from_frames(np.ones((3, 2)), np.ones((2, 4)))
+        >>> W, H = res.to_frames(sample_names=["a", "b", "c"])
+        >>> list(W.columns), list(W.index), H.shape
+        (['nmf0', 'nmf1'], ['a', 'b', 'c'], (2, 4))
+        """
+        import pandas as pd
+
+        from .backends import to_numpy
+
+        def names(obj, axis, given):
+            if given is not None:
+                return list(given)
+            if isinstance(obj, pd.DataFrame):
+                return list(obj.index if axis == 0 else obj.columns)
+            return None
+
+        W = self.W.to_numpy() if isinstance(self.W, pd.DataFrame) else to_numpy(self.W)
+        H = self.H.to_numpy() if isinstance(self.H, pd.DataFrame) else to_numpy(self.H)
+        comps = names(self.W, 1, None) if isinstance(self.W, pd.DataFrame) else None
+        comps = comps or component_names("nmf", H.shape[0])
+        return (pd.DataFrame(W, index=names(self.W, 0, sample_names), columns=comps),
+                pd.DataFrame(H, index=comps, columns=names(self.H, 1, feature_names)))
+
+    @classmethod
+    def from_frames(cls, W, H, **fields):
+        """A result from ``W`` (samples × k) and ``H`` (k × features), DataFrames or arrays.
+
+        Other fields default to "unknown" (``loss`` NaN, empty history, ``n_iter`` 0,
+        ``converged`` False, ``stop_reason`` ``""``); pass them as keywords. With
+        DataFrames, ``W.columns`` must equal ``H.index`` (the same components).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from nmfkit import NMFResult
+        >>> NMFResult.from_frames(np.ones((3, 2)), np.ones((2, 4)), loss=1.5).loss
+        1.5
+        """
+        from .exceptions import NMFInputError
+
+        if W.shape[1] != H.shape[0]:
+            raise NMFInputError(f"W has {W.shape[1]} columns but H has {H.shape[0]} rows; pass W "
+                                "(samples x k) and H (k x features) of the same k")
+        if hasattr(W, "columns") and hasattr(H, "index") and list(W.columns) != list(H.index):
+            raise NMFInputError(f"W.columns {list(W.columns)[:5]} differ from H.index {list(H.index)[:5]}; "
+                                "name the components alike (e.g. W, H = result.to_frames())")
+        base = dict(loss=float("nan"), loss_history=(), n_iter=0, converged=False, stop_reason="",
+                    elapsed=0.0)
+        return cls(W=W, H=H, **{**base, **fields})
+
+    def to_anndata(self, adata=None, key: str = "nmf", *, sample_names=None, feature_names=None,
+                   features_used=None, params=None):
+        """Store this result in an AnnData under ``key`` (the layout of :mod:`nmfkit._anndata`).
+
+        ``obsm[f"X_{key}"]`` = ``W``, ``varm[key.upper()]`` = ``H.T`` (0 for features not
+        in ``features_used``), ``uns[key]`` = the fit's fields and ``params``. With
+        ``adata=None`` a new AnnData without ``X`` is made (obs / var names from
+        ``sample_names`` / ``feature_names`` or the DataFrames' labels); otherwise
+        ``adata`` is written in place (entries under ``key`` replaced) and returned.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import nmfkit
+        >>> res = nmfkit.nmf(np.random.default_rng(0).random((6, 4)), 2, random_state=0)
+        >>> adata = res.to_anndata()
+        >>> adata.obsm["X_nmf"].shape, adata.varm["NMF"].shape
+        ((6, 2), (4, 2))
+        >>> bool(np.allclose(nmfkit.NMFResult.from_anndata(adata).H, res.H))
+        True
+        """
+        import numpy as np
+
+        from . import _anndata
+
+        W_df, H_df = self.to_frames(sample_names, feature_names)
+        if adata is None:
+            import pandas as pd
+
+            from ._optional import require
+
+            anndata = require("anndata", "store a result in an AnnData")
+            obs = pd.DataFrame(index=[str(v) for v in W_df.index])
+            used = np.ones(H_df.shape[1], bool) if features_used is None else np.asarray(features_used, bool)
+            var_names = list(H_df.columns) if features_used is None else [f"{j}" for j in range(used.size)]
+            adata = anndata.AnnData(obs=obs, var=pd.DataFrame(index=[str(v) for v in var_names]))
+        mask = np.ones(adata.n_vars, bool) if features_used is None else np.asarray(features_used, bool)
+        uns = _anndata.result_uns(self, params or {}, mask, list(W_df.columns))
+        _anndata.store(adata, key, W_df.to_numpy(), H_df.to_numpy(), uns, mask)
+        return adata
+
+    @classmethod
+    def from_anndata(cls, adata, key: str = "nmf"):
+        """The result stored under ``key`` by ``nmfkit.tl`` or :meth:`to_anndata`.
+
+        ``W`` is ``obsm[f"X_{key}"]`` (NaN rows for cells a model did not fit), ``H`` the
+        loadings of the features used (``varm[key.upper()]`` rows where
+        ``uns[key]["features_used"]``, transposed), both NumPy arrays; ``info`` holds
+        ``params``, ``features_used``, ``component_names`` and whatever else ``uns[key]``
+        holds. Raises NMFInputError if nothing is stored under ``key``.
+        """
+        import numpy as np
+
+        from . import _anndata
+
+        W, H, mask, uns = _anndata.load(adata, key, what="nmfkit.tl.nmf")
+        core = ("loss", "loss_history", "n_iter", "converged", "stop_reason", "elapsed", "beta", "solver")
+        info = {k: v for k, v in uns.items() if k not in core}
+        info["features_used"] = mask
+        return cls(W=W, H=H, loss=float(uns.get("loss", float("nan"))),
+                   loss_history=tuple(float(v) for v in np.ravel(uns.get("loss_history", ()))),
+                   n_iter=int(uns.get("n_iter", 0)), converged=bool(uns.get("converged", False)),
+                   stop_reason=str(uns.get("stop_reason", "")), elapsed=float(uns.get("elapsed", 0.0)),
+                   beta=float(uns.get("beta", 2.0)), solver=str(uns.get("solver", "")), info=info)
+
 
 @dataclass(frozen=True)
 class ContrastiveResult(NMFResult):
