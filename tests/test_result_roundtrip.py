@@ -1,0 +1,66 @@
+"""NMFResult <-> AnnData / DataFrame round trips (the layout of nmfkit._anndata)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nmfkit
+from nmfkit import NMFResult
+from nmfkit.exceptions import NMFInputError
+
+anndata = pytest.importorskip("anndata")
+
+
+@pytest.fixture(scope="module")
+def fit():
+    X = nmfkit.datasets.make_low_rank(50, 30, 4, noise=0.1, random_state=0).X
+    return X, nmfkit.nmf(X, 4, max_iter=100, random_state=0)
+
+
+def test_anndata_round_trip_equal_to_1e12(fit, tmp_path):
+    X, res = fit
+    adata = res.to_anndata(params={"n_components": 4, "random_state": 0, "max_time": None})
+    back = NMFResult.from_anndata(adata)
+    assert np.abs(back.W - res.W).max() <= 1e-12 and np.abs(back.H - res.H).max() <= 1e-12
+    assert back.loss == res.loss and back.loss_history == tuple(res.loss_history)
+    assert (back.n_iter, back.converged, back.stop_reason, back.beta, back.solver) == \
+        (res.n_iter, res.converged, res.stop_reason, res.beta, res.solver)
+    assert back.info["params"] == {"n_components": 4, "random_state": 0, "max_time": None}
+    path = tmp_path / "r.h5ad"
+    adata.write_h5ad(path)  # "None" stands for None in the file
+    again = NMFResult.from_anndata(anndata.read_h5ad(path))
+    np.testing.assert_array_equal(again.W, res.W)
+    np.testing.assert_array_equal(again.H, res.H)
+    assert again.info["params"]["max_time"] is None
+
+
+def test_anndata_with_feature_subset_and_existing_adata(fit):
+    X, res = fit
+    used = np.zeros(40, bool)
+    used[5:35] = True
+    adata = anndata.AnnData(np.zeros((50, 40)))
+    out = res.to_anndata(adata, key="sub", features_used=used)
+    assert out is adata and np.all(adata.varm["SUB"][~used] == 0)
+    back = NMFResult.from_anndata(adata, "sub")
+    np.testing.assert_array_equal(back.H, res.H)
+    with pytest.raises(NMFInputError, match=r"key='nmf'.*nmfkit.tl.nmf\(adata, \.\.\., key_added='nmf'\)"):
+        NMFResult.from_anndata(adata)
+    with pytest.raises(NMFInputError, match="features_used"):
+        res.to_anndata(anndata.AnnData(np.zeros((50, 40))))
+
+
+def test_dataframe_round_trip(fit):
+    X, res = fit
+    samples, features = [f"s{i}" for i in range(50)], [f"g{j}" for j in range(30)]
+    W, H = res.to_frames(samples, features)
+    assert list(W.columns) == list(H.index) == ["nmf0", "nmf1", "nmf2", "nmf3"]
+    assert list(W.index) == samples and list(H.columns) == features
+    back = NMFResult.from_frames(W, H, loss=res.loss)
+    W2, H2 = back.to_frames()
+    pd.testing.assert_frame_equal(W, W2)
+    pd.testing.assert_frame_equal(H, H2)
+    assert back.loss == res.loss
+    with pytest.raises(NMFInputError, match="name the components alike"):
+        NMFResult.from_frames(W, H.rename(index={"nmf0": "x"}))
