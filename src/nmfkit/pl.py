@@ -178,7 +178,7 @@ def embedding(adata: Any, basis: str = "umap", key: str = "nmf", components: Seq
         raise NMFInputError(f"components={bad or picks} out of range; pass indices in 0..{codes.shape[1] - 1}")
     n_cols = max(1, min(int(n_cols), len(picks)))
     n_rows = -(-len(picks) // n_cols)
-    fig = fig or plt.figure(figsize=(3.4 * n_cols, 3.0 * n_rows))
+    fig = fig or plt.figure(figsize=(3.6 * n_cols, 3.0 * n_rows), layout="constrained")
     size = point_size if point_size is not None else max(1.0, 12000 / max(adata.n_obs, 1) ** 1.2)
     for i, c in enumerate(picks):
         ax = fig.add_subplot(n_rows, n_cols, i + 1)
@@ -191,7 +191,8 @@ def embedding(adata: Any, basis: str = "umap", key: str = "nmf", components: Seq
         fig.colorbar(points, ax=ax, label="code")
         ax.set_title(names[c], fontsize="medium")
         ax.set_xlabel(f"{basis.upper()}1")
-        ax.set_ylabel(f"{basis.upper()}2")
+        if i % n_cols == 0:
+            ax.set_ylabel(f"{basis.upper()}2")
         ax.set_xticks([])
         ax.set_yticks([])
     return finish(fig, save)
