@@ -64,3 +64,13 @@ def test_dataframe_round_trip(fit):
     assert back.loss == res.loss
     with pytest.raises(NMFInputError, match="name the components alike"):
         NMFResult.from_frames(W, H.rename(index={"nmf0": "x"}))
+
+
+def test_import_nmfkit_does_not_import_anndata():
+    import subprocess
+    import sys
+
+    code = ("import sys, nmfkit; r = nmfkit.NMFResult; "
+            "print('anndata' in sys.modules, 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -148,11 +148,16 @@ def test_negative_values_and_unknown_parameters_are_clear_errors(pbmc):
         tl.nmf(pbmc.copy(), 3, use_highly_variable=True)
 
 
-def test_backed_file_streams_through_minibatch(pbmc, tmp_path):
+def test_backed_file_streams_through_minibatch(pbmc, tmp_path, monkeypatch):
     path = tmp_path / "counts.h5ad"
     anndata.AnnData(pbmc.layers["counts"], obs=pbmc.obs[["bulk_labels"]], var=pbmc.var).write_h5ad(path)
     params = dict(batch_size=256, max_iter=5, random_state=0)
     backed = anndata.read_h5ad(path, backed="r")
+
+    def no_whole_X(self):
+        raise AssertionError("adata.X was accessed: a backed file must be streamed by rows")
+
+    monkeypatch.setattr(anndata.AnnData, "X", property(no_whole_X))
     tl.nmf(backed, 4, **params)
     assert backed.isbacked and backed.uns["nmf"]["params"]["model"] == "MiniBatchNMF"
     direct = nmfkit.MiniBatchNMF(4, **params).fit(nmfkit.io.open_rows(path))
