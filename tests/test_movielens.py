@@ -22,13 +22,23 @@ GENRES = ["unknown", "Action", "Comedy"]
 def example_functions(path=EXAMPLE):
     """The example's imports, constants and functions (not its cells, which fetch data)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.Assign)
-    module = ast.Module([n for n in tree.body if isinstance(n, keep)
-                         and not (isinstance(n, ast.Assign) and isinstance(n.value, ast.Call))],
+    module = ast.Module([n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom,
+                                                                ast.FunctionDef)) or _constant(n)],
                         type_ignores=[])
     ns = {}
     exec(compile(module, str(path), "exec"), ns)
     return ns
+
+
+def _constant(node):
+    """An assignment of literals (``SEED = 0``), the only statements kept besides defs."""
+    if not isinstance(node, ast.Assign):
+        return False
+    try:
+        ast.literal_eval(node.value)
+    except ValueError:
+        return False
+    return True
 
 
 def write_ml100k_zip(path, data, seed=0):

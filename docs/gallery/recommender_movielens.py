@@ -1,6 +1,6 @@
 """
 Rating prediction on MovieLens 100K with masked NMF
-====================================================
+===================================================
 
 A recommender predicts the ratings a user has not given. Here the ratings matrix
 (943 users × 1,682 movies, 6.3 % rated) is factored by NMF with the unrated entries

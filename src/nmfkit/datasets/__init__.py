@@ -30,7 +30,6 @@ loader                         X                   what
 
 from __future__ import annotations
 
-from . import _real
 from ._real import (
     load_breast_cancer_sbs96,
     load_digits,
@@ -47,7 +46,10 @@ from ._audio import load_trumpet
 from ._fetch import get_data_home
 from ._movielens import fetch_movielens_100k, make_ratings
 
-__all__ = [*_real.__all__, "load_newsgroups10", "load_orl_faces", "NEWSGROUPS10_SUPER", "make_pbmc_batches", "make_low_rank", "LowRankData", "make_contrastive_counts",
-           "ContrastiveCounts", "load_trumpet", "fetch_movielens_100k", "make_ratings",
-           "get_data_home"]
+__all__ = [
+    "load_mice_protein", "load_breast_cancer_sbs96", "load_pbmc68k", "load_mouse10k", "load_digits",
+    "load_microbiome_atlas", "load_newsgroups10", "load_orl_faces", "NEWSGROUPS10_SUPER",
+    "load_trumpet", "fetch_movielens_100k", "get_data_home", "make_pbmc_batches", "make_low_rank",
+    "LowRankData", "make_contrastive_counts", "ContrastiveCounts", "make_ratings",
+]
 
