@@ -295,13 +295,16 @@ def render_report(result_dir: str | os.PathLike) -> str:
     params = _params(folder, summary)
     if params:
         body += ["<h2>Parameters</h2>", _kv_table(sorted(params.items()))]
-    drawn = set()
-    for heading, html_img, replaces in (("Convergence", _loss_figure(result), "loss.png"),
-                                        ("Top features of each component", _top_table(H), None),
-                                        ("H as a heat-map", _heatmap(H), "factors.png")):
+    drawn = set()  # the folder's own figure is embedded where there is one, else it is drawn
+    for heading, files, draw, data in (("Convergence", ("loss.png",), _loss_figure, result),
+                                       ("Top features of each component", (), _top_table, H),
+                                       ("H as a heat-map", ("factors.png", "basis.png"), _heatmap, H)):
+        have = [f for f in files if (folder / f).is_file()]
+        html_img = (_img((folder / have[0]).read_bytes(), have[0]) if have and data is not None
+                    else draw(data))
         if html_img is not None:
             body += [f"<h2>{heading}</h2>", html_img]
-            drawn.add(replaces)
+            drawn.update(have[:1])
     tables = _tables(folder)
     if tables:
         body += ["<h2>Tables</h2>", *tables]
