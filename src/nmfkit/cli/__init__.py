@@ -1,4 +1,5 @@
-"""The ``nmfkit`` command line: ``fit``, ``demo`` and ``info`` sub-commands.
+"""The ``nmfkit`` command line: ``fit``, ``rank``, ``contrast``, ``signatures``, ``report``, ``demo``
+and ``info`` sub-commands.
 
 The command calls the public API only (``nmfkit.nmf``, ``nmfkit.io``,
 ``nmfkit.datasets``, ``nmfkit.plotting``). Figures are drawn on bare
@@ -26,6 +27,7 @@ nmfkit: non-negative matrix factorisation, X ~ W H with W, H >= 0.
   nmfkit contrast TARGET BACKGROUND -k K --alpha A --out DIR   programs enriched over a background
   nmfkit signatures extract CATALOG --ks 1-10 --out DIR   mutational signatures de novo, with COSMIC
   nmfkit signatures assign CATALOG --out DIR   exposures on known signatures, with bootstrap CIs
+  nmfkit report DIR                 a self-contained HTML page for any result folder
   nmfkit demo                       fit the bundled digits and write an HTML report
   nmfkit info                       versions, optional backends (torch/CUDA...), BLAS threads
 
@@ -43,7 +45,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``nmfkit`` command, with its sub-commands."""
     from .. import __version__
-    from . import _contrast, _demo, _fit, _info, _rank, _signatures
+    from . import _contrast, _demo, _fit, _info, _rank, _report_cmd, _signatures
 
     parser = _Parser(
         prog="nmfkit",
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     _rank.add_parser(sub)
     _contrast.add_parser(sub)
     _signatures.add_parser(sub)
+    _report_cmd.add_parser(sub)
     _demo.add_parser(sub)
     _info.add_parser(sub)
     return parser

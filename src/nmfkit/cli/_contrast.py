@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ._fit import _non_negative_float, _positive_float, positive_int, print_warning
 from .._files import check_out_dir, figure, save_figure, staged_dir, versions, write_json
+from ._report_cmd import add_report_flag, write_into
 
 __all__ = ["add_parser", "run"]
 
@@ -24,6 +25,7 @@ poor (ContrastiveNMF, objective D(X|W_X H)/E_X - alpha D(Y|W_Y H)/E_Y). Writes D
   enrichment.tsv        per component: log2 usage ratio target / background
   summary.json          inputs, parameters, objective, iterations, versions
   loss.png  enrichment.png  basis.png
+  report.html           with --report: one self-contained HTML page of all of it
 and with --background-components B:
   background_basis.tsv  contrastivenmf_bg0.. x features: the background's own NMF, held fixed
   target_background_codes.tsv, background_background_codes.tsv  codes on them
@@ -83,6 +85,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     reading.add_argument("--sep", default=None, metavar="SEP", help="column separator of text files")
     reading.add_argument("--layer", default=None, metavar="NAME", help="layer of .h5ad files")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary on stdout")
+    add_report_flag(p)
     p.set_defaults(handler=run)
     return p
 
@@ -172,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
         plot_factor_heatmap(H, ax=fig.add_subplot(), title=f"basis: {args.k} components x {m} features",
                             xlabel="feature", ylabel="component", max_labels=60)
         save_figure(fig, stage / "basis.png")
+        write_into(stage, args)
 
     if not args.quiet:
         print(f"nmfkit: contrasted {T.shape[0]} target vs {B.shape[0]} background samples "

@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import html
 from pathlib import Path
 
-from .._files import REPORT_CSS, check_out_dir, figure, save_figure, staged_dir, write_json
+from .._files import check_out_dir, figure, save_figure, staged_dir, write_json
 from ._fit import fit_quietly
+from ..report import write_report
 from ._report import make_summary, write_factors, write_standard_figures
 
-__all__ = ["add_parser", "run", "render_html"]
+__all__ = ["add_parser", "run"]
 
 K = 10
 SEED = 0
 SOLVER = "hals"
 
+_ABOUT = (f"Each of the 1,797 images (a row of X, 64 non-negative pixel values) is approximated "
+          f"as a non-negative mix of {K} components: X ≈ W H, where the rows of H are the "
+          "components (images that sum to one) and W holds how much of each component every "
+          "image uses. Because nothing can be subtracted, the components come out as parts: "
+          "strokes and blobs that add up to digits (components.png below). Reproduce with "
+          f"nmfkit.nmf(nmfkit.datasets.load_digits().X, {K}, solver='{SOLVER}', "
+          f"random_state={SEED}).")
+
 DESCRIPTION = f"""\
 Fit NMF (k={K}, HALS, Frobenius loss, seed {SEED}) to the 1,797 bundled 8x8
 handwritten digits and write a report folder DIR:
 
-  index.html       a self-contained summary of the fit (open it in a browser)
+  index.html       a self-contained page of the fit (open it in a browser)
   components.png   the {K} components as 8x8 images: the parts digits are built from
   factors.png      heat-map of H (components x pixels)
   loss.png         the objective against the iteration
@@ -71,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
             attribution=data.attribution,
             params={"k": K, **params},
             command=getattr(args, "command_line", None),
+            title="nmfkit demo: NMF of handwritten digits",
+            description=_ABOUT,
         )
         write_json(summary, stage / "summary.json")
         write_standard_figures(stage, result, H_df)
@@ -78,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         plot_components_images(H_df, (8, 8), n_cols=5, fig=fig,
                                title=f"{K} NMF components of the digits (8x8 pixels)")
         save_figure(fig, stage / "components.png")
-        (stage / "index.html").write_text(render_html(summary), encoding="utf-8")
+        write_report(stage, stage / "index.html")  # the one renderer of every result folder
 
     index = (Path(args.out) / "index.html").resolve()
     if not args.quiet:
@@ -87,80 +97,3 @@ def run(args: argparse.Namespace) -> int:
               f"{result.elapsed:.2f} s")
     print(f"report: {index}")
     return 0
-
-
-def render_html(summary: dict) -> str:
-    """Build the self-contained ``index.html`` of the demo from its summary.
-
-    Parameters
-    ----------
-    summary : dict
-        What :func:`make_summary` returned for the demo fit.
-
-    Returns
-    -------
-    str
-        An HTML document: inline CSS, no scripts, images by relative path.
-    """
-    e = html.escape
-    n, m = summary["shape"]
-    k = summary["k"]
-    params = summary["params"]
-    state = "yes" if summary["converged"] else "no"
-    rows = [
-        ("data", f"{n:,} images × {m} pixels (8×8, grey levels 0–16)"),
-        ("components k", str(k)),
-        ("solver / loss", f"{summary['solver']} / Frobenius, ½‖X − WH‖²"),
-        ("initialisation / seed", f"{params.get('init')} / {params.get('random_state')}"),
-        ("loss", f"{summary['loss']:.6g} (after initialisation {summary['loss_initial']:.6g})"),
-        ("relative error ‖X − WH‖ / ‖X‖", f"{summary['relative_error']:.4f}"),
-        ("iterations", f"{summary['n_iter']} (converged: {state}; stop reason: {summary['stop_reason']})"),
-        ("time", f"{summary['elapsed']:.2f} s"),
-    ]
-    table = "\n".join(f"<tr><th>{e(a)}</th><td>{e(b)}</td></tr>" for a, b in rows)
-    versions = ", ".join(f"{e(name)} {e(str(v))}" for name, v in summary["versions"].items())
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>nmfkit demo: NMF of handwritten digits</title>
-<style>{REPORT_CSS}</style>
-</head>
-<body>
-<h1>nmfkit demo: NMF of handwritten digits</h1>
-<p>Each of the {n:,} images (a row of <i>X</i>, {m} non-negative pixel values) is
-approximated as a non-negative mix of <b>{k} components</b>:
-<i>X</i> ≈ <i>W</i><i>H</i>, where the rows of <i>H</i> are the components (images
-that sum to one) and <i>W</i> holds how much of each component every image uses.
-Because nothing can be subtracted, the components come out as <i>parts</i>:
-strokes and blobs that add up to digits.</p>
-
-<h2>The fit</h2>
-<table>
-{table}
-</table>
-
-<h2>Components</h2>
-<p>The rows of <i>H</i> drawn as 8×8 images, ordered by their contribution to the data.</p>
-<img src="components.png" alt="the {k} NMF components as 8x8 images">
-
-<h2>H as a heat-map</h2>
-<img src="factors.png" alt="heat-map of H, components by pixels">
-
-<h2>Convergence</h2>
-<img src="loss.png" alt="objective against iteration">
-
-<h2>Files</h2>
-<p><a href="W.tsv">W.tsv</a> (images × components), <a href="H.tsv">H.tsv</a>
-(components × pixels), <a href="summary.json">summary.json</a>,
-<a href="result.npz">result.npz</a> + <a href="result.json">result.json</a>
-(load with <code>nmfkit.io</code>). Reproduce with <code>nmfkit demo --out DIR</code>, or in Python:
-<code>nmfkit.nmf(nmfkit.datasets.load_digits().X, {k}, solver="{e(summary['solver'])}",
-random_state={params.get('random_state')})</code>.</p>
-
-<p class="small">Data: {e(summary.get('attribution', ''))}.<br>
-Made {e(summary['created'])} with {versions}.</p>
-</body>
-</html>
-"""

@@ -15,6 +15,7 @@ from .._rowsource import is_streamable
 from ..exceptions import NMFInputError
 from .._files import check_out_dir, staged_dir, write_json
 from ._report import make_summary, write_factors, write_standard_figures
+from ._report_cmd import add_report_flag, write_into
 
 __all__ = ["add_parser", "run", "fit_quietly", "positive_int", "print_warning"]
 
@@ -41,6 +42,7 @@ and write a result folder DIR:
   summary.json  input, shape, k, loss, relative error, iterations, time, versions
   loss.png      the objective against the iteration
   factors.png   heat-map of H
+  report.html   with --report: one self-contained HTML page of all of it
 
 INPUT may be .csv/.tsv/.txt (optionally .gz; the first row and column are
 names when they are not numbers), .npz, .mtx(.gz) or .h5ad; use --transpose
@@ -141,6 +143,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                             "--model joint (data set) or supervised (class; empty = unlabelled)")
     add_run_options(model, what="the fit", per="")
     add_reading_options(p)
+    add_report_flag(p)
     p.set_defaults(handler=run)
     return p
 
@@ -282,6 +285,7 @@ def run(args: argparse.Namespace) -> int:
         )
         write_json(summary, stage / "summary.json")
         write_standard_figures(stage, result, H_df)
+        write_into(stage, args)
 
     if not args.quiet:
         out = Path(args.out)

@@ -11,6 +11,7 @@ from ._fit import (_INITS, _loss, _positive_float, add_reading_options, add_run_
                    print_warning)
 from .._files import check_out_dir, figure, save_figure, staged_dir, versions, write_json
 from ._report import write_factors
+from ._report_cmd import add_report_flag, write_into
 
 __all__ = ["add_parser", "parse_ks", "run"]
 
@@ -27,6 +28,7 @@ the fit, the cross-validation error, the consensus of the samples across restart
   stability.png    per-component stability of every k
   W.tsv, H.tsv, result.npz, result.json   the best restart at the chosen k
   summary.json     chosen k, the rule, parameters, timing, versions
+  report.html      with --report: one self-contained HTML page of all of it
 
 The chosen k is the smallest k whose speckled cross-validation error is within
 one standard error of the minimum (see nmfkit.selection.rank_search). INPUT is
@@ -93,6 +95,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="start of each restart (default: random)")
     add_run_options(model, what="the whole search", per=" per restart")
     add_reading_options(p)
+    add_report_flag(p)
     p.set_defaults(handler=run)
     return p
 
@@ -158,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
             versions=versions(),
         )
         write_json(summary, stage / "summary.json")
+        write_into(stage, args)
 
     if not args.quiet:
         n, m = data.X.shape

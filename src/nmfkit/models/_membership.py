@@ -17,7 +17,25 @@ from ..exceptions import NMFInputError
 __all__ = ["memberships", "cluster_labels"]
 
 
+def _codes(obj):
+    """The codes of an NMFResult (``W``), a fitted estimator (its training codes) or ``obj``."""
+    if hasattr(obj, "W") and hasattr(obj, "H") and not hasattr(obj, "fit"):  # an NMFResult
+        return obj.W
+    if hasattr(obj, "get_params") and hasattr(obj, "fit"):  # an estimator
+        for name in ("result_", "W_"):
+            value = getattr(obj, name, None)
+            if value is not None:
+                return value.W if name == "result_" else value
+        if getattr(obj, "components_", None) is None:
+            raise NMFInputError(f"W: this {type(obj).__name__} is not fitted; call .fit(X) first, "
+                                "or pass the codes (fit_transform's output) or the result")
+        raise NMFInputError(f"W: this {type(obj).__name__} keeps no training codes; pass "
+                            "model.transform(X) (or fit_transform's output) instead")
+    return obj
+
+
 def _as_array(W, name="W"):
+    W = _codes(W)
     index = getattr(W, "index", None) if hasattr(W, "columns") else None
     A = np.asarray(to_numpy(W.to_numpy() if index is not None else W), dtype=np.float64)
     if A.ndim != 2:
@@ -32,8 +50,10 @@ def memberships(W, normalize: str = "l1"):
 
     Parameters
     ----------
-    W : array (n_samples, k), DataFrame or torch tensor
-        Non-negative codes (``fit_transform``'s output, ``NMFResult.W``, ``SymmetricNMF.H_``).
+    W : array (n_samples, k), DataFrame, torch tensor, NMFResult or fitted estimator
+        Non-negative codes (``fit_transform``'s output, ``NMFResult.W``, ``SymmetricNMF.H_``),
+        or what holds them: an :class:`~nmfkit.NMFResult` (its ``W``) or a fitted estimator
+        (the codes of its training data, ``result_.W``).
     normalize : {"l1", "max"}, default="l1"
         "l1": each row divided by its sum (probabilities summing to 1; a zero row gets
         ``1/k`` everywhere: no evidence for any component); "max": divided by its largest
@@ -50,6 +70,7 @@ def memberships(W, normalize: str = "l1"):
     array([[0.75, 0.25],
            [0.5 , 0.5 ]])
     """
+    W = _codes(W)
     A, index = _as_array(W)
     if normalize == "l1":
         s = A.sum(axis=1, keepdims=True)
@@ -71,11 +92,27 @@ def memberships(W, normalize: str = "l1"):
 def cluster_labels(W):
     """Hard clusters: the component with the largest code of each sample (``argmax`` of rows).
 
+    Parameters
+    ----------
+    W : array (n_samples, k), DataFrame, torch tensor, NMFResult or fitted estimator
+        As for :func:`memberships`.
+
+    Returns
+    -------
+    ndarray of int (n_samples,), or a Series of the component names (``W``'s columns) with
+    ``W``'s index when the codes are a DataFrame.
+
     Examples
     --------
     >>> import numpy as np
     >>> cluster_labels(np.array([[3.0, 1.0], [0.2, 0.9]])).tolist()
     [0, 1]
     """
-    A, _ = _as_array(W)
-    return np.argmax(A, axis=1)
+    W = _codes(W)
+    A, index = _as_array(W)
+    labels = np.argmax(A, axis=1)
+    if index is not None:
+        import pandas as pd
+
+        return pd.Series(np.asarray(W.columns)[labels], index=index, name="cluster")
+    return labels
