@@ -45,7 +45,8 @@ def bunches():
 def test_public_api():
     assert set(datasets.__all__) == {f.__name__ for f in LOADERS} | {
         "make_low_rank", "LowRankData", "make_contrastive_counts", "ContrastiveCounts",
-        "NEWSGROUPS10_SUPER", "make_pbmc_batches"}
+        "NEWSGROUPS10_SUPER", "make_pbmc_batches",
+        "load_trumpet", "fetch_movielens_100k", "get_data_home", "make_ratings"}
 
 
 @pytest.mark.parametrize("name", [f.__name__ for f in LOADERS])
@@ -81,7 +82,9 @@ def test_bundled_files_match_shared_checksums():
     attribution = data_dir.joinpath("ATTRIBUTION.md").read_text(encoding="utf-8")
     for licence in ("CC BY 4.0", "BSD-2-Clause", "BSD-3-Clause", "CC0 1.0"):
         assert licence in attribution
-    assert not any(n.endswith((".ogg", ".wav")) for n in (p.name for p in data_dir.iterdir()))
+    # the trumpet (.ogg, CC BY 3.0) is bundled with its licence beside it; no other audio
+    assert not any(n.endswith(".wav") for n in (p.name for p in data_dir.iterdir()))
+    assert data_dir.joinpath("trumpet_sorohanro.LICENSE.txt").is_file()
 
 
 def test_mice_protein(bunches):

@@ -1,7 +1,8 @@
 """nmfkit: non-negative matrix factorisation and its modern variants.
 
 The public API: estimators (``NMF``), the functional ``nmf()``, its result type
-``NMFResult``, and the sub-packages ``datasets``, ``io``, ``plotting``.
+``NMFResult``, and the sub-packages ``datasets``, ``io``, ``plotting``, and the
+AnnData adapters ``tl`` / ``pl`` (scanpy's conventions).
 Sub-packages load lazily so ``import nmfkit`` stays fast and optional
 dependencies (torch, anndata) are imported only when used.
 """
@@ -54,6 +55,10 @@ __all__ = [
     "plotting",
     "selection",
     "signatures",
+    "tl",
+    "pl",
+    "report",
+    "top_features",
     "__version__",
 ]
 
@@ -72,6 +77,7 @@ _LAZY_ATTRS = {
     "symnmf_affinity": ("nmfkit.models.symmetric", "symnmf_affinity"),
     "memberships": ("nmfkit.models._membership", "memberships"),
     "cluster_labels": ("nmfkit.models._membership", "cluster_labels"),
+    "top_features": ("nmfkit._inspect", "top_features"),
     "SparseNMF": ("nmfkit.models.sparse", "SparseNMF"),
     "sparse_nmf": ("nmfkit.models.sparse", "sparse_nmf"),
     "TriNMF": ("nmfkit.models.tri", "TriNMF"),
@@ -90,7 +96,7 @@ _LAZY_ATTRS = {
     "stack_datasets": ("nmfkit.models.joint", "stack_datasets"),
 }
 _LAZY_MODULES = {"datasets", "io", "plotting", "selection", "backends", "losses", "solvers", "models", "init",
-                 "signatures"}
+                 "signatures", "tl", "pl", "report"}
 
 
 def __getattr__(name: str):

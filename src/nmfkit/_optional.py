@@ -21,6 +21,8 @@ EXTRAS = {
     "dask.array": ("dask[distributed]", "distributed"),
     "distributed": ("dask[distributed]", "distributed"),
     "torch": ("torch", "torch"),
+    "soundfile": ("soundfile", "audio"),
+    "scanpy": ("scanpy", "scanpy"),
 }
 
 
