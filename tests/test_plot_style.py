@@ -252,23 +252,32 @@ def _check_colours(fig, allowed):
 
 
 # -- the style, per function -------------------------------------------------------------------
+def _check_saved(tmp_path):
+    png, svg = tmp_path / "x.png", tmp_path / "x.svg"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png", "x.svg"]  # no temp files left
+
+
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
-def test_plot_follows_the_style(case, tmp_path):
+def test_plot_follows_the_style(case, tmp_path, monkeypatch):
     fn, call, kind, expect_legend = CASES[case]
     rc_before = dict(matplotlib.rcParams)
     obj = call(save=tmp_path / "x")
     assert dict(matplotlib.rcParams) == rc_before, "a plotting function changed rcParams"
     assert isinstance(obj, kind), f"{fn} returned {type(obj).__name__}, expected {kind.__name__}"
-
-    png, svg = tmp_path / "x.png", tmp_path / "x.svg"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert ET.parse(svg).getroot().tag.endswith("svg")
+    _check_saved(tmp_path)
     with pytest.raises(NMFInputError, match="overwrite=True"):
         call(save=tmp_path / "x")
-    stamp = svg.stat().st_mtime_ns
+    # overwrite=True reaches the writer (spied here: rendering twice per case is slow; the real
+    # replacement is test_overwrite_replaces_the_files)
+    import nmfkit.plotting._style as style
+
+    seen = []
+    monkeypatch.setattr(style, "save_plot", lambda o, save, overwrite=False: seen.append(overwrite))
     call(save=tmp_path / "x", overwrite=True)
-    assert svg.stat().st_mtime_ns >= stamp and svg.stat().st_size > 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png", "x.svg"]  # no temp files left
+    assert seen == [True]
+    monkeypatch.undo()
 
     fig = _figure(obj)
     fig.canvas.draw()
@@ -278,6 +287,15 @@ def test_plot_follows_the_style(case, tmp_path):
     if fn == "plot_sbs96":
         allowed += list(SBS96_COLORS.values())
     _check_colours(fig, allowed)
+
+
+def test_overwrite_replaces_the_files(tmp_path):
+    plotting.plot_enrichment([1.0, -1.0], save=tmp_path / "x")
+    first = (tmp_path / "x.svg").read_bytes()
+    plotting.plot_enrichment([1.0, -1.0, 2.0], component_names=["a", "b", "c"],
+                             save=tmp_path / "x.png", overwrite=True)  # a known suffix is dropped
+    _check_saved(tmp_path)
+    assert (tmp_path / "x.svg").read_bytes() != first
 
 
 def test_categorical_colours_follow_the_palette_in_order():
