@@ -289,6 +289,19 @@ def test_plot_follows_the_style(case, tmp_path, monkeypatch):
     _check_colours(fig, allowed)
 
 
+def test_signed_heatmap_is_diverging_and_centred_at_zero():
+    """A matrix with negative entries is not clipped at 0: DIVERGING, symmetric limits."""
+    M = np.array([[-2.0, 0.5], [1.0, 0.0]])
+    ax = plotting.plot_factor_heatmap(M)
+    im = ax.images[0]
+    assert im.get_cmap().name == DIVERGING
+    assert (im.norm.vmin, im.norm.vmax) == (-2.0, 2.0)
+    ax.figure.canvas.draw()
+    _check_colours(ax.figure, list(PALETTE))
+    pos = plotting.plot_factor_heatmap(np.abs(M)).images[0]
+    assert pos.get_cmap().name == SEQUENTIAL and pos.norm.vmin == 0.0
+
+
 def test_overwrite_replaces_the_files(tmp_path):
     plotting.plot_enrichment([1.0, -1.0], save=tmp_path / "x")
     first = (tmp_path / "x.svg").read_bytes()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import NMFInputError
-from ._style import SEQUENTIAL, categorical_colors, finish
+from ._style import DIVERGING, SEQUENTIAL, categorical_colors, finish
 from ._utils import component_names as _component_names
 from ._utils import (
     as_matrix,
@@ -29,7 +29,7 @@ def plot_factor_heatmap(
     row_labels: Sequence[str] | None = None,
     col_labels: Sequence[str] | None = None,
     title: str | None = None,
-    cmap: str = SEQUENTIAL,
+    cmap: str | None = None,
     *,
     max_labels: int = 40,
     xlabel: str | None = None,
@@ -52,8 +52,10 @@ def plot_factor_heatmap(
         shown.
     title : str, optional
         Axes title; defaults to a description of the shape.
-    cmap : str, default=SEQUENTIAL ("viridis")
-        Colour map of the non-negative values (from 0).
+    cmap : str, optional
+        Colour map. By default ``SEQUENTIAL`` ("viridis") from 0 to the maximum for a
+        non-negative matrix, and ``DIVERGING`` ("PuOr_r") centred at 0 when some entry
+        is negative (e.g. a log fold change), so no value is clipped.
     max_labels : int, default=40
         Most tick labels shown per axis.
     xlabel, ylabel : str, optional
@@ -89,7 +91,13 @@ def plot_factor_heatmap(
     height = min(10.0, max(2.5, 0.3 * min(n_rows, max_labels) + 1.5))
     ax = new_axes(ax, figsize=(width, height))
 
-    im = ax.imshow(A, aspect="auto", interpolation="nearest", cmap=cmap, vmin=0.0)
+    finite = A[np.isfinite(A)]
+    if finite.size and finite.min() < 0:
+        top = float(np.abs(finite).max())
+        im = ax.imshow(A, aspect="auto", interpolation="nearest", cmap=cmap or DIVERGING,
+                       vmin=-top, vmax=top)
+    else:
+        im = ax.imshow(A, aspect="auto", interpolation="nearest", cmap=cmap or SEQUENTIAL, vmin=0.0)
     cbar = ax.figure.colorbar(im, ax=ax, fraction=0.05, pad=0.02)
     cbar.set_label(cbar_label)
     from matplotlib.ticker import MaxNLocator
