@@ -146,6 +146,10 @@ CASES = {
     "plot_signature_selection": ("plot_signature_selection",
                                  lambda **kw: plotting.plot_signature_selection(
                                      _selection_table(), k_sigprofiler=3, k_cv=4, **kw), Figure, True),
+    "plot_signature_selection[Figure()]": ("plot_signature_selection",  # as the CLI reports do
+                                           lambda **kw: plotting.plot_signature_selection(
+                                               _selection_table(), k_sigprofiler=3, k_cv=4,
+                                               fig=Figure(figsize=(9, 3.5)), **kw), Figure, True),
     "plot_signature_selection[ax]": ("plot_signature_selection",
                                      lambda **kw: plotting.plot_signature_selection(
                                          _selection_table(), k_sigprofiler=3, k_cv=4, ax=_one_axes(),
@@ -280,6 +284,10 @@ def test_plot_follows_the_style(case, tmp_path, monkeypatch):
     monkeypatch.undo()
 
     fig = _figure(obj)
+    if not hasattr(fig.canvas, "get_renderer"):  # a bare Figure(): give it an Agg canvas
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
     fig.canvas.draw()
     _check_labels(fig)
     _check_legends(fig, expect_legend)

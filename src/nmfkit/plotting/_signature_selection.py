@@ -106,6 +106,9 @@ def plot_signature_selection(table: Any, *, k_sigprofiler: int | None = None,
     for panel in (left,) + error_axes:
         h, lab = panel.get_legend_handles_labels()
         handles, labels = handles + h, labels + lab
+    rules = [lab.endswith("threshold") or lab.endswith("rule)") for lab in labels]  # listed last
+    order = sorted(range(len(labels)), key=lambda i: rules[i])
+    handles, labels = [handles[i] for i in order], [labels[i] for i in order]
     if ax is not None:  # above: the twin's y axis holds the right side
         legend_outside(left, where="above", handles=handles, labels=labels, fontsize="x-small")
         return finish(ax, save, overwrite=overwrite)
