@@ -9,14 +9,15 @@ input is a fit's result) the test checks:
   replaces them;
 - labelling rule: every visible Axes holding data (not a colour bar) has an x label and a
   y label, where a label may be replaced by category tick labels (text, not numbers: the
-  features of a heat-map, the trinucleotides of an SBS-96 panel), a twin Axes borrows the
-  x label of the Axes it twins, and an image panel without ticks (a component shown as a
+  features of a heat-map, the trinucleotides of an SBS-96 panel), an Axes sharing x (or
+  y) with a labelled one (a twin, a row of panels with ``sharey``) borrows that label, and
+  an image panel without ticks (a component shown as a
   picture) carries a title instead; every colour bar has a label;
 - every legend (of an Axes or of the Figure) lies outside the data area of every Axes of
   the figure (window extents after ``fig.canvas.draw()``);
 - every line, bar and marker is coloured from ``PALETTE`` or is a ``NEUTRAL`` reference
-  line (the SBS-96 profile: its six convention colours), and every heat-map uses
-  ``SEQUENTIAL`` (non-negative values; ``DIVERGING`` would have to be centred at zero);
+  line (the SBS-96 profile: its six convention colours), and every heat-map (or marker
+  coloured by value) uses ``SEQUENTIAL``, or ``DIVERGING`` centred at zero;
 - ``matplotlib.rcParams`` is unchanged (no global style).
 """
 
@@ -44,6 +45,7 @@ from nmfkit import NMFInputError  # noqa: E402
 from nmfkit.plotting._signatures import SBS96_COLORS  # noqa: E402
 from nmfkit.plotting._style import (  # noqa: E402
     DIVERGING,
+    MISSING,
     NEUTRAL,
     PALETTE,
     SEQUENTIAL,
@@ -210,7 +212,10 @@ def _check_labels(fig):
         has_x = (ax.get_xlabel() or _categorical_ticks(ax.get_xticklabels())
                  or any(o.get_xlabel() for o in twins))
         assert has_x, f"no x label ({where})"
-        assert ax.get_ylabel() or _categorical_ticks(ax.get_yticklabels()), f"no y label ({where})"
+        y_twins = [o for o in ax.get_shared_y_axes().get_siblings(ax) if o is not ax]
+        has_y = (ax.get_ylabel() or _categorical_ticks(ax.get_yticklabels())
+                 or any(o.get_ylabel() for o in y_twins))
+        assert has_y, f"no y label ({where})"
     for cb in cbars:
         assert cb.get_ylabel() or cb.get_xlabel(), "colour bar without a label"
 
@@ -243,10 +248,12 @@ def _check_colours(fig, allowed):
     for ax in axes:
         seen += [line.get_color() for line in ax.lines]
         seen += [p.get_facecolor() for p in ax.patches]
+        mapped = [c for c in ax.collections if c.get_array() is not None]  # colour = value
         for coll in ax.collections:
-            fc = coll.get_facecolor() if len(coll.get_facecolor()) else coll.get_edgecolor()
-            seen += list(fc)
-        for im in ax.images:
+            if coll.get_array() is None:
+                fc = coll.get_facecolor() if len(coll.get_facecolor()) else coll.get_edgecolor()
+                seen += list(fc)
+        for im in ax.images + mapped:
             cmap = im.get_cmap().name
             assert cmap in (SEQUENTIAL, DIVERGING), f"heat-map colour map {cmap}"
             if cmap == DIVERGING:
@@ -291,7 +298,7 @@ def test_plot_follows_the_style(case, tmp_path, monkeypatch):
     fig.canvas.draw()
     _check_labels(fig)
     _check_legends(fig, expect_legend)
-    allowed = list(PALETTE) + [NEUTRAL, "0.25"]  # 0.25: SBS-96 error bars
+    allowed = list(PALETTE) + [NEUTRAL, MISSING, "0.25"]  # 0.25: SBS-96 error bars
     if fn == "plot_sbs96":
         allowed += list(SBS96_COLORS.values())
     _check_colours(fig, allowed)

@@ -21,8 +21,9 @@ from typing import Any
 
 from ..exceptions import NMFInputError
 
-__all__ = ["PALETTE", "SEQUENTIAL", "DIVERGING", "NEUTRAL", "FORMATS", "categorical_colors",
-           "text_color_on", "cvd_min_distance", "legend_outside", "finish", "save_plot"]
+__all__ = ["PALETTE", "SEQUENTIAL", "DIVERGING", "NEUTRAL", "MISSING", "FORMATS",
+           "categorical_colors", "text_color_on", "cvd_min_distance", "legend_outside", "finish",
+           "save_plot"]
 
 #: Okabe–Ito: black-free order, blue first (the colour every plot's first series gets).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -30,6 +31,8 @@ SEQUENTIAL = "viridis"
 DIVERGING = "PuOr_r"
 #: Reference lines and rules (zero lines, a chosen rank): a mid grey, never data.
 NEUTRAL = "0.4"
+#: Cells or points without a value (NaN: not fitted, held out), drawn behind the data.
+MISSING = "lightgrey"
 #: The formats ``save=`` writes.
 FORMATS = ("png", "svg")
 
