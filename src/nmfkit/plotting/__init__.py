@@ -1,7 +1,13 @@
 """Plots of NMF results (matplotlib only).
 
 Every function draws into the ``ax`` (or ``fig``) it is given, or into a new
-figure, and returns it; none calls ``plt.show()`` or changes global style.
+figure, and returns it; none calls ``plt.show()`` or changes global style. All share
+one style (:mod:`nmfkit.plotting._style`): colour-blind-safe Okabe–Ito colours for
+categories, ``viridis`` for non-negative heat-maps, ``PuOr_r`` centred at zero for signed
+ones, labelled axes and colour bars, legends outside the data area; and every one takes
+``save="path/stem"`` to write ``stem.png`` and ``stem.svg`` (atomically; existing files
+only with ``overwrite=True``). The one deliberate exception: the SBS-96 profile keeps the
+community's six mutation-class colours (see ``_signatures.SBS96_COLORS``).
 
 - :func:`plot_loss`: objective against iteration, with the stop reason.
 - :func:`plot_factor_heatmap`: ``W`` or ``H`` as a heat-map with a colour bar.

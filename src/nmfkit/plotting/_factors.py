@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..exceptions import NMFInputError
+from ._style import DIVERGING, SEQUENTIAL, categorical_colors, finish
 from ._utils import component_names as _component_names
 from ._utils import (
     as_matrix,
@@ -27,12 +29,14 @@ def plot_factor_heatmap(
     row_labels: Sequence[str] | None = None,
     col_labels: Sequence[str] | None = None,
     title: str | None = None,
-    cmap: str = "viridis",
+    cmap: str | None = None,
     *,
     max_labels: int = 40,
     xlabel: str | None = None,
     ylabel: str | None = None,
     cbar_label: str = "weight",
+    save: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ):
     """Draw a factor matrix (``W`` or ``H``) as a heat-map with a colour bar.
 
@@ -48,14 +52,20 @@ def plot_factor_heatmap(
         shown.
     title : str, optional
         Axes title; defaults to a description of the shape.
-    cmap : str, default="viridis"
-        Colour map.
+    cmap : str, optional
+        Colour map. By default ``SEQUENTIAL`` ("viridis") from 0 to the maximum for a
+        non-negative matrix, and ``DIVERGING`` ("PuOr_r") centred at 0 when some entry
+        is negative (e.g. a log fold change), so no value is clipped.
     max_labels : int, default=40
         Most tick labels shown per axis.
     xlabel, ylabel : str, optional
-        Axis labels.
+        Axis labels (default ``"column"`` and ``"row"``).
     cbar_label : str, default="weight"
         Label of the colour bar.
+    save : str or os.PathLike, optional
+        Write the figure as ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
@@ -81,7 +91,13 @@ def plot_factor_heatmap(
     height = min(10.0, max(2.5, 0.3 * min(n_rows, max_labels) + 1.5))
     ax = new_axes(ax, figsize=(width, height))
 
-    im = ax.imshow(A, aspect="auto", interpolation="nearest", cmap=cmap, vmin=0.0)
+    finite = A[np.isfinite(A)]
+    if finite.size and finite.min() < 0:
+        top = float(np.abs(finite).max())
+        im = ax.imshow(A, aspect="auto", interpolation="nearest", cmap=cmap or DIVERGING,
+                       vmin=-top, vmax=top)
+    else:
+        im = ax.imshow(A, aspect="auto", interpolation="nearest", cmap=cmap or SEQUENTIAL, vmin=0.0)
     cbar = ax.figure.colorbar(im, ax=ax, fraction=0.05, pad=0.02)
     cbar.set_label(cbar_label)
     from matplotlib.ticker import MaxNLocator
@@ -94,12 +110,10 @@ def plot_factor_heatmap(
         thin_ticks(ax, col_labels, "x", max_labels)
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if xlabel:
-        ax.set_xlabel(xlabel)
-    if ylabel:
-        ax.set_ylabel(ylabel)
+    ax.set_xlabel("column" if xlabel is None else xlabel)
+    ax.set_ylabel("row" if ylabel is None else ylabel)
     ax.set_title(title if title is not None else f"{n_rows} x {n_cols} factor matrix")
-    return ax
+    return finish(ax, save, overwrite=overwrite)
 
 
 def plot_components_images(
@@ -107,10 +121,12 @@ def plot_components_images(
     image_shape: tuple[int, int],
     *,
     n_cols: int | None = None,
-    cmap: str = "gray_r",
+    cmap: str = SEQUENTIAL,
     component_names: Sequence[str] | None = None,
     title: str | None = "NMF components",
     fig=None,
+    save: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ):
     """Show each component (row of ``H``) as an image, e.g. 8x8 digit pixels.
 
@@ -123,8 +139,9 @@ def plot_components_images(
         ``load_digits().images``).
     n_cols : int, optional
         Panels per row (default ``min(n_components, 5)``).
-    cmap : str, default="gray_r"
-        Colour map; each image is scaled from 0 to its own maximum.
+    cmap : str, default=SEQUENTIAL ("viridis")
+        Colour map; each image is scaled from 0 to its own maximum (so there is no
+        shared colour bar; pass ``cmap="gray_r"`` for ink-on-paper digits).
     component_names : sequence of str, optional
         Panel titles (default: H's index when a DataFrame, else ``comp1..compK``).
     title : str or None, default="NMF components"
@@ -132,6 +149,10 @@ def plot_components_images(
     fig : matplotlib.figure.Figure, optional
         Figure to draw into (e.g. a bare ``Figure()`` outside pyplot); a new one is
         made when None.
+    save : str or os.PathLike, optional
+        Write the figure as ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
@@ -165,7 +186,7 @@ def plot_components_images(
         ax.set_yticks([])
     if title:
         fig.suptitle(title)
-    return fig
+    return finish(fig, save, overwrite=overwrite)
 
 
 def plot_top_features(
@@ -177,6 +198,8 @@ def plot_top_features(
     component_names: Sequence[str] | None = None,
     title: str | None = "Top features per component",
     fig=None,
+    save: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ):
     """Bar chart of the ``n_top`` heaviest features of each component.
 
@@ -197,11 +220,16 @@ def plot_top_features(
         Figure title.
     fig : matplotlib.figure.Figure, optional
         Figure to draw into; a new one is made when None.
+    save : str or os.PathLike, optional
+        Write the figure as ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
     matplotlib.figure.Figure
-        The figure, one axes of horizontal bars per component (heaviest on top).
+        The figure, one axes of horizontal bars per component (heaviest on top), each
+        component in its own colour (:func:`~nmfkit.plotting._style.categorical_colors`).
 
     Examples
     --------
@@ -231,16 +259,18 @@ def plot_top_features(
     fig = new_figure(
         fig, figsize=(panel_w * n_cols, (0.22 * n_show + 0.9) * n_rows + (0.4 if title else 0))
     )
+    colors = categorical_colors(k)
     for i in range(k):
         ax = fig.add_subplot(n_rows, n_cols, i + 1)
         order = np.argsort(-A[i], kind="stable")[:n_show][::-1]  # heaviest drawn last = on top
-        ax.barh(np.arange(n_show), A[i, order], color=f"C{i % 10}")
+        ax.barh(np.arange(n_show), A[i, order], color=colors[i])
         ax.set_yticks(np.arange(n_show))
         ax.set_yticklabels([feature_names[j] for j in order], fontsize="small")
         ax.set_title(names[i], fontsize="medium")
         ax.tick_params(axis="x", labelsize="small")
         ax.set_xlabel("weight", fontsize="small")
+        ax.set_ylabel("feature", fontsize="small")
     if title:
         fig.suptitle(title)
-    return fig
+    return finish(fig, save, overwrite=overwrite)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
 from ..exceptions import NMFInputError
+from ._style import NEUTRAL, PALETTE, finish, legend_outside
 from ._utils import new_axes
 
 __all__ = ["plot_loss"]
@@ -52,7 +54,8 @@ def _unpack(obj: Any) -> tuple[np.ndarray, np.ndarray | None, dict]:
     return history, iters, meta
 
 
-def plot_loss(result_or_history: Any, ax=None, log: bool = True):
+def plot_loss(result_or_history: Any, ax=None, log: bool = True, *,
+              save: str | os.PathLike | None = None, overwrite: bool = False):
     """Plot the objective against the iteration and mark why the solver stopped.
 
     Parameters
@@ -66,6 +69,11 @@ def plot_loss(result_or_history: Any, ax=None, log: bool = True):
         Axes to draw into; a new figure is made when None.
     log : bool, default=True
         Use a logarithmic y axis (ignored when some value is not positive).
+    save : str or os.PathLike, optional
+        Write the figure as ``<save>.png`` and ``<save>.svg`` (see
+        :func:`nmfkit.plotting._style.save_plot`).
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
@@ -83,10 +91,10 @@ def plot_loss(result_or_history: Any, ax=None, log: bool = True):
     if history.size == 0:
         raise NMFInputError("result_or_history holds no loss values; nothing to plot.")
     x = iters if iters is not None else np.arange(history.size, dtype=float)
-    ax = new_axes(ax, figsize=(5.5, 3.8))
+    ax = new_axes(ax, figsize=(7.5, 3.8))  # room for the legend on the right
 
     marker = "o" if history.size <= 40 else None
-    ax.plot(x, history, marker=marker, markersize=3, linewidth=1.5, color="C0", label="objective")
+    ax.plot(x, history, marker=marker, markersize=3, linewidth=1.5, color=PALETTE[0], label="objective")
 
     stop_reason = meta.get("stop_reason")
     if stop_reason is not None:
@@ -94,10 +102,10 @@ def plot_loss(result_or_history: Any, ax=None, log: bool = True):
         n_iter = meta.get("n_iter")
         if n_iter is not None:
             text += f" after {n_iter} it."
-        color = "C2" if stop_reason == "tol" else "C3"
+        color = PALETTE[2] if stop_reason == "tol" else PALETTE[3]
         ax.scatter([x[-1]], [history[-1]], s=60, marker="*", color=color, zorder=3, label=text)
-        ax.axvline(x[-1], color=color, linestyle=":", linewidth=1)
-        ax.legend(loc="upper right", fontsize="small", frameon=False)
+        ax.axvline(x[-1], color=NEUTRAL, linestyle=":", linewidth=1)
+        legend_outside(ax, fontsize="small")
 
     if log and np.all(history[np.isfinite(history)] > 0):
         ax.set_yscale("log")
@@ -110,4 +118,4 @@ def plot_loss(result_or_history: Any, ax=None, log: bool = True):
     ax.set_ylabel(ylabel)
     ax.set_title(f"Convergence (final {history[-1]:.4g})")
     ax.grid(True, which="major", alpha=0.3)
-    return ax
+    return finish(ax, save, overwrite=overwrite)

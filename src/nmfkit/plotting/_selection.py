@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
 from ..exceptions import NMFInputError
+from ._style import NEUTRAL, PALETTE, SEQUENTIAL, finish, legend_outside
 from ._utils import new_axes, new_figure
 
 __all__ = ["plot_component_stability", "plot_consensus", "plot_rank_search"]
@@ -31,7 +33,7 @@ def _lower(values) -> float:
 
 def _mark_best(ax, best_k):
     if best_k is not None:
-        ax.axvline(best_k, color="0.4", linestyle="--", linewidth=1, label=f"best k = {best_k}")
+        ax.axvline(best_k, color=NEUTRAL, linestyle="--", linewidth=1, label=f"best k = {best_k}")
 
 
 def _curve(ax, table, column, label, color, marker="o", err=None):
@@ -44,7 +46,8 @@ def _curve(ax, table, column, label, color, marker="o", err=None):
     return True
 
 
-def plot_rank_search(result: Any, fig=None):
+def plot_rank_search(result: Any, fig=None, *, save: str | os.PathLike | None = None,
+                     overwrite: bool = False):
     """Panel of a rank search: error, component stability and consensus against k.
 
     Three axes: (1) the mean divergence per entry of the held-out entries (speckled
@@ -58,7 +61,12 @@ def plot_rank_search(result: Any, fig=None):
     result : RankSearchResult or DataFrame
         The output of :func:`nmfkit.selection.rank_search` (or its ``table``).
     fig : matplotlib.figure.Figure, optional
-        An empty figure to draw into; a new one when None.
+        An empty figure to draw into; a new one when None. Each panel's legend sits to
+        its right, so give it a constrained layout (as the figures made here have).
+    save : str or os.PathLike, optional
+        Write the figure as ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
@@ -76,33 +84,35 @@ def plot_rank_search(result: Any, fig=None):
     """
     table = _table(result)
     best_k = getattr(result, "best_k", None)
-    fig = new_figure(fig, figsize=(13.0, 3.8))
+    fig = new_figure(fig, figsize=(16.0, 3.8))
     ax1, ax2, ax3 = fig.subplots(1, 3, squeeze=True)
-    drawn = _curve(ax1, table, "cv_error", "held-out (speckled CV)", "C0", err="cv_se")
-    drawn |= _curve(ax1, table, "bicv_error", "held-out (bi-CV)", "C1", marker="s", err="bicv_se")
-    drawn |= _curve(ax1, table, "cv_train_error", "training entries", "C2", marker="^")
+    c = PALETTE
+    drawn = _curve(ax1, table, "cv_error", "held-out (speckled CV)", c[0], err="cv_se")
+    drawn |= _curve(ax1, table, "bicv_error", "held-out (bi-CV)", c[1], marker="s", err="bicv_se")
+    drawn |= _curve(ax1, table, "cv_train_error", "training entries", c[2], marker="^")
     if not drawn:
-        _curve(ax1, table, "rel_error", "relative error (best restart)", "C3")
+        _curve(ax1, table, "rel_error", "relative error (best restart)", c[3])
         ax1.set_ylabel("‖X − WH‖ / ‖X‖")
     else:
         ax1.set_ylabel("divergence per entry")
     ax1.set_title("Error")
-    _curve(ax2, table, "silhouette", "silhouette", "C0")
-    _curve(ax2, table, "min_cluster_silhouette", "worst cluster silhouette", "C1", marker="v")
-    _curve(ax2, table, "similarity", "matched cosine similarity", "C2", marker="s")
+    _curve(ax2, table, "silhouette", "silhouette", c[0])
+    _curve(ax2, table, "min_cluster_silhouette", "worst cluster silhouette", c[1], marker="v")
+    _curve(ax2, table, "similarity", "matched cosine similarity", c[2], marker="s")
     ax2.set_title("Component stability")
+    ax2.set_ylabel("silhouette / cosine similarity")
     ax2.set_ylim(_lower(table.get("min_cluster_silhouette")), 1.05)
-    _curve(ax3, table, "cophenetic", "cophenetic correlation", "C0")
-    _curve(ax3, table, "dispersion", "dispersion", "C1", marker="s")
+    _curve(ax3, table, "cophenetic", "cophenetic correlation", c[0])
+    _curve(ax3, table, "dispersion", "dispersion", c[1], marker="s")
     ax3.set_title("Consensus of samples")
+    ax3.set_ylabel("cophenetic correlation / dispersion")
     for ax in (ax1, ax2, ax3):
         _mark_best(ax, best_k)
         ax.set_xlabel("rank k")
         ax.set_xticks(table["k"].to_numpy())
         ax.grid(True, alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="small", frameon=False)
-    return fig
+        legend_outside(ax, fontsize="small")
+    return finish(fig, save, overwrite=overwrite)
 
 
 def _consensus_of(obj, k):
@@ -123,7 +133,8 @@ def _consensus_of(obj, k):
     )
 
 
-def plot_consensus(consensus: Any, k: int | None = None, ax=None, cmap: str = "Blues"):
+def plot_consensus(consensus: Any, k: int | None = None, ax=None, cmap: str = SEQUENTIAL, *,
+                   save: str | os.PathLike | None = None, overwrite: bool = False):
     """Heat-map of a consensus matrix, samples ordered by its average-linkage tree.
 
     Parameters
@@ -134,8 +145,12 @@ def plot_consensus(consensus: Any, k: int | None = None, ax=None, cmap: str = "B
     k : int, optional
         Rank, for a RankSearchResult (also shown in the title).
     ax : matplotlib.axes.Axes, optional
-    cmap : str
+    cmap : str, default=SEQUENTIAL ("viridis")
         Colour map (0 = never together, 1 = always together).
+    save : str or os.PathLike, optional
+        Write the figure as ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
@@ -162,10 +177,11 @@ def plot_consensus(consensus: Any, k: int | None = None, ax=None, cmap: str = "B
     label = "" if k is None else f"k = {k}: "
     ax.set_title(f"Consensus, {label}cophenetic {c.cophenetic:.3f}, {c.n_restarts} restarts",
                  fontsize="medium")
-    return ax
+    return finish(ax, save, overwrite=overwrite)
 
 
-def plot_component_stability(stability: Any, k: int | None = None, ax=None):
+def plot_component_stability(stability: Any, k: int | None = None, ax=None, *,
+                             save: str | os.PathLike | None = None, overwrite: bool = False):
     """Per-component stability: each restart's matched similarity and the cluster silhouettes.
 
     For each component cluster j (from :func:`~nmfkit.selection.component_stability`),
@@ -178,6 +194,10 @@ def plot_component_stability(stability: Any, k: int | None = None, ax=None):
         With a RankSearchResult, ``k`` (default ``best_k``) picks the rank.
     k : int, optional
     ax : matplotlib.axes.Axes, optional
+    save : str or os.PathLike, optional
+        Write the figure as ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
@@ -204,13 +224,13 @@ def plot_component_stability(stability: Any, k: int | None = None, ax=None):
     sim = np.asarray(stability.similarity)
     sil = np.asarray(stability.cluster_silhouette)
     nR, kk = sim.shape
-    ax = new_axes(ax, figsize=(max(4.0, 0.5 * kk + 2.5), 3.8))
+    ax = new_axes(ax, figsize=(max(6.5, 0.5 * kk + 5.0), 3.8))  # + legend
     x = np.arange(kk)
-    ax.bar(x, np.nan_to_num(sil), color="C0", alpha=0.35, label="cluster silhouette")
+    ax.bar(x, np.nan_to_num(sil), color=PALETTE[0], alpha=0.35, label="cluster silhouette")
     jitter = (np.random.default_rng(0).random(sim.shape) - 0.5) * 0.3
-    ax.scatter((x[None, :] + jitter).ravel(), sim.ravel(), s=10, color="C1",
+    ax.scatter((x[None, :] + jitter).ravel(), sim.ravel(), s=10, color=PALETTE[1],
                label=f"similarity to centroid ({nR} restarts)")
-    ax.axhline(0, color="0.5", linewidth=0.8)
+    ax.axhline(0, color=NEUTRAL, linewidth=0.8)
     ax.set_xticks(x)
     ax.set_xticklabels([str(j + 1) for j in x])
     ax.set_xlabel("component")
@@ -218,5 +238,5 @@ def plot_component_stability(stability: Any, k: int | None = None, ax=None):
     ax.set_ylim(_lower(sil), 1.05)
     what = "Component stability" if k is None else f"k = {k}"
     ax.set_title(f"{what}: silhouette {stability.silhouette:.3f}", fontsize="medium")
-    ax.legend(fontsize="small", frameon=False, loc="best")
-    return ax
+    legend_outside(ax, fontsize="small")
+    return finish(ax, save, overwrite=overwrite)

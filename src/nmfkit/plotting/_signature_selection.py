@@ -3,6 +3,7 @@ heat-map of signatures against a reference."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 
 from ..exceptions import NMFInputError
 from ._selection import _curve, _lower
+from ._style import PALETTE, SEQUENTIAL, finish, legend_outside, text_color_on
 from ._utils import new_axes, new_figure
 
 __all__ = ["plot_signature_selection", "plot_cosine_heatmap"]
@@ -27,21 +29,23 @@ def _selection_table(table: Any):
 
 
 def _mark_ranks(ax, k_sigprofiler, k_cv) -> None:
-    for k, style, colour, what in ((k_sigprofiler, "--", "C3", "SigProfiler rule"),
-                                   (k_cv, ":", "C4", "CV rule")):
+    for k, style, colour, what in ((k_sigprofiler, "--", PALETTE[3], "SigProfiler rule"),
+                                   (k_cv, ":", PALETTE[4], "CV rule")):
         if k is not None:
             ax.axvline(k, color=colour, linestyle=style, linewidth=1.5,
                        label=f"k = {k} ({what})")
 
 
 def plot_signature_selection(table: Any, *, k_sigprofiler: int | None = None,
-                             k_cv: int | None = None, ax=None, fig=None):
+                             k_cv: int | None = None, ax=None, fig=None,
+                             save: str | os.PathLike | None = None, overwrite: bool = False):
     """SigProfiler-style selection panel: stability and error against the rank k.
 
     Left (or ``ax``): average and minimum cosine silhouette of the signature clusters,
     with SigProfiler's thresholds 0.8 and 0.2 dashed. Right: the relative reconstruction
     error and, on a twin axis, the held-out CV error ± one SE (with ``ax``, both errors go
-    on a twin of ``ax``). Labelled vertical lines mark the ranks of the two rules.
+    on a twin of ``ax``). Labelled vertical lines mark the ranks of the two rules. One
+    legend holds every entry: outside the figure on its right, or above ``ax``.
 
     Parameters
     ----------
@@ -54,6 +58,10 @@ def plot_signature_selection(table: Any, *, k_sigprofiler: int | None = None,
     ax : matplotlib.axes.Axes, optional
     fig : matplotlib.figure.Figure, optional
         An empty figure for the two panels; new when ``ax`` and ``fig`` are None.
+    save : str or os.PathLike, optional
+        Write the figure as ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
@@ -86,8 +94,8 @@ def plot_signature_selection(table: Any, *, k_sigprofiler: int | None = None,
         left.set_title("Stability", fontsize="medium")
         right.set_title("Error", fontsize="medium")
     _stability_panel(left, table)
-    _curve(right, table, "reconstruction_error", "reconstruction error", "C2", marker="s")
-    _curve(cv_ax, table, "cv_error", "CV error (± SE)", "C5", marker="^", err="cv_se")
+    _curve(right, table, "reconstruction_error", "reconstruction error", PALETTE[2], marker="s")
+    _curve(cv_ax, table, "cv_error", "CV error (± SE)", PALETTE[5], marker="^", err="cv_se")
     for panel in (left,) if ax is not None else (left, right):
         _mark_ranks(panel, k_sigprofiler, k_cv)
         panel.set_xlabel("rank k")
@@ -95,22 +103,24 @@ def plot_signature_selection(table: Any, *, k_sigprofiler: int | None = None,
         panel.grid(True, alpha=0.3)
     error_axes = (right,) if cv_ax is right else (right, cv_ax)
     handles, labels = [], []
-    for panel in ((left,) if ax is not None else ()) + error_axes:
+    for panel in (left,) + error_axes:
         h, lab = panel.get_legend_handles_labels()
         handles, labels = handles + h, labels + lab
-    if ax is not None:
-        left.legend(handles, labels, fontsize="x-small", frameon=False, loc="lower left")
-        return ax
-    left.legend(fontsize="x-small", frameon=False, loc="lower left")
-    right.legend(handles, labels, fontsize="x-small", frameon=False, loc="upper right")
-    return fig
+    rules = [lab.endswith("threshold") or lab.endswith("rule)") for lab in labels]  # listed last
+    order = sorted(range(len(labels)), key=lambda i: rules[i])
+    handles, labels = [handles[i] for i in order], [labels[i] for i in order]
+    if ax is not None:  # above: the twin's y axis holds the right side
+        legend_outside(left, where="above", handles=handles, labels=labels, fontsize="x-small")
+        return finish(ax, save, overwrite=overwrite)
+    legend_outside(fig, handles=handles, labels=labels, fontsize="x-small")
+    return finish(fig, save, overwrite=overwrite)
 
 
 def _stability_panel(ax, table) -> None:
-    _curve(ax, table, "avg_stability", "average stability", "C0")
-    _curve(ax, table, "min_stability", "minimum stability", "C1", marker="v")
-    ax.axhline(0.8, color="C0", linestyle="--", linewidth=0.8, alpha=0.7, label="0.8 threshold")
-    ax.axhline(0.2, color="C1", linestyle="--", linewidth=0.8, alpha=0.7, label="0.2 threshold")
+    _curve(ax, table, "avg_stability", "average stability", PALETTE[0])
+    _curve(ax, table, "min_stability", "minimum stability", PALETTE[1], marker="v")
+    ax.axhline(0.8, color=PALETTE[0], linestyle="--", linewidth=0.8, alpha=0.7, label="0.8 threshold")
+    ax.axhline(0.2, color=PALETTE[1], linestyle="--", linewidth=0.8, alpha=0.7, label="0.2 threshold")
     ax.set_ylim(_lower(table.get("min_stability")), 1.05)
     ax.set_ylabel("stability (cosine silhouette)")
 
@@ -131,7 +141,8 @@ def _keep_columns(C: np.ndarray, top: int | None, threshold: float | None) -> np
 
 def plot_cosine_heatmap(A: Any, B: Any, *, ax=None, annotate: bool = True,
                         threshold: float | None = None, top: int | None = None,
-                        cmap: str = "Blues"):
+                        cmap: str = SEQUENTIAL, save: str | os.PathLike | None = None,
+                        overwrite: bool = False):
     """Heat-map of the cosine similarity of the rows of ``A`` against the rows of ``B``.
 
     Parameters
@@ -146,7 +157,13 @@ def plot_cosine_heatmap(A: Any, B: Any, *, ax=None, annotate: bool = True,
         Keep only some columns of ``B`` (readable with COSMIC's 86): each row's ``top``
         best matches (1 with ``threshold`` alone) and every column reaching ``threshold``
         for some row. All columns when both are None.
-    cmap : str, default="Blues"
+    cmap : str, default=SEQUENTIAL ("viridis")
+        Colour map of the similarities (from 0 to 1; signatures are non-negative); cell
+        values are written in black or white, whichever reads better on the cell.
+    save : str or os.PathLike, optional
+        Write the figure as ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
@@ -177,10 +194,11 @@ def plot_cosine_heatmap(A: Any, B: Any, *, ax=None, annotate: bool = True,
     ax.set_xticklabels(cols, rotation=90, fontsize=7 if k2 > 20 else 8)
     ax.set_yticks(np.arange(k1))
     ax.set_yticklabels([str(r) for r in rows], fontsize=8)
+    ax.set_ylabel("signature")
     ax.set_xlabel("reference" if threshold is None and top is None else "reference (best matches)")
     if annotate and k1 * k2 <= 600:
         for i in range(k1):
             for j in range(k2):
                 ax.text(j, i, f"{C[i, j]:.2f}", ha="center", va="center", fontsize=6 if k2 > 15 else 8,
-                        color="white" if C[i, j] > 0.6 else "black")
-    return ax
+                        color=text_color_on(cmap, C[i, j]))
+    return finish(ax, save, overwrite=overwrite)

@@ -3,6 +3,7 @@ cosine heat-map are in :mod:`nmfkit.plotting._signature_selection`)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -11,11 +12,20 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import NMFInputError
+from ._style import categorical_colors, finish, legend_outside
 from ._utils import grid_shape, new_axes, new_figure, thin_ticks
 
 __all__ = ["SBS96_COLORS", "plot_sbs96", "plot_exposures"]
 
 #: Block colours of the standard SBS-96 plot (sigProfilerPlotting), RGB / 256.
+#:
+#: The one exception to the Okabe–Ito palette of :mod:`nmfkit.plotting._style`: these
+#: six colours are the community convention (every published SBS-96 profile and COSMIC
+#: use them), so a reader recognises a class by its colour across papers. They are not
+#: all colour-blind safe: T>A (grey) and T>G (pale pink) are close (CIELAB ΔE 13.8 with
+#: normal vision, 7.6 with deuteranopia, 3.6 with protanopia; see
+#: ``_style.cvd_min_distance`` and ``tests/test_plot_style.py``); every other pair is
+#: far apart. The class is therefore also written over each block of 16 bars (the strip).
 SBS96_COLORS = {name: tuple(c / 256 for c in rgb) for name, rgb in (
     ("C>A", (3, 189, 239)), ("C>G", (1, 1, 1)), ("C>T", (228, 41, 38)),
     ("T>A", (203, 202, 202)), ("T>C", (162, 207, 99)), ("T>G", (236, 199, 197)))}
@@ -92,7 +102,8 @@ def _sbs96_panel(ax, heights, se, title: str, percent: bool) -> None:
 
 
 def plot_sbs96(signatures: Any, *, ax=None, fig=None, ncols: int = 1,
-               names: Sequence[str] | None = None, percent: bool = True, se: Any = None):
+               names: Sequence[str] | None = None, percent: bool = True, se: Any = None,
+               save: str | os.PathLike | None = None, overwrite: bool = False):
     """Standard SBS-96 bar plot: one panel per signature, bars in substitution-major order.
 
     The 96 bars follow the blocks C>A, C>G, C>T, T>A, T>C, T>G (5' base outer, 3' base
@@ -119,6 +130,10 @@ def plot_sbs96(signatures: Any, *, ax=None, fig=None, ncols: int = 1,
     se : DataFrame or array, optional
         Standard errors of the same shape (e.g. ``Solution.signatures_se``), drawn as
         error bars (scaled like the bars when ``percent``).
+    save : str or os.PathLike, optional
+        Write the figure as ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
@@ -152,7 +167,7 @@ def plot_sbs96(signatures: Any, *, ax=None, fig=None, ncols: int = 1,
             raise NMFInputError(f"ax holds one panel but there are {k} signatures; pass fig= (or no "
                                 "ax) for a grid, or select one row")
         _sbs96_panel(ax, values[0], None if errors is None else errors[0], titles[0], percent)
-        return ax
+        return finish(ax, save, overwrite=overwrite)
     nrows, ncols = grid_shape(k, ncols, 1)
     fig = new_figure(fig, figsize=(7.5 * ncols, 2.1 * nrows + 0.4))
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
@@ -160,16 +175,11 @@ def plot_sbs96(signatures: Any, *, ax=None, fig=None, ncols: int = 1,
         panel.set_visible(j < k)
         if j < k:
             _sbs96_panel(panel, values[j], None if errors is None else errors[j], titles[j], percent)
-    return fig
+    return finish(fig, save, overwrite=overwrite)
 
 
-def _palette(n: int) -> list:
-    from matplotlib import colormaps
-    cmap = colormaps["tab10" if n <= 10 else "tab20"]
-    return [cmap(i % cmap.N) for i in range(n)]
-
-
-def plot_exposures(exposures: Any, *, ax=None, relative: bool = False, order: Any = None):
+def plot_exposures(exposures: Any, *, ax=None, relative: bool = False, order: Any = None,
+                   save: str | os.PathLike | None = None, overwrite: bool = False):
     """Stacked bars of the exposures: one bar per sample, one colour per signature.
 
     Parameters
@@ -181,11 +191,16 @@ def plot_exposures(exposures: Any, *, ax=None, relative: bool = False, order: An
         Show each sample's fractions (bars of height 1) instead of counts.
     order : None, "total" or sequence of sample labels
         Sample order: as given, by decreasing total, or this order (a subset is allowed).
+    save : str or os.PathLike, optional
+        Write the figure as ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
     matplotlib.axes.Axes
-        ``ax.containers[j]`` holds signature ``j``'s bars.
+        ``ax.containers[j]`` holds signature ``j``'s bars, coloured by
+        :func:`~nmfkit.plotting._style.categorical_colors`; the legend is outside, right.
 
     Examples
     --------
@@ -213,9 +228,9 @@ def plot_exposures(exposures: Any, *, ax=None, relative: bool = False, order: An
         totals = values.sum(axis=1, keepdims=True)
         values = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
     n, k = values.shape
-    ax = new_axes(ax, figsize=(min(16.0, max(5.0, 0.18 * n + 3.0)), 3.8))
+    ax = new_axes(ax, figsize=(min(17.5, max(6.5, 0.18 * n + 4.5)), 3.8))  # + legend
     x, bottom = np.arange(n), np.zeros(n)
-    for j, colour in enumerate(_palette(k)):
+    for j, colour in enumerate(categorical_colors(k)):
         ax.bar(x, values[:, j], bottom=bottom, width=0.85, color=colour, linewidth=0,
                label=str(E.columns[j]))
         bottom += values[:, j]
@@ -226,6 +241,5 @@ def plot_exposures(exposures: Any, *, ax=None, relative: bool = False, order: An
     ax.set_xlabel("sample")
     ax.set_ylabel("fraction of mutations" if relative else "mutations")
     ax.set_title("Relative exposures" if relative else "Exposures", fontsize="medium")
-    ax.legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-              ncol=1 if k <= 20 else 2)
-    return ax
+    legend_outside(ax, fontsize="small", ncol=1 if k <= 20 else 2)
+    return finish(ax, save, overwrite=overwrite)

@@ -75,8 +75,14 @@ def new_axes(ax, figsize: tuple[float, float]):
 
 
 def new_figure(fig, figsize: tuple[float, float]):
-    """``fig`` itself, or a new constrained-layout figure."""
+    """``fig`` itself, or a new constrained-layout figure.
+
+    A given figure without a layout engine gets constrained layout, which makes room for
+    the legends placed outside the panels (``_style.legend_outside``).
+    """
     if fig is not None:
+        if fig.get_layout_engine() is None:
+            fig.set_layout_engine("constrained")
         return fig
     import matplotlib.pyplot as plt
 
