@@ -41,6 +41,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import nmfkit  # noqa: E402
 import nmfkit.plotting as plotting  # noqa: E402
+import nmfkit.pl as pl  # noqa: E402
 from nmfkit import NMFInputError  # noqa: E402
 from nmfkit.plotting._signatures import SBS96_COLORS  # noqa: E402
 from nmfkit.plotting._style import (  # noqa: E402
@@ -117,8 +118,29 @@ def _one_axes():
     return plt.subplots(layout="constrained")[1]
 
 
+def _adata():
+    """An AnnData holding a small NMF result (nmfkit.tl's layout), groups and an embedding."""
+    pytest.importorskip("anndata")
+    import anndata
+    import pandas as pd
+
+    from nmfkit import NMFResult
+
+    rng = _rng()
+    obs = pd.DataFrame({"group": list("aabbccdd") * 3}, index=[f"c{i}" for i in range(24)])
+    adata = anndata.AnnData(rng.random((24, 12)), obs=obs)
+    adata.var_names = [f"gene{j}" for j in range(12)]
+    NMFResult.from_frames(rng.random((24, 3)), rng.random((3, 12))).to_anndata(adata)
+    adata.obsm["X_umap"] = rng.random((24, 2))
+    return adata
+
+
 # name -> (function name, call(**save_kwargs), expected return type, expects a legend)
 CASES = {
+    "pl.components_heatmap": ("pl.components_heatmap", lambda **kw: pl.components_heatmap(
+        _adata(), "group", **kw), Axes, False),
+    "pl.top_features": ("pl.top_features", lambda **kw: pl.top_features(_adata(), n=4, **kw), Figure, False),
+    "pl.embedding": ("pl.embedding", lambda **kw: pl.embedding(_adata(), **kw), Figure, False),
     "plot_loss": ("plot_loss", lambda **kw: plotting.plot_loss(_fit(), **kw), Axes, True),
     "plot_factor_heatmap": ("plot_factor_heatmap", lambda **kw: plotting.plot_factor_heatmap(
         _rng().random((4, 12)), **kw), Axes, False),
@@ -163,7 +185,7 @@ CASES = {
 
 def test_every_public_plotting_function_is_checked():
     """A new plotting function must be added to CASES (and so follow the style)."""
-    assert {fn for fn, *_ in CASES.values()} == set(plotting.__all__)
+    assert {fn for fn, *_ in CASES.values()} == set(plotting.__all__) | {f"pl.{n}" for n in pl.__all__ if n != "group_means"}  # group_means: a table
 
 
 # -- helpers -----------------------------------------------------------------------------------

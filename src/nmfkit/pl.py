@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _anndata
 from .exceptions import NMFInputError
-from .plotting._style import SEQUENTIAL, finish
+from .plotting._style import MISSING, SEQUENTIAL, finish
 
 __all__ = ["components_heatmap", "top_features", "embedding", "group_means"]
 
@@ -65,7 +65,7 @@ def group_means(adata: Any, groupby: str, key: str = "nmf", standard_scale: str 
 
 
 def components_heatmap(adata: Any, groupby: str, key: str = "nmf", standard_scale: str | None = "var", *,
-                       ax=None, save: str | os.PathLike | None = None):
+                       ax=None, save: str | os.PathLike | None = None, overwrite: bool = False):
     """Heat-map of the mean code of each group (rows) in each component (columns).
 
     Parameters
@@ -81,6 +81,8 @@ def components_heatmap(adata: Any, groupby: str, key: str = "nmf", standard_scal
     ax : matplotlib Axes, optional
     save : path, optional
         Write ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``; otherwise they raise ``NMFInputError``.
 
     Returns
     -------
@@ -105,15 +107,32 @@ def components_heatmap(adata: Any, groupby: str, key: str = "nmf", standard_scal
     ax.set_ylabel(groupby)
     label = "mean code, scaled to [0, 1] per component" if standard_scale == "var" else "mean code"
     ax.figure.colorbar(image, ax=ax, label=label)
-    return finish(ax, save)
+    return finish(ax, save, overwrite=overwrite)
 
 
 def top_features(adata: Any, key: str = "nmf", n: int = 10, *, fig=None, n_cols: int | None = None,
-                 save: str | os.PathLike | None = None):
+                 save: str | os.PathLike | None = None, overwrite: bool = False):
     """Bar charts of the ``n`` heaviest features (``var_names``) of each component.
 
     :func:`nmfkit.plotting.plot_top_features` on the loadings of the features used.
-    A grid of panels, so it takes ``fig`` (not ``ax``).
+    A grid of panels, so it takes ``fig`` (not ``ax``). For a table instead of a plot,
+    and a ranking by distinctiveness, see :func:`nmfkit.top_features`.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        With a result under ``key`` (``nmfkit.tl.nmf``).
+    key : str, default="nmf"
+    n : int, default=10
+        Features per component.
+    fig : matplotlib Figure, optional
+        Draw into this figure (default: a new one).
+    n_cols : int, optional
+        Panels per row.
+    save : path, optional
+        Write ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``.
 
     Returns
     -------
@@ -133,12 +152,12 @@ def top_features(adata: Any, key: str = "nmf", n: int = 10, *, fig=None, n_cols:
     names = [str(v) for v in np.asarray(adata.var_names)[mask]]
     fig = plot_top_features(H, names, n_top=n, n_cols=n_cols, component_names=_names(uns, H.shape[0]),
                             title=f"Top features per component ({key})", fig=fig)
-    return finish(fig, save)
+    return finish(fig, save, overwrite=overwrite)
 
 
 def embedding(adata: Any, basis: str = "umap", key: str = "nmf", components: Sequence[int] | None = None, *,
               n_cols: int = 4, point_size: float | None = None, fig=None,
-              save: str | os.PathLike | None = None):
+              save: str | os.PathLike | None = None, overwrite: bool = False):
     """Scatter of an embedding (``obsm[f"X_{basis}"]``) coloured by each component's codes.
 
     Parameters
@@ -150,6 +169,13 @@ def embedding(adata: Any, basis: str = "umap", key: str = "nmf", components: Seq
         Which components (default: all); one panel each. NaN codes are drawn grey.
     n_cols : int, default=4
         Panels per row.
+    point_size : float, optional
+        Marker size (default: shrinks with the number of cells).
+    fig : matplotlib Figure, optional
+    save : path, optional
+        Write ``<save>.png`` and ``<save>.svg``.
+    overwrite : bool, default=False
+        Replace existing files at ``save``.
 
     Returns
     -------
@@ -184,15 +210,14 @@ def embedding(adata: Any, basis: str = "umap", key: str = "nmf", components: Seq
         ax = fig.add_subplot(n_rows, n_cols, i + 1)
         values = codes[:, c]
         missing = np.isnan(values)
-        ax.scatter(xy[missing, 0], xy[missing, 1], s=size, c="lightgrey", linewidths=0)
+        ax.scatter(xy[missing, 0], xy[missing, 1], s=size, c=MISSING, linewidths=0)
         order = np.flatnonzero(~missing)[np.argsort(values[~missing], kind="stable")]  # high on top
         points = ax.scatter(xy[order, 0], xy[order, 1], s=size, c=values[order], cmap=SEQUENTIAL,
                             linewidths=0)
         fig.colorbar(points, ax=ax, label="code")
         ax.set_title(names[c], fontsize="medium")
         ax.set_xlabel(f"{basis.upper()}1")
-        if i % n_cols == 0:
-            ax.set_ylabel(f"{basis.upper()}2")
+        ax.set_ylabel(f"{basis.upper()}2")  # every panel: the axes have no ticks to share
         ax.set_xticks([])
         ax.set_yticks([])
-    return finish(fig, save)
+    return finish(fig, save, overwrite=overwrite)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .._files import figure, save_figure, staged_dir, write_json
 from ..exceptions import NMFInputError
+from ..plotting._style import PALETTE
 from ._catalog import read_catalog
 from ._report import (_effective_force, _files_html, _html_table, _kv_table, _page, _plain,
                       _save_exposures, _short)
@@ -110,7 +111,7 @@ def _save_fit(path: Path, fit: pd.DataFrame) -> None:
     columns = [c for c in ("cosine", "relative_error") if c in fit.columns]
     fig = figure(4.2 * max(1, len(columns)), 3.2)
     for ax, column in zip(np.atleast_1d(fig.subplots(1, max(1, len(columns)))), columns):
-        ax.hist(fit[column].to_numpy(float), bins=30, color="C0")
+        ax.hist(fit[column].to_numpy(float), bins=30, color=PALETTE[0])
         ax.set_xlabel(column.replace("_", " "))
         ax.set_ylabel("samples")
     save_figure(fig, path)
