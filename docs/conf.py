@@ -87,7 +87,7 @@ myst_enable_extensions = ["dollarmath", "colon_fence"]
 myst_heading_anchors = 3
 
 # -- sphinx-gallery ---------------------------------------------------------------
-from _gallery_timing import check_times  # noqa: E402
+from _gallery_timing import check_times, remove_stale  # noqa: E402
 
 #: seconds one gallery example may take at build time (the CI budget is ~30 s)
 GALLERY_MAX_SECONDS = float(os.environ.get("NMFKIT_GALLERY_MAX_SECONDS", "30"))
@@ -127,7 +127,9 @@ def _skip_member(app, what, name, obj, skip, options):
 
 def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
-    # after sphinx-gallery has run the examples (its generate_gallery_rst: priority 500)
+    # before sphinx-gallery generates the gallery (its generate_gallery_rst: priority 500)
+    app.connect("builder-inited", remove_stale, priority=400)
+    # after it has run the examples
     app.connect("builder-inited", _check_gallery_times, priority=900)
 
 

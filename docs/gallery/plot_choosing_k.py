@@ -67,6 +67,19 @@ print(f"the data have 10 digit classes; "
       f"the search was not told this and chose k = {search.best_k}")
 
 # %%
+# Stability at the chosen k
+# -------------------------
+# The rule looks at prediction only. The middle panel is the second opinion: the
+# *worst* component cluster's silhouette says whether every component comes back in
+# every restart. A low value at ``best_k`` means that one component differs between
+# restarts (several ways to split the remaining strokes fit about equally well): the
+# rank predicts well, but read that component with care, or compare restarts
+# (``search.restarts[k]``) before interpreting it.
+for k in sorted({search.best_k - 2, search.best_k, search.best_k + 2} & set(table.index)):
+    print(f"k = {k:2d}: mean silhouette {table.loc[k, 'silhouette']:.2f}, worst cluster "
+          f"{table.loc[k, 'min_cluster_silhouette']:.2f}")
+
+# %%
 # The components at the chosen k
 # ------------------------------
 # ``search.best`` is the best restart at ``best_k`` (an :class:`nmfkit.NMFResult`);
