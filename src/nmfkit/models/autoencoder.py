@@ -107,8 +107,10 @@ class NonnegativeAutoencoder(_DenseFactorModel):
     components_ : array (k, n_features)
         The basis; rows sum to 1 for ``X >= 0`` (scale moved into the codes), ordered by
         contribution.
-    encoder_ : array (d, k), decoder_ : array (k, d)
-        The network's non-negative weights (as trained, before the gauge above).
+    encoder_ : array (d, k)
+        The network's non-negative encoder weights (as trained, before the gauge above).
+    decoder_ : array (k, d)
+        The network's non-negative decoder weights (as trained, before the gauge above).
     loss_, loss_history_ : float, tuple
         Training objective (½ Σ (T − T̂)² or KL) after each epoch; entry 0 is the start.
     validation_loss_history_ : tuple

@@ -201,6 +201,10 @@ class NMF(FactorModel):
     Minimises the β-divergence objective written out in :mod:`nmfkit.models.nmf`
     (module docstring), with NaN entries of ``X`` left out of it.
 
+    See :func:`nmfkit.nmf` for the meaning of each parameter; ``nmf(X, k, **params)``
+    returns this estimator's ``result_`` (so ``nmf(X, k, refine_W=True).W`` equals
+    ``NMF(k).fit_transform(X)``).
+
     Parameters
     ----------
     n_components : int, default=2
@@ -227,10 +231,6 @@ class NMF(FactorModel):
         default False (its docstring says why).
     accelerate : {"auto", True, False}, default="auto"
     dispersion : {"per_sample", "global"}, float or array, default="per_sample"
-
-    See :func:`nmfkit.nmf` for the meaning of each parameter; ``nmf(X, k, **params)``
-    returns this estimator's ``result_`` (so ``nmf(X, k, refine_W=True).W`` equals
-    ``NMF(k).fit_transform(X)``).
 
     Attributes
     ----------
