@@ -30,11 +30,22 @@ Rows stop when their scaled KKT residual, with ``ĝ_j = g_j / c_j``,
 
 is at most ``tol``; converged rows leave the batch.
 
-NumPy / scipy.sparse only: callers with other array libraries use the iterative
-multiplicative path (:func:`nmfkit.models._core.project`).
+Features that no component reaches (a column ``H[:, f] = 0``) cannot be reconstructed:
+where such a feature has a positive (weighted) count, ``(wH)_f = 0`` for every ``w`` and its
+term ``−x_f log (wH)_f`` is ``+∞`` whatever the code, a constant that carries no
+information about ``w``. Those entries are left out of the objective (the codes are the
+exact minimisers over the other features, which is also the limit of a positive
+``H[:, f] → 0``; their part of ``c`` is 0 anyway) and a :class:`RuntimeWarning` names how
+many features and rows were affected. Multiplicative updates cannot fit them either; the
+fix is a basis fitted on data that contains those features, or dropping the features.
+
+NumPy / scipy.sparse only: :func:`nmfkit.models._core.project` copies data of other
+array libraries (torch, CuPy, ...) to the host for it and the codes back.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,7 +63,7 @@ _MAX_BACKTRACK = 30
 def _pattern(X, M):
     """``(indptr, indices, data)`` of the positive entries of ``M ⊙ X`` (CSR, float64)."""
     if sp.issparse(X):
-        P = sp.csr_matrix(X, dtype=np.float64)
+        P = sp.csr_matrix(X, dtype=np.float64, copy=True)  # eliminate_zeros works in place
         P.eliminate_zeros()
     else:
         MX = np.asarray(X, dtype=np.float64)
@@ -64,6 +75,30 @@ def _pattern(X, M):
     if not (np.isfinite(P.data).all() and (P.data >= 0).all()):
         raise NMFInputError("X has negative or non-finite observed entries; pass non-negative "
                             "counts (give missing entries weight 0 in M)")
+    return P
+
+
+def _drop_unreachable(P, H):
+    """``P`` without its positives on features no component reaches (``H[:, f] = 0``).
+
+    Their term is ``+∞`` for every code (module docstring); they are left out, with a
+    :class:`RuntimeWarning` that says how many features and rows, and the fix.
+    """
+    unreachable = ~(H > 0).any(axis=0)
+    hit = unreachable[P.indices]
+    if not hit.any():
+        return P
+    rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))[hit]
+    n_feat, n_rows = np.unique(P.indices[hit]).size, np.unique(rows).size
+    warnings.warn(
+        f"KL codes: {n_feat} feature(s) have an all-zero column in H (no component reaches "
+        f"them) but positive counts in {n_rows} row(s) ({int(hit.sum())} entries); no code "
+        "can reconstruct them (their KL term is infinite for every W), so they are left out "
+        "of the objective and the codes fit the other features. Fit the basis on data that "
+        "contains these features, or drop them from X.", RuntimeWarning, stacklevel=3)
+    P = P.copy()
+    P.data[hit] = 0.0
+    P.eliminate_zeros()
     return P
 
 
@@ -290,12 +325,22 @@ def kl_codes(X, H, *, M=None, W0=None, l1: float = 0.0, l2: float = 0.0, tol: fl
     W : ndarray of shape (m, k), in ``H``'s dtype
         The minimisers of :math:`\sum_f m_f[(wH)_f - x_f\log (wH)_f] + ℓ_1\|w\|_1 +
         \tfrac{ℓ_2}{2}\|w\|^2`, one row per row of ``X``. Rows without positive
-        (weighted) entries get ``w = 0``.
+        (weighted) entries get ``w = 0``. Positive entries on features with an all-zero
+        column of ``H`` are left out of the objective, with a :class:`RuntimeWarning`
+        (module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit.solvers.kl_codes import kl_codes
+    >>> H = np.array([[0.5, 0.5, 0.0], [0.0, 0.2, 0.8]])
+    >>> kl_codes(np.array([[10.0, 12.0, 8.0]]), H).round(3).tolist()
+    [[20.0, 10.0]]
     """
     Hd = np.asarray(H, dtype=np.float64)
     _check(X, Hd, M, W0)
     m, k = X.shape[0], Hd.shape[0]
-    P = _pattern(X, M)
+    P = _drop_unreachable(_pattern(X, M), Hd)
     C = (np.broadcast_to(Hd.sum(axis=1), (m, k)) if M is None
          else np.asarray(M, dtype=np.float64) @ Hd.T)
     W = np.zeros((m, k))
