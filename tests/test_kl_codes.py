@@ -1,6 +1,7 @@
 """The exact KL codes (``solvers.kl_codes``): KKT conditions, objective, sparse, masks, dtypes.
 
-(The solver stands alone for now; issue 16 makes it the KL ``transform``.)
+(It is the KL ``transform`` (``models._core.project``); tests/test_kl_transform.py checks
+that path.)
 
 For fixed ``H`` the codes minimise ``Σ M ⊙ [WH − X log WH]`` over ``W >= 0``. At the
 optimum the gradient ``G = (M ⊙ (1 − X / WH)) Hᵀ`` satisfies ``G >= 0`` and
@@ -19,7 +20,8 @@ from nmfkit.backends import get_namespace
 from nmfkit.datasets import load_pbmc68k
 from nmfkit.exceptions import NMFInputError
 from nmfkit.losses import Penalty, Target, beta_divergence
-from nmfkit.models._core import project
+from nmfkit.models._core import project, run_nmf
+from nmfkit.solvers import LoopOptions
 from nmfkit.solvers.kl_codes import kl_codes
 
 TOL = 1e-8
@@ -65,8 +67,14 @@ def _objective(X, W, H, M=None):
 
 
 def _old_project(X, H, M=None):
-    """The iterative KL projection that ``transform`` runs today (MU from the NNLS start)."""
-    return project(Target(X, M, get_namespace(X)), H, beta=1.0, penalty=Penalty())
+    """The iterative KL projection ``transform`` ran before (MU from the clamped NNLS start)."""
+    target = Target(X, M, get_namespace(X))
+    W = project(target, H, beta=2.0, penalty=Penalty())
+    W = np.maximum(W, max(float(W.sum()) / W.size, 1e-12) * 1e-2)
+    opts = LoopOptions(max_iter=500, tol=1e-6, loss_every=10, warn=False, desc="transform")
+    loop, _ = run_nmf(target, [W], [H], beta=1.0, solver="mu", penalty=Penalty(), options=opts,
+                      update_H=False)
+    return loop.state["W"][0]
 
 
 def test_kkt_planted_poisson_and_beats_iterative():
@@ -96,10 +104,12 @@ def test_masked_rows_nan_and_weights():
     W = kl_codes(np.nan_to_num(Xn), model.components_, M=M)
     _kkt(np.nan_to_num(Xn), W, model.components_, M=M)
     assert np.all(W[5] == 0)
-    # at least as good as the estimator's (iterative) transform on the observed entries
+    # the estimator's transform (the same exact codes from the NNLS start): equal to round-off
     Wt = model.transform(Xn)
     Xz = np.nan_to_num(Xn)
-    assert _objective(Xz, W, model.components_, M) <= _objective(Xz, Wt, model.components_, M)
+    obj, obj_t = _objective(Xz, W, model.components_, M), _objective(Xz, Wt, model.components_, M)
+    assert abs(obj - obj_t) <= 1e-12 * obj
+    assert obj <= _objective(Xz, _old_project(Xz, model.components_, M), model.components_, M)
 
 
 def test_float32_and_penalties():

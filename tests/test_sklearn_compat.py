@@ -46,20 +46,10 @@ ESTIMATORS = [
 if importlib.util.find_spec("torch") is not None:
     ESTIMATORS.append(NonnegativeAutoencoder(n_components=2, max_iter=50, random_state=0))
 
-# Documented design decision (NMF's Notes): for the Frobenius loss the fit ends with the exact
-# NNLS solve of W that ``transform`` computes, so ``fit_transform(X) == fit(X).transform(X)`` and
-# those estimators pass every check. For the KL / beta losses the projection on fixed components
-# is an iterative solve (up to 1000 multiplicative sweeps; measured at 2-4x the time of the whole
-# default fit on 2000 x 500 counts), so ``fit_transform`` returns the fit's own W and
-# ``transform`` converges separately. They agree in loss (test_estimator checks 1e-4 relative)
-# but not to the check's atol=1e-2 on every entry: multiplicative updates approach zero entries
-# sublinearly. Lifted once the solvers offer a fast exact KL projection (then widen
-# ``models._core.has_exact_projection``).
-_KL_TRANSFORM = (
-    "KL: fit_transform returns the fit's own W while transform solves the W sub-problem "
-    "iteratively; they agree to the solvers' tolerance, not to atol=1e-2 entrywise (documented "
-    "in NMF's Notes; an exact KL projection in every fit would cost 2-4x the fit)"
-)
+# For the Frobenius and KL losses the fit ends with the exact solve of W that ``transform``
+# computes (a batched NNLS, or the projected-Newton KL codes of ``solvers.kl_codes``), so
+# ``fit_transform(X) == fit(X).transform(X)`` and those estimators pass every check
+# (tests/test_kl_transform.py checks the KL codes' KKT conditions).
 
 
 # ConvexNMF, SemiNMF and NonnegativeAutoencoder: ``fit_transform`` returns the codes ``W`` of the
@@ -78,11 +68,6 @@ _JOINT_W = (
 
 
 def _expected_failed_checks(estimator):
-    if getattr(estimator, "loss", None) == "kl" and not isinstance(estimator, MiniBatchNMF):
-        return {
-            "check_transformer_general": _KL_TRANSFORM,
-            "check_transformer_data_not_an_array": _KL_TRANSFORM,
-        }
     if isinstance(estimator, (ConvexNMF, SemiNMF, NonnegativeAutoencoder)):
         return {
             "check_transformer_general": _JOINT_W,

@@ -17,6 +17,7 @@ from ..backends import Backend
 from ..exceptions import NMFInputError
 from ..losses import Penalty, Target, as_loss
 from ..solvers import LoopOptions, nnls_codes, penalties_of, run_terms
+from ..solvers.kl_codes import kl_codes
 from ._dense import gauge
 
 __all__ = ["FitOutput", "build_target", "resolve_solver", "fit_factors", "fix_gauge", "project",
@@ -135,9 +136,17 @@ class FitOutput:
 
 
 def has_exact_projection(target: Target, beta) -> bool:
-    """Whether :func:`project` is an exact one-shot solve (Frobenius, no element weights)."""
+    """Whether :func:`project` solves the codes exactly (to round-off, KKT conditions met).
+
+    Frobenius without element weights (one batched NNLS) and KL with or without
+    element weights (projected Newton, :func:`nmfkit.solvers.kl_codes.kl_codes`, to a
+    scaled KKT residual of 1e-10). The negative binomial, other β and weighted
+    Frobenius are iterative.
+    """
     spec = as_loss(beta)
-    return spec.beta == 2 and not spec.nb and target.M is None
+    if spec.nb:
+        return False
+    return target.M is None if spec.beta == 2 else spec.beta == 1
 
 
 def resolve_accelerate(accelerate, solver: str, target: Target) -> bool:
@@ -239,18 +248,28 @@ def project(target: Target, H, *, beta, penalty: Penalty, max_iter: int = 500,
 
     ``beta`` is a β or a concrete :class:`~nmfkit.losses.LossSpec` (the negative
     binomial with its α). Frobenius without missing entries: an exact NNLS solve (one
-    product ``H Xᵀ``, one Gram ``H Hᵀ`` and batched block principal pivoting). Other
-    losses and weighted data: iterated to convergence (relative decrease ``tol``),
-    starting from ``W0`` when given (strictly positive), else from the Frobenius solution.
+    product ``H Xᵀ``, one Gram ``H Hᵀ`` and batched block principal pivoting). KL
+    (β = 1), with or without element weights: exact too
+    (:func:`nmfkit.solvers.kl_codes.kl_codes`, projected Newton on all rows at once to a
+    scaled KKT residual of 1e-10, from ``W0`` or the Frobenius solution; ``max_iter``
+    and ``tol`` do not apply). It is NumPy code: torch / CuPy / array-API data are
+    copied to the host for it and the codes copied back in ``H``'s namespace. Features
+    with an all-zero column of ``H`` and positive counts cannot be reconstructed and
+    are left out of the KL objective with a ``RuntimeWarning``. Other losses
+    (the negative binomial included) and weighted Frobenius data: multiplicative updates
+    (HALS for Frobenius) iterated to convergence (relative decrease ``tol``), starting
+    from ``W0`` when given (strictly positive), else from the Frobenius solution.
     """
     b = target.backend
     k = H.shape[0]
     spec = as_loss(beta)
-    if W0 is None or has_exact_projection(target, spec):
+    exact = has_exact_projection(target, spec)
+    kl = exact and spec.beta == 1
+    if W0 is None or (exact and not kl):
         if R is None:
             R = b.contiguous((target.X @ H.T).T)  # H Xᵀ, k x m (as (X Hᵀ)ᵀ: faster GEMM shape)
         W = nnls_codes(H, R, l1=penalty.l1_W, l2=penalty.l2_W)  # solved on X's device
-        if has_exact_projection(target, spec):
+        if exact and not kl:
             return W
     else:
         W = b.asarray(W0, dtype=H.dtype) + 0  # a copy: the loop updates it in place
@@ -258,6 +277,11 @@ def project(target: Target, H, *, beta, penalty: Penalty, max_iter: int = 500,
     # a strictly positive start: multiplicative updates cannot leave exact zeros
     floor = max(float(b.item(b.sum(W))) / max(W.shape[0] * k, 1), 1e-12) * 1e-2
     W = b.clamp_min_(W, floor)
+    if kl:  # on the host (scipy.sparse or NumPy); other namespaces copied there and back
+        X = target.X if target.sparse else b.to_numpy(target.X)
+        M = None if target.M is None else b.to_numpy(target.M)
+        Wk = kl_codes(X, b.to_numpy(H), M=M, W0=b.to_numpy(W), l1=penalty.l1_W, l2=penalty.l2_W)
+        return b.cast_like(b.from_numpy(Wk), H)
     solver = "hals" if spec.beta == 2 and not spec.nb else "mu"
     options = LoopOptions(max_iter=max_iter, tol=tol, loss_every=1 if solver == "hals" else 10,
                           warn=False, desc="transform")

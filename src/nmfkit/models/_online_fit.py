@@ -132,13 +132,15 @@ def codes_rows(online: OnlineNMF, rows: Rows, H, batch_size: int, out=None, warm
     """Codes of every row of ``rows`` on ``H`` (k, n), batch by batch, and ``D_β`` at them.
 
     Frobenius without missing entries: the exact NNLS. Otherwise, cold (``transform``):
-    :func:`~nmfkit.models._core.project` solved to a relative decrease of 1e-5, what
-    ``NMF.transform`` computes; warm (the end of ``fit``): the fit's own codes in ``out``
+    :func:`~nmfkit.models._core.project`, what ``NMF.transform`` computes: for KL the
+    exact codes (:func:`~nmfkit.solvers.kl_codes.kl_codes`; positive counts on features
+    whose column of ``H`` is all zero, which online fits can produce, are left out of
+    that solve with a ``RuntimeWarning``), for other β multiplicative updates to a
+    relative decrease of 1e-5. Warm (the end of ``fit``): the fit's own codes in ``out``
     refined by the training's code steps at the final ``H`` (one pass costing about an
-    epoch, where a converged multiplicative solve costs tens of passes).
-
-    (``solvers.kl_codes`` is not used for KL: it fails where a column of ``H`` is zero at
-    a positive count, which online fits produce.)
+    epoch, where a converged multiplicative solve costs tens of passes), so for KL
+    ``fit_transform`` agrees with ``transform`` to the solvers' tolerance, not to
+    round-off.
     """
     b = rows.backend
     n = rows.shape[0]

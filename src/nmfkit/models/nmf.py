@@ -154,11 +154,13 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
     loss_every : int, optional
         Iterations between loss checks (default 1 for HALS, where it is free, 10 for MU).
     refine_W : bool, default=False
-        For the Frobenius loss without missing entries, end with the exact
-        non-negative least-squares ``W`` for the final ``H`` (what ``NMF.transform``
-        computes; it can only lower the objective, ``info["loss_before_refine"]`` keeps
-        the one before). False returns the solver's own last iterate. Other losses or
-        missing entries: no effect. The same option as :class:`NMF`'s, whose default is
+        End with the exact ``W`` for the final ``H``: the non-negative least-squares
+        solve for the Frobenius loss without missing entries, the exact KL codes
+        (:func:`nmfkit.solvers.kl_codes.kl_codes`) for the KL loss with or without
+        missing entries. That is what ``NMF.transform`` computes; it can only lower the
+        objective, ``info["loss_before_refine"]`` keeps the one before. False returns
+        the solver's own last iterate. Other losses (β ∉ {1, 2}, "nb"), or Frobenius
+        with missing entries: no effect. The same option as :class:`NMF`'s, whose default is
         True (so that ``fit_transform(X)`` equals ``fit(X).transform(X)``, as
         scikit-learn expects); here the default is the solver's iterate, which is what
         parity with scikit-learn's solvers and the batched restarts
@@ -226,8 +228,8 @@ class NMF(FactorModel):
     loss_every : int or None, default=None
         Iterations between loss checks (None: 1 for HALS, 10 for MU).
     refine_W : bool, default=True
-        End the fit with the exact NNLS ``W`` for the final ``H`` (Frobenius, no
-        missing entries; see Notes). :func:`nmfkit.nmf` has the same option with the
+        End the fit with the exact ``W`` for the final ``H`` (NNLS for Frobenius
+        without missing entries, the exact KL codes for KL; see Notes). :func:`nmfkit.nmf` has the same option with the
         default False (its docstring says why).
     accelerate : {"auto", True, False}, default="auto"
     dispersion : {"per_sample", "global"}, float or array, default="per_sample"
@@ -253,17 +255,25 @@ class NMF(FactorModel):
 
     Notes
     -----
-    ``transform`` is an exact non-negative least-squares projection on the fixed
-    components for the Frobenius loss (one product and a batched k × k NNLS), and a
-    solve iterated to convergence for other losses or missing entries. For the
-    Frobenius loss without missing entries the fit ends with that same exact solve
-    for ``W`` (it can only lower the objective; ``loss_history_[-1]`` and ``loss_``
-    are the objective after it, ``result_.info["loss_before_refine"]`` the one
-    before), so ``fit_transform(X)`` equals ``fit(X).transform(X)``; ``refine_W=False``
-    (here and in :func:`nmfkit.nmf`) keeps the solver's own iterate. For other losses, or with
-    missing entries, ``fit_transform`` returns the fit's own ``W`` (an exact
-    projection there is an iterative solve costing as much as the fit or more),
-    which can differ from ``transform(X)`` by the solvers' tolerance.
+    ``transform`` is an exact projection on the fixed components for the Frobenius
+    loss (one product and a batched k × k non-negative least squares) and for the KL
+    loss, with or without missing entries (projected Newton on all rows at once,
+    :math:`\min_{w \ge 0} \sum_f m_f[(wH)_f - x_f \log (wH)_f]` to a scaled KKT
+    residual of 1e-10, :mod:`nmfkit.solvers.kl_codes`; NumPy code, so torch or
+    array-API data are copied to the host for it and the codes back). For other
+    losses, or Frobenius with missing entries, it is a solve iterated to convergence.
+    For the Frobenius loss without missing entries and for the KL loss the fit ends
+    with that same exact solve for ``W`` (it can only lower the objective;
+    ``loss_history_[-1]`` and ``loss_`` are the objective after it,
+    ``result_.info["loss_before_refine"]`` the one before), so ``fit_transform(X)``
+    equals ``fit(X).transform(X)``; ``refine_W=False`` (here and in
+    :func:`nmfkit.nmf`) keeps the solver's own iterate. For other losses, or
+    Frobenius with missing entries, ``fit_transform`` returns the fit's own ``W``
+    (an exact projection there is an iterative solve costing as much as the fit or
+    more), which can differ from ``transform(X)`` by the solvers' tolerance. Under
+    KL, features whose column of ``components_`` is all zero cannot be reconstructed
+    by any code: their positive counts are left out of ``transform``'s objective
+    with a ``RuntimeWarning``.
 
     ``loss="nb"`` (MU only; :mod:`nmfkit.models._nb_fit`): a KL (Poisson) fit starts it,
     then α by maximum likelihood from ``W H`` and NB updates with α fixed (to ``tol``)
@@ -381,10 +391,11 @@ class NMF(FactorModel):
         return target, project(target, H, beta=loss, penalty=penalty), H, loss
 
     def transform(self, X, mask=None):
-        """Codes ``W >= 0`` of ``X`` on the fitted components (an exact NNLS for Frobenius).
+        """Codes ``W >= 0`` of ``X`` on the fitted components (exact for Frobenius and KL).
 
-        For the Frobenius loss without missing entries this is what ``fit_transform``
-        returns for the training data.
+        For the Frobenius loss without missing entries and for the KL loss this is what
+        ``fit_transform`` returns for the training data (with ``refine_W=True``, the
+        default). See Notes for the solvers.
         """
         return self._codes(X, mask)[1]
 
