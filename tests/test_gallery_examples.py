@@ -24,7 +24,16 @@ EXAMPLES = {
     "plot_microbiome_communities.py": "distinct: True",
     "plot_breast_cancer_signatures.py": "SigProfiler's rule",
     "plot_contrastive_programs.py": "ContrastiveNMF",
+    "plot_choosing_k.py": "one-SE rule",
+    "plot_newsgroups_topics.py": "words on more than one topic's list",
+    "plot_pbmc_programs.py": "ARI of k-means(10) against bulk_labels",
+    "plot_trumpet_notes.py": "/ |recording| =",
 }
+
+
+def test_every_executed_example_is_listed():
+    """A new docs/gallery/plot_*.py must be added to EXAMPLES (with a line it prints)."""
+    assert set(EXAMPLES) == {p.name for p in GALLERY.glob("plot_*.py")}
 
 
 @pytest.mark.slow

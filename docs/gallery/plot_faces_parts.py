@@ -29,8 +29,8 @@ import nmfkit
 from nmfkit.datasets import load_orl_faces
 from nmfkit.exceptions import ConvergenceWarning
 from nmfkit.plotting import plot_components_images
-from nmfkit.plotting._style import DIVERGING, categorical_colors
-from nmfkit.solvers.sparseness import hoyer_sparseness
+from nmfkit.plotting import DIVERGING, categorical_colors
+from nmfkit import hoyer_sparseness
 
 data = load_orl_faces()
 h, w = data.image_shape

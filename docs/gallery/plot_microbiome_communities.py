@@ -34,7 +34,7 @@ from sklearn.metrics import adjusted_rand_score
 import nmfkit
 from nmfkit.datasets import load_microbiome_atlas
 from nmfkit.plotting import plot_top_features
-from nmfkit.plotting._style import categorical_colors
+from nmfkit.plotting import categorical_colors
 
 data = load_microbiome_atlas()
 first = (data.obs["time"] == 0).to_numpy()

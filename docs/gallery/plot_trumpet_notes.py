@@ -34,7 +34,7 @@ from sklearn.decomposition import NMF as SklearnNMF
 
 import nmfkit
 from nmfkit.datasets import load_trumpet
-from nmfkit.plotting._style import SEQUENTIAL, categorical_colors
+from nmfkit.plotting import SEQUENTIAL, categorical_colors
 
 N_FFT, HOP, K, SEED = 2048, 512, 8, 0
 NOTES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")

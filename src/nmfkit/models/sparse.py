@@ -21,7 +21,7 @@ from ._base import FRACTION, FactorModel, Param, choice
 from ._core import build_target, project
 from ._dense import gauge
 
-__all__ = ["SparseNMF", "sparse_nmf"]
+__all__ = ["SparseNMF", "sparse_nmf", "hoyer_sparseness"]
 
 _INITS = ("nndsvda", "nndsvd", "nndsvdar", "random", "uniform")
 _SPARSENESS = Param(lambda v, n, s: None if v is None else FRACTION.check(v, n, s))

@@ -21,6 +21,11 @@ community's six mutation-class colours (see ``_signatures.SBS96_COLORS``).
   :func:`plot_cosine_heatmap`: mutational signatures (``nmfkit.signatures``): the
   standard SBS-96 profile, stacked exposures, stability and error against k, cosine
   similarity to reference signatures (e.g. COSMIC).
+
+The style they share, for plots of your own: :data:`PALETTE` (Okabe–Ito, colour-blind
+safe), :func:`categorical_colors`, the maps :data:`SEQUENTIAL` (``viridis``) and
+:data:`DIVERGING` (``PuOr_r``), :func:`legend_outside`. Every function takes ``save=``
+(writes PNG and SVG) and returns what it drew into.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ from ._loss import plot_loss
 from ._selection import plot_component_stability, plot_consensus, plot_rank_search
 from ._signature_selection import plot_cosine_heatmap, plot_signature_selection
 from ._signatures import plot_exposures, plot_sbs96
+from ._style import DIVERGING, PALETTE, SEQUENTIAL, categorical_colors, legend_outside
 
 __all__ = ["plot_loss", "plot_factor_heatmap", "plot_components_images", "plot_top_features",
            "plot_rank_search", "plot_consensus", "plot_component_stability",
            "plot_enrichment", "plot_contrastive_path",
-           "plot_sbs96", "plot_exposures", "plot_signature_selection", "plot_cosine_heatmap"]
+           "plot_sbs96", "plot_exposures", "plot_signature_selection", "plot_cosine_heatmap",
+           "PALETTE", "SEQUENTIAL", "DIVERGING", "categorical_colors", "legend_outside"]
