@@ -101,12 +101,28 @@ def test_bad_checksum_deletes_and_names_fix(local_server, tmp_path, monkeypatch)
     with pytest.raises(NMFInputError, match="not the published.*deleted.*Try again"):
         fetch_movielens_100k(home)
     assert list(home.iterdir()) == []
-    # a corrupted cached file is deleted too, and the error says to call again
+    # a corrupted cached file is never used: without downloads allowed it is deleted and the
+    # error names the fix; otherwise it is replaced by a fresh, verified download
     monkeypatch.setattr(_movielens, "SHA256", local_server[3])
     (home / "ml-100k.zip").write_bytes(b"truncated")
-    with pytest.raises(NMFInputError, match="deleted: call again"):
-        fetch_movielens_100k(home)
+    with pytest.raises(NMFInputError, match="deleted: pass download_if_missing=True"):
+        fetch_movielens_100k(home, download_if_missing=False)
     assert not (home / "ml-100k.zip").exists()
+    (home / "ml-100k.zip").write_bytes(b"truncated")
+    bunch = fetch_movielens_100k(home)
+    assert (home / "ml-100k.zip").read_bytes() == local_server[1].read_bytes()
+    np.testing.assert_array_equal(np.isfinite(bunch.X).sum(), np.isfinite(local_server[0].X).sum())
+
+
+def test_a_cache_folder_that_cannot_be_written_is_not_called_a_network_problem(local_server, tmp_path,
+                                                                                monkeypatch):
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(_movielens.fetch_file.__globals__, "_download", full_disk)
+    with pytest.raises(OSError, match="cache folder.*writable") as info:
+        fetch_movielens_100k(tmp_path / "home")
+    assert "network" not in str(info.value)
 
 
 def test_offline_and_no_download(tmp_path, monkeypatch):

@@ -68,3 +68,14 @@ def test_embedding_panels_and_missing_entries(adata):
     with pytest.raises(NMFInputError, match="no column 'cell_type'"):
         pl.components_heatmap(a, "cell_type")
     plt.close("all")
+
+
+def test_heatmap_rows_follow_the_category_order(adata):
+    import matplotlib.pyplot as plt
+
+    a = adata.copy()
+    cats = list(reversed(a.obs["bulk_labels"].cat.categories))  # not alphabetical
+    a.obs["bulk_labels"] = a.obs["bulk_labels"].cat.reorder_categories(cats)
+    means = pl.group_means(a, "bulk_labels", standard_scale=None)
+    assert list(means.index) == [c for c in cats if c in set(a.obs["bulk_labels"])]
+    plt.close("all")

@@ -128,3 +128,18 @@ def test_not_a_result_folder_is_one_error_line(tmp_path, capsys):
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "is not a folder" in _one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "report.html").exists()
+
+
+def test_a_report_that_fails_to_render_never_costs_the_fit(planted, tmp_path, capsys, monkeypatch):
+    import nmfkit.report as report
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a figure could not be drawn")
+
+    monkeypatch.setattr(report, "write_report", broken)
+    out = tmp_path / "fit"
+    assert main(["fit", str(planted), "-k", "3", "--loss", "kl", "--seed", "0", "--max-iter", "50",
+                 "--out", str(out), "--report", "-q"]) == 0
+    assert (out / "W.tsv").is_file() and (out / "result.npz").is_file()
+    assert not (out / "report.html").exists()
+    assert "report.html was not written" in capsys.readouterr().err

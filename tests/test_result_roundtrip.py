@@ -74,3 +74,45 @@ def test_import_nmfkit_does_not_import_anndata():
             "print('anndata' in sys.modules, 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_from_anndata_keeps_gene_names_for_top_features_and_frames():
+    """The guide's line: top_features of a result read back from an AnnData, genes named."""
+    rng = np.random.default_rng(1)
+    genes = [f"g{j}" for j in range(12)]
+    X = rng.poisson(rng.gamma(1.0, 1.0, (30, 2)) @ rng.gamma(1.0, 1.0, (2, 12)) * 3).astype(float)
+    adata = anndata.AnnData(X, var=pd.DataFrame(index=genes))
+    nmfkit.tl.nmf(adata, 2, loss="kl", max_iter=50, random_state=0)
+    back = NMFResult.from_anndata(adata)
+    table = nmfkit.top_features(back, n=3, by="lift")
+    assert set(table.feature) <= set(genes) and set(table.component) == {"nmf0", "nmf1"}
+    W_df, H_df = back.to_frames()
+    assert list(H_df.columns) == genes and list(W_df.index) == list(adata.obs_names)
+
+
+def test_to_anndata_puts_labelled_factors_in_adatas_order():
+    rng = np.random.default_rng(2)
+    W = pd.DataFrame(rng.random((4, 2)), index=list("dcba"), columns=["nmf0", "nmf1"])
+    H = pd.DataFrame(rng.random((2, 3)), index=["nmf0", "nmf1"], columns=list("zyx"))
+    adata = anndata.AnnData(np.ones((4, 3)), obs=pd.DataFrame(index=list("abcd")),
+                            var=pd.DataFrame(index=list("xyz")))
+    NMFResult.from_frames(W, H).to_anndata(adata)
+    np.testing.assert_array_equal(adata.obsm["X_nmf"], W.loc[list("abcd")].to_numpy())
+    np.testing.assert_array_equal(adata.varm["NMF"], H.loc[:, list("xyz")].to_numpy().T)
+    other = anndata.AnnData(np.ones((4, 3)), obs=pd.DataFrame(index=list("abce")),
+                            var=pd.DataFrame(index=list("xyz")))
+    with pytest.raises(NMFInputError, match="sample names differ from adata.obs_names"):
+        NMFResult.from_frames(W, H).to_anndata(other)
+
+
+def test_subsetting_genes_after_the_fit_keeps_the_result_readable():
+    rng = np.random.default_rng(3)
+    X = rng.poisson(3.0, (40, 15)).astype(float)
+    adata = anndata.AnnData(X, var=pd.DataFrame({"highly_variable": np.arange(15) % 3 != 0},
+                                                index=[f"g{j}" for j in range(15)]))
+    nmfkit.tl.nmf(adata, 2, loss="kl", max_iter=30, random_state=0)  # uses the 10 HVGs
+    full = NMFResult.from_anndata(adata)
+    sub = adata[:, adata.var.highly_variable].copy()  # the usual scanpy step
+    back = NMFResult.from_anndata(sub)
+    np.testing.assert_array_equal(back.H, full.H)
+    assert back.info["col_names"] == [f"g{j}" for j in range(15) if j % 3]

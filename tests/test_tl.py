@@ -244,6 +244,13 @@ def test_extract_signatures_on_the_breast_cancers(tmp_path):
     assert np.median(rel) < 0.1
     adata.write_h5ad(tmp_path / "s.h5ad")
     _assert_same_tree(adata.uns["signatures"], anndata.read_h5ad(tmp_path / "s.h5ad").uns["signatures"])
+    # type names as read_catalog accepts them (any case, padded) are matched as it normalises them
+    loose = adata.copy()
+    loose.var_names = [f" {v.lower()}" for v in adata.var_names]
+    tl.extract_signatures(loose, [k], n_replicates=4, cv_folds=0, max_iter=500, reference=None,
+                          random_state=0)
+    assert np.isfinite(loose.varm["SIGNATURES"]).all()
+    np.testing.assert_allclose(loose.varm["SIGNATURES"], sigs, atol=1e-12)
 
 
 # -- scanpy (installed by the test extra) -------------------------------------------------

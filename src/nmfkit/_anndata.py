@@ -160,4 +160,13 @@ def load(adata: Any, key: str = "nmf", *, what: str = "nmfkit.tl.nmf") -> tuple:
     codes = np.asarray(adata.obsm[obsm_key(key)])
     full = np.asarray(adata.varm[varm_key(key)])
     mask = np.asarray(uns.get("features_used", np.ones(adata.n_vars, dtype=bool)), dtype=bool)
+    if mask.shape != (adata.n_vars,):
+        # adata was subset along var after the fit (e.g. adata[:, adata.var.highly_variable]):
+        # varm was sliced with it, uns was not. The features kept that the fit used are the
+        # non-zero rows of the loadings (a fitted feature has a positive loading somewhere).
+        if int(mask.sum()) < int(np.count_nonzero(full.any(axis=1))):
+            raise NMFInputError(f"uns[{key!r}]['features_used'] has {mask.size} entries but adata has "
+                                f"{adata.n_vars} vars, and the loadings do not say which were fitted; "
+                                f"refit with {what}(adata, ..., key_added={key!r})")
+        mask = full.any(axis=1)
     return codes, full[mask].T, mask, uns

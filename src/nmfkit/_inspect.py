@@ -163,8 +163,9 @@ def top_features(model_or_result: Any, n: int = 10, feature_names: Sequence | No
     H, comps, feats = _basis(model_or_result)
     A, frame_comps, frame_feats = _as_matrix(H)
     k, m = A.shape
-    comps = frame_comps or comps or component_names("nmf", k)
-    feats = frame_feats or feats
+    comps = frame_comps if frame_comps is not None else comps
+    comps = [str(c) for c in comps] if comps is not None and len(comps) == k else component_names("nmf", k)
+    feats = frame_feats if frame_feats is not None else feats
     if feature_names is not None:
         feats = [str(f) for f in feature_names]
         if len(feats) != m:

@@ -88,8 +88,9 @@ class NMFResult:
     def to_frames(self, sample_names=None, feature_names=None) -> tuple:
         """``(W, H)`` as DataFrames, components named by :func:`component_names` (``nmf0, …``).
 
-        Names default to the index / columns of ``W`` / ``H`` when they are DataFrames,
-        else ``0, 1, …``. :meth:`from_frames` reads them back.
+        Names default to the index / columns of ``W`` / ``H`` when they are DataFrames, else
+        the labels the result keeps in ``info`` (``row_names`` / ``col_names``, as
+        :func:`nmfkit.io.load_result` and :meth:`from_anndata` set them), else ``0, 1, …``. :meth:`from_frames` reads them back.
 
         Examples
         --------
@@ -104,19 +105,23 @@ class NMFResult:
 
         from .backends import to_numpy
 
-        def names(obj, axis, given):
+        info = self.info or {}
+
+        def names(obj, axis, given, stored, size):
             if given is not None:
                 return list(given)
             if isinstance(obj, pd.DataFrame):
                 return list(obj.index if axis == 0 else obj.columns)
-            return None
+            kept = info.get(stored)  # io.load_result / from_anndata keep the labels here
+            return [str(v) for v in kept] if kept is not None and len(kept) == size else None
 
         W = self.W.to_numpy() if isinstance(self.W, pd.DataFrame) else to_numpy(self.W)
         H = self.H.to_numpy() if isinstance(self.H, pd.DataFrame) else to_numpy(self.H)
-        comps = names(self.W, 1, None) if isinstance(self.W, pd.DataFrame) else None
+        comps = (list(self.W.columns) if isinstance(self.W, pd.DataFrame)
+                 else names(None, 1, None, "component_names", H.shape[0]))
         comps = comps or component_names("nmf", H.shape[0])
-        return (pd.DataFrame(W, index=names(self.W, 0, sample_names), columns=comps),
-                pd.DataFrame(H, index=comps, columns=names(self.H, 1, feature_names)))
+        return (pd.DataFrame(W, index=names(self.W, 0, sample_names, "row_names", W.shape[0]), columns=comps),
+                pd.DataFrame(H, index=comps, columns=names(self.H, 1, feature_names, "col_names", H.shape[1])))
 
     @classmethod
     def from_frames(cls, W, H, **fields):
@@ -171,6 +176,10 @@ class NMFResult:
         from . import _anndata
 
         W_df, H_df = self.to_frames(sample_names, feature_names)
+        if adata is not None:
+            W_df, H_df = _aligned_to(adata, W_df, H_df, features_used, labelled=(
+                sample_names is not None or hasattr(self.W, "index") or "row_names" in self.info,
+                feature_names is not None or hasattr(self.H, "columns") or "col_names" in self.info))
         if adata is None:
             import pandas as pd
 
@@ -179,7 +188,12 @@ class NMFResult:
             anndata = require("anndata", "store a result in an AnnData")
             obs = pd.DataFrame(index=[str(v) for v in W_df.index])
             used = np.ones(H_df.shape[1], bool) if features_used is None else np.asarray(features_used, bool)
-            var_names = list(H_df.columns) if features_used is None else [f"{j}" for j in range(used.size)]
+            if features_used is None:
+                var_names = list(H_df.columns)
+            else:  # the used features keep their names; the others are named by position
+                var_names = [f"{j}" for j in range(used.size)]
+                for j, name in zip(np.flatnonzero(used), H_df.columns):
+                    var_names[j] = str(name)
             adata = anndata.AnnData(obs=obs, var=pd.DataFrame(index=[str(v) for v in var_names]))
         mask = np.ones(adata.n_vars, bool) if features_used is None else np.asarray(features_used, bool)
         uns = _anndata.result_uns(self, params or {}, mask, list(W_df.columns))
@@ -193,8 +207,11 @@ class NMFResult:
         ``W`` is ``obsm[f"X_{key}"]`` (NaN rows for cells a model did not fit), ``H`` the
         loadings of the features used (``varm[key.upper()]`` rows where
         ``uns[key]["features_used"]``, transposed), both NumPy arrays; ``info`` holds
-        ``params``, ``features_used``, ``component_names`` and whatever else ``uns[key]``
-        holds. Raises NMFInputError if nothing is stored under ``key``.
+        ``params``, ``features_used``, ``component_names``, ``row_names`` (``obs_names``),
+        ``col_names`` (the ``var_names`` used) and whatever else ``uns[key]`` holds, so
+        :func:`nmfkit.top_features` and :meth:`to_frames` label features by gene. After
+        ``adata`` was subset along ``var``, the features read are the kept ones the fit
+        used. Raises NMFInputError if nothing is stored under ``key``.
         """
         import numpy as np
 
@@ -204,11 +221,46 @@ class NMFResult:
         core = ("loss", "loss_history", "n_iter", "converged", "stop_reason", "elapsed", "beta", "solver")
         info = {k: v for k, v in uns.items() if k not in core}
         info["features_used"] = mask
+        if "component_names" in info:
+            info["component_names"] = [str(c) for c in np.ravel(info["component_names"])]
+        info["row_names"] = [str(v) for v in adata.obs_names]  # the labels, as io.load_result keeps them
+        info["col_names"] = [str(v) for v in np.asarray(adata.var_names)[mask]]
         return cls(W=W, H=H, loss=float(uns.get("loss", float("nan"))),
                    loss_history=tuple(float(v) for v in np.ravel(uns.get("loss_history", ()))),
                    n_iter=int(uns.get("n_iter", 0)), converged=bool(uns.get("converged", False)),
                    stop_reason=str(uns.get("stop_reason", "")), elapsed=float(uns.get("elapsed", 0.0)),
                    beta=float(uns.get("beta", 2.0)), solver=str(uns.get("solver", "")), info=info)
+
+
+def _aligned_to(adata, W_df, H_df, features_used, labelled):
+    """``W_df`` / ``H_df`` reordered to ``adata``'s obs and (used) var names.
+
+    Labelled factors (a DataFrame, names given or kept by ``from_anndata`` / ``load_result``)
+    must carry exactly ``adata``'s names, in any order: they are put in ``adata``'s
+    order. Unlabelled factors are taken in ``adata``'s order as they are.
+    """
+    import numpy as np
+
+    from .exceptions import NMFInputError
+
+    rows_labelled, cols_labelled = labelled
+    obs = [str(v) for v in adata.obs_names]
+    used = (np.ones(adata.n_vars, bool) if features_used is None else np.asarray(features_used, bool))
+    var = [str(v) for v in np.asarray(adata.var_names)[used]] if used.shape == (adata.n_vars,) else None
+    if rows_labelled:
+        names = [str(v) for v in W_df.index]
+        if sorted(names) != sorted(obs):
+            raise NMFInputError("the result's sample names differ from adata.obs_names; pass the AnnData "
+                                "the result was fitted on (or sample_names= in adata's order)")
+        W_df = W_df.set_axis(names).loc[obs]
+    if cols_labelled and var is not None and len(var) == H_df.shape[1]:
+        names = [str(v) for v in H_df.columns]
+        if sorted(names) != sorted(var):
+            raise NMFInputError("the result's feature names differ from adata.var_names (of the features "
+                                "used); pass the AnnData the result was fitted on, or feature_names= in "
+                                "adata's order")
+        H_df = H_df.set_axis(names, axis=1).loc[:, var]
+    return W_df, H_df
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,13 @@ def group_means(adata: Any, groupby: str, key: str = "nmf", standard_scale: str 
                             "[0, 1] across groups) or None")
     frame = pd.DataFrame(codes, index=adata.obs_names, columns=_names(uns, codes.shape[1]))
     fitted = ~np.isnan(codes).any(axis=1)
-    means = frame[fitted].groupby(adata.obs[groupby].to_numpy()[fitted], observed=True, sort=True).mean()
+    groups = adata.obs[groupby]
+    if not isinstance(groups.dtype, pd.CategoricalDtype):  # scanpy's rule: categories in sorted order
+        groups = groups.astype("category")
+    # group by the categorical itself, so rows follow the category order (as scanpy's matrixplot)
+    means = frame[fitted].groupby(groups[fitted].to_numpy(), sort=False).mean()
+    order = [c for c in groups.cat.categories if c in means.index]
+    means = means.loc[order]
     if standard_scale == "var":
         low, high = means.min(axis=0), means.max(axis=0)
         means = (means - low) / (high - low).where(high > low, 1.0)

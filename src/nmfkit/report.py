@@ -22,7 +22,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ._files import REPORT_CSS, figure
@@ -122,13 +121,7 @@ def _load(folder: Path):
     result = io.load_result(folder / "result.npz") if (folder / "result.npz").is_file() else None
     H = None
     if result is not None:
-        from ._result import component_names
-
-        A = np.asarray(result.H.to_numpy() if hasattr(result.H, "to_numpy") else result.H)
-        cols = (list(result.H.columns) if hasattr(result.H, "columns")
-                else result.info.get("col_names"))
-        H = pd.DataFrame(A, index=component_names("nmf", A.shape[0]),
-                         columns=cols if cols is not None and len(cols) == A.shape[1] else None)
+        H = result.to_frames()[1]  # labelled by the names the result keeps
     else:
         for name in ("H.tsv", "basis.tsv"):
             if (folder / name).is_file():

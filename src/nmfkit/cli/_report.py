@@ -47,13 +47,13 @@ def factor_frames(result, row_names: Sequence[str] | None, col_names: Sequence[s
     """
     import pandas as pd
 
-    W, H = _host(result.W), _host(result.H)
-    k = H.shape[0]
+    n, k, m = result.W.shape[0], result.H.shape[0], result.H.shape[1]
+    rows = list(row_names) if row_names is not None else [f"sample{i + 1}" for i in range(n)]
+    cols = list(col_names) if col_names is not None else [f"feature{j + 1}" for j in range(m)]
+    W_df, H_df = result.to_frames(rows, cols)  # the one conversion (host arrays, labels)
     comps = component_labels(k)
-    rows = list(row_names) if row_names is not None else [f"sample{i + 1}" for i in range(W.shape[0])]
-    cols = list(col_names) if col_names is not None else [f"feature{j + 1}" for j in range(H.shape[1])]
-    W_df = pd.DataFrame(W, index=pd.Index(rows, name="sample"), columns=comps)
-    H_df = pd.DataFrame(H, index=pd.Index(comps, name="component"), columns=cols)
+    W_df = W_df.set_axis(pd.Index(rows, name="sample")).set_axis(comps, axis=1)
+    H_df = H_df.set_axis(pd.Index(comps, name="component")).set_axis(cols, axis=1)
     return W_df, H_df
 
 

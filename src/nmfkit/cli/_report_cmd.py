@@ -39,11 +39,22 @@ def add_report_flag(p) -> None:
 
 
 def write_into(stage, args) -> None:
-    """Write ``report.html`` into the staging folder when ``--report`` was given."""
+    """Write ``report.html`` into the staging folder when ``--report`` was given.
+
+    The fit is the result, the page only shows it: a failure to render the page is
+    reported as a warning on stderr and the folder is written without it (never the
+    whole result lost for a figure).
+    """
     if getattr(args, "report", False):
+        import sys
+
         from ..report import write_report
 
-        write_report(stage, stage / "report.html")
+        try:
+            write_report(stage, stage / "report.html")
+        except Exception as err:  # noqa: BLE001 - any rendering failure: keep the fit
+            print(f"nmfkit: warning: report.html was not written ({type(err).__name__}: {err}); "
+                  "the results are complete; retry with `nmfkit report DIR`", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ or unverified file; a bad download is deleted).
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -82,29 +83,35 @@ def fetch_file(url: str, sha256: str, name: str, data_home: str | os.PathLike | 
                download_if_missing: bool, *, what: str) -> Path:
     """The verified cached copy of ``url`` in ``data_home`` (downloaded on first use).
 
-    A cached file whose checksum is wrong is deleted and an error raised; a
-    download whose checksum is wrong is deleted before it is ever renamed into place.
+    A cached file whose checksum is wrong is deleted and downloaded again (or, with
+    ``download_if_missing=False``, an error raised); a download whose checksum is wrong
+    is deleted before it is ever renamed into place.
     """
     folder = get_data_home(data_home)
     path = folder / name
     if path.exists():
-        if sha256_of(path) != sha256:
-            path.unlink()
+        if sha256_of(path) == sha256:
+            return path
+        path.unlink()  # a truncated or altered copy: never used; fetched again below
+        if not download_if_missing:
             raise NMFInputError(
                 f"the cached {what} file {str(path)!r} did not match its published SHA-256 "
-                f"{sha256} (a truncated or altered file); it has been deleted: call again to "
-                "download a fresh copy")
-        return path
+                f"{sha256} (a truncated or altered file); it has been deleted: pass "
+                "download_if_missing=True to download a fresh copy")
     if not download_if_missing:
         raise NMFInputError(
             f"{what} is not in the cache {str(folder)!r} and download_if_missing=False; pass "
             f"download_if_missing=True (needs the network), or put {name} from {url} there")
     try:
         tmp, digest = _download(url, folder, name)
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
         raise OSError(
-            f"could not download {what} from {url} ({exc}); check the network connection (or "
+            f"could not download {what} from {url} ({getattr(exc, 'reason', exc)}); check the network connection (or "
             f"download the file yourself and put it at {str(path)!r}), then call again") from exc
+    except OSError as exc:  # the disk, not the network: a full or read-only cache folder
+        raise OSError(
+            f"could not write {what} into the cache folder {str(folder)!r} ({exc}); free space or "
+            "pass data_home= (or set NMFKIT_DATA to) a writable folder") from exc
     if digest != sha256:
         tmp.unlink()
         raise NMFInputError(

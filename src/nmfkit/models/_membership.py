@@ -41,7 +41,9 @@ def _as_array(W, name="W"):
     if A.ndim != 2:
         raise NMFInputError(f"{name} must be 2-D (n_samples × n_components), got shape {A.shape}")
     if not np.isfinite(A).all() or (A < 0).any():
-        raise NMFInputError(f"{name} must be finite and >= 0 (the codes of a non-negative factor model)")
+        hint = ("; a contrastive result stored by nmfkit.tl has NaN codes for cells in neither group: "
+                "select the fitted rows first" if np.isnan(A).any() else "")
+        raise NMFInputError(f"{name} must be finite and >= 0 (the codes of a non-negative factor model){hint}")
     return A, index
 
 
@@ -99,8 +101,9 @@ def cluster_labels(W):
 
     Returns
     -------
-    ndarray of int (n_samples,), or a Series of the component names (``W``'s columns) with
-    ``W``'s index when the codes are a DataFrame.
+    ndarray of int (n_samples,): the index of the component; a Series of these ints with
+    ``W``'s index when the codes are a DataFrame (the same values either way, so
+    ``labels == 0`` means the same for every input; ``W.columns[labels]`` names them).
 
     Examples
     --------
@@ -114,5 +117,5 @@ def cluster_labels(W):
     if index is not None:
         import pandas as pd
 
-        return pd.Series(np.asarray(W.columns)[labels], index=index, name="cluster")
+        return pd.Series(labels, index=index, name="cluster")
     return labels

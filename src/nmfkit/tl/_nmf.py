@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import _anndata
+from ..exceptions import NMFInputError
 from .._result import component_names
 from ._input import check_params, features_mask, matrix, target_adata
 
@@ -35,11 +36,18 @@ def _fit(adata: Any, n_components: int, layer: str | None, mask: np.ndarray, par
     cls = MiniBatchNMF if minibatch else NMF
     params = check_params(params, cls, f"nmfkit.tl.nmf (model {cls.__name__})")
     model = cls(n_components, **params)
-    if backed:
-        X = _backed_source(adata, layer, mask, model.batch_size)
-    else:
-        X = matrix(adata, layer, mask)
-    model.fit(X)
+    if not backed:
+        model.fit(matrix(adata, layer, mask))
+        return model
+    try:
+        model.fit(_backed_source(adata, layer, mask, model.batch_size))
+    except NMFInputError as err:
+        if "non-negative" not in str(err):
+            raise
+        where = f"adata.layers[{layer!r}]" if layer else "adata.X"
+        raise NMFInputError(f"{where} of the backed file has negative values ({err}); NMF needs raw, "
+                            "non-negative values: pass layer= the raw counts (e.g. layer='counts'), not "
+                            "scaled data") from err
     return model
 
 

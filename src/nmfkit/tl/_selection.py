@@ -135,10 +135,15 @@ def extract_signatures(adata: Any, ks: Any, *, layer: str | None = None, key_add
     params = check_params(params, extract, "nmfkit.tl.extract_signatures")
     res = extract(_catalog(adata, layer), ks, **params)
     sol = res.solution
-    var_names = [str(v) for v in adata.var_names]
+    # read_catalog names the types as it normalises them (stripped, upper case): match on that
+    var_names = [str(v).strip().upper() for v in adata.var_names]
     obs_names = [str(v) for v in adata.obs_names]
     exposures = sol.exposures.reindex(index=obs_names).to_numpy()
     signatures = sol.signatures.reindex(columns=var_names).to_numpy()
+    if not (np.isfinite(exposures).all() and np.isfinite(signatures).all()):
+        raise NMFInputError("the extraction's samples / mutation types do not match adata's obs_names / "
+                            "var_names one to one; pass var names that are SBS-96 types (e.g. 'A[C>A]A'), "
+                            "each once, and unique obs names")
     mask = np.ones(adata.n_vars, dtype=bool)
     uns = {"table": res.table, "k": int(res.k), "k_sigprofiler": int(res.k_sigprofiler), "k_cv": res.k_cv,
            "rule": res.rule, "component_names": np.asarray([str(v) for v in sol.signatures.index]),
