@@ -21,7 +21,7 @@ from ._params import (  # noqa: F401  (re-exported: the one place callers import
 )
 from .exceptions import NMFInputError, NMFInputTypeError
 
-__all__ = ["CheckedData", "check_data", "check_mask", "check_n_components", "check_choice",
+__all__ = ["CheckedData", "check_data", "check_scale", "data_scale", "rescale_data", "check_mask", "check_n_components", "check_choice",
            "check_loss", "check_positive_int", "check_nonneg_float", "check_verbose"]
 
 
@@ -39,6 +39,8 @@ class CheckedData:
     columns: Optional[Any] = None
     n_nan: int = 0
     scanned: bool = True  # False: values not yet checked for NaN / inf / negatives
+    max_value: Optional[float] = None  # the largest observed entry (None: not scanned)
+    scale: float = 1.0  # values = X / scale (a power of two; see rescale_data)
 
     @property
     def sparse(self) -> bool:
@@ -105,8 +107,8 @@ def _to_numpy_2d(X, name):
 _SCAN_CHUNK = 1 << 17
 
 
-def _fast_ok(data) -> bool:
-    """Min and max: finite (NaN propagates), non-negative, some positive.
+def _fast_ok(data):
+    """``(ok, max)``: min and max finite (NaN propagates), non-negative, some positive.
 
     A large contiguous NumPy array is scanned in cache-sized chunks taking both the
     min and the max of each, so X is read from memory once, not twice.
@@ -119,15 +121,15 @@ def _fast_ok(data) -> bool:
             c = flat[start : start + _SCAN_CHUNK]
             cl, ch = c.min(), c.max()
             if not (cl >= 0 and ch < np.inf):  # negative, NaN or inf: the slow path says which
-                return False
+                return False, None
             lo, hi = min(lo, cl), max(hi, ch)
-        return hi > 0
+        return hi > 0, float(hi)
     if is_device_array(data):  # torch, CuPy, ...: reduced on the device
         b = get_namespace(data)
         lo, hi = b.item(b.min(data)), b.item(b.max(data))
     else:
         lo, hi = float(data.min()), float(data.max())
-    return np.isfinite(lo) and np.isfinite(hi) and lo >= 0 and hi > 0
+    return bool(np.isfinite(lo) and np.isfinite(hi) and lo >= 0 and hi > 0), float(hi)
 
 
 def _read(X, name, dtype):
@@ -177,7 +179,8 @@ def _counts(data):
         n_inf = int(b.item(b.sum(~(b.isfinite(data) | nan))))
         n_neg = int(b.item(b.sum(data < 0)))
         min_val = b.item(b.min(b.where(nan, float("inf"), data)))
-        return n_inf, n_nan, n_neg, min_val, bool(b.any(data > 0))
+        max_val = b.item(b.max(b.where(nan, float("-inf"), data)))
+        return n_inf, n_nan, n_neg, min_val, max_val
     xp = np
     n_inf = int(xp.isinf(data).sum())
     nan = xp.isnan(data)
@@ -185,12 +188,12 @@ def _counts(data):
     observed = data[~nan] if n_nan else data
     n_neg = int((observed < 0).sum())
     min_val = float(observed.min()) if observed.shape[0] else 0.0
-    any_pos = bool((observed > 0).any())
-    return n_inf, n_nan, n_neg, min_val, any_pos
+    max_val = float(observed.max()) if observed.shape[0] else 0.0
+    return n_inf, n_nan, n_neg, min_val, max_val
 
 
 def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
-               scan: bool = True) -> CheckedData:
+               scan: bool = True, scale: str = "refuse", model: Optional[str] = None) -> CheckedData:
     """Validate a data matrix for NMF.
 
     Parameters
@@ -202,12 +205,34 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
         Whether NaN marks missing entries (True) or is an error (False).
     dtype : numpy dtype, optional
         Force float32 or float64; by default float32 stays float32, the rest becomes float64.
+    scan : bool
+        False lets a dense NumPy ``X`` through unscanned (the caller checks it on the way).
+    scale : {"refuse", "keep"}
+        Data far from unit scale (:func:`check_scale`): ``"refuse"`` raises an
+        NMFInputError beyond the range the solvers handle; ``"keep"`` lets the caller
+        rescale it (:func:`rescale_data`).
+    model : str, optional
+        The model named in the scale error.
+
+    Returns
+    -------
+    CheckedData
+        The float values (NaN = missing), the backend, the labels, the NaN count and the
+        largest observed entry (``max_value``).
 
     Raises
     ------
     NMFInputError
-        For non-numeric, non-2-D, empty, infinite, negative or all-zero data, and NaN when
-        ``allow_nan`` is False.
+        For non-numeric, non-2-D, empty, infinite, negative or all-zero data, NaN when
+        ``allow_nan`` is False, and data too far from unit scale with ``scale="refuse"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit._validation import check_data
+    >>> d = check_data(np.array([[0.0, 2.0], [1.0, np.nan]]))
+    >>> d.shape, d.n_nan, d.max_value
+    ((2, 2), 1, 2.0)
     """
     if X is None:
         raise NMFInputError(f"{name} is None; pass a 2-D non-negative matrix (n_samples x n_features)")
@@ -218,9 +243,23 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
         # the caller reads X anyway and checks it on the way (one pass over memory):
         # see nmfkit.solvers.hals.checked_right_products
         return CheckedData(values, backend, index, columns, 0, scanned=False)
-    if data.size and _fast_ok(data):
-        return CheckedData(values, backend, index, columns, 0)
-    n_inf, n_nan, n_neg, min_val, any_pos = _counts(data)
+    ok, max_val = _fast_ok(data) if data.size else (False, None)
+    n_nan = 0
+    if not ok:
+        values, n_nan, max_val = _diagnose(values, data, name, allow_nan)
+    out = CheckedData(values, backend, index, columns, n_nan, max_value=max_val)
+    if scale == "refuse":
+        check_scale(max_val, _np_dtype(values, backend), name, model)
+    return out
+
+
+def _np_dtype(values, backend):
+    return np.dtype(values.dtype) if backend.name == "numpy" else backend.np_dtype(values.dtype)
+
+
+def _diagnose(values, data, name, allow_nan):
+    """The slow path: say which entries are bad, or return ``(values, n_nan, max)``."""
+    n_inf, n_nan, n_neg, min_val, max_val = _counts(data)
     if n_inf:
         raise NMFInputError(
             f"{name} has {n_inf} infinite entries; NMF needs finite values: replace them "
@@ -234,7 +273,7 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
     if n_nan and is_sparse(values):
         warnings.warn(
             f"{name} is sparse and stores {n_nan} NaN entries; it is densified so that they can be "
-            "masked out", UserWarning, stacklevel=3,
+            "masked out", UserWarning, stacklevel=4,
         )
         values = values.toarray()
     if n_neg:
@@ -243,12 +282,80 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
             f"needs {name} >= 0: clip (np.clip({name}, 0, None)), shift, or use a method for "
             "mixed-sign data (SemiNMF)"
         )
-    if not any_pos:
+    if not max_val > 0:
         raise NMFInputError(
             f"{name} has no positive entry (all observed entries are 0); NMF has nothing to "
             "factor: check that the right matrix was passed"
         )
-    return CheckedData(values, backend, index, columns, n_nan)
+    return values, n_nan, float(max_val)
+
+
+# -- scale ------------------------------------------------------------------------------------
+#: Largest entries in this range are fitted as they are; outside it, models that rescale
+#: (``FactorModel._rescale``) divide X by a power of two (exact) and multiply back.
+COMFORT_RANGE = (2.0 ** -10, 2.0 ** 40)
+#: Largest entries the solvers handle without rescaling, per dtype: below the low end the
+#: solvers' absolute floor (``losses.EPSILON`` ~ 1.2e-7) swamps the data (KL/IS fits go
+#: to zero); above the high end squares and Gram products overflow.
+SAFE_RANGE = {np.dtype(np.float64): (2.0 ** -20, 2.0 ** 60),
+              np.dtype(np.float32): (2.0 ** -20, 2.0 ** 40)}
+
+
+def data_scale(max_value) -> float:
+    """The power of two ``s`` that brings ``max_value`` into ``[0.5, 1)``, or 1 in range.
+
+    Dividing by a power of two is exact in floating point, so ``X / s`` loses nothing
+    (unless ``X`` holds subnormal numbers).
+
+    Examples
+    --------
+    >>> from nmfkit._validation import data_scale
+    >>> data_scale(3.0), data_scale(1e-300) < 1e-299, data_scale(1e300) > 1e299
+    (1.0, True, True)
+    """
+    if max_value is None or not np.isfinite(max_value) or max_value <= 0:
+        return 1.0
+    lo, hi = COMFORT_RANGE
+    if lo <= max_value <= hi:
+        return 1.0
+    import math
+
+    return math.ldexp(1.0, math.frexp(float(max_value))[1])
+
+
+def check_scale(max_value, dtype, name: str = "X", model: Optional[str] = None) -> None:
+    """Refuse data whose largest entry lies outside :data:`SAFE_RANGE` for its dtype.
+
+    Raises
+    ------
+    NMFInputError
+        Naming the largest entry, the range and the fix (divide by ``X.max()`` and
+        multiply the codes back, or use :class:`nmfkit.NMF`, which rescales itself).
+    """
+    if max_value is None:
+        return
+    lo, hi = SAFE_RANGE.get(np.dtype(dtype), SAFE_RANGE[np.dtype(np.float64)])
+    if lo <= max_value <= hi:
+        return
+    who = model or "this function"
+    why = ("below the solvers' floor of 1.2e-07, so the fit would be zero"
+           if max_value < lo else "so large that products of the data overflow")
+    raise NMFInputError(
+        f"{name} is far from unit scale: its largest entry is {max_value:.3g} ({np.dtype(dtype)}), "
+        f"{why}; {who} does not rescale by itself (it takes largest entries in "
+        f"[{lo:.3g}, {hi:.3g}]): pass {name} / {name}.max() and multiply the codes (W) back by "
+        f"that factor, or use nmfkit.NMF / nmfkit.nmf, which rescale internally"
+    )
+
+
+def rescale_data(data: CheckedData, scale: float) -> CheckedData:
+    """``data`` with its values divided by ``scale`` (a power of two: exact)."""
+    if scale == 1.0:
+        return data
+    values = data.values * (1.0 / scale)
+    max_value = None if data.max_value is None else data.max_value / scale
+    return CheckedData(values, data.backend, data.index, data.columns, data.n_nan, data.scanned,
+                       max_value, scale)
 
 
 def check_shape(values, name: str = "X") -> None:

@@ -55,6 +55,26 @@ What the shared names mean in every model
     an error there.)
 ``batch_size``
     Samples per mini-batch; None is full batch.
+
+Data far from unit scale
+------------------------
+The solvers floor ``W H`` at an absolute ``1.2e-7`` where they divide by it, and
+square the data in Gram products, so a matrix whose largest entry is ~1e-8 (KL) or
+1e-300 fits to zero and one at 1e300 overflows. :func:`~nmfkit._validation.check_data`
+measures the largest observed entry ``m`` on its one pass. A model with ``_rescale``
+(:class:`~nmfkit.NMF` and :func:`nmfkit.nmf`) whose data has ``m`` outside
+``COMFORT_RANGE`` = [2^-10, 2^40] fits ``X / s`` with ``s`` the power of two next to
+``m`` (exact: no rounding) and multiplies the codes back: ``W = s W'``, ``H = H'``
+(rows of ``H`` sum to one), so ``W H ≈ X`` in ``X``'s units. A β-divergence is
+homogeneous of degree β (``D_β(sX | sY) = s^β D_β(X | Y)``), so the reported objective,
+its history and ``divergence`` are multiplied by ``s^β`` and ``reconstruction_err`` by
+``s^(β/2)``; where that overflows float64 (Frobenius at 1e300) they stay in the rescaled
+units and ``info["loss_units"] = "X / data_scale"``. ``info["data_scale"]`` holds ``s``.
+Penalties (``alpha_W`` / ``alpha_H``) apply to the rescaled problem, and the negative
+binomial (a count model) is refused on rescaled data. ``transform`` codes ``X`` with the
+fit's ``s``. Every other model (and every function that reads data with ``check_data``)
+refuses data outside ``SAFE_RANGE`` (largest entry in [2^-20, 2^60] for float64,
+[2^-20, 2^40] for float32) with an error that says how to rescale it.
 """
 
 from __future__ import annotations
@@ -70,6 +90,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import (
     check_choice,
     check_data,
+    data_scale,
+    rescale_data,
     check_features,
     check_fitted_backend,
     check_loss,
@@ -188,6 +210,14 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     _nb_loss: ClassVar[bool] = False
     _nonneg_input: ClassVar[bool] = True
     _sparse_input: ClassVar[bool] = False
+    _rescale: ClassVar[Any] = None  # True: X far from unit scale is rescaled (module docstring)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls._rescale is None and cls.__name__ in RESCALING_MODELS:
+            cls._rescale = True
+        if cls._rescale:
+            _scale_methods(cls)
 
     def _validate_params(self) -> dict:
         """The constructor's parameters, checked (``loss`` as its β)."""
@@ -210,12 +240,33 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """``X`` validated (:func:`check_data`; NaN allowed where ``handle_missing="mask"``),
         on the fitted components' backend unless ``reset``, its features recorded (``reset``)
         or checked against the fit's."""
+        model = type(self).__name__
+        if not reset and getattr(self, "_data_scale", 1.0) != 1.0:
+            check_kw["scan"] = True  # the values are rescaled below
         data = check_data(X, allow_nan=getattr(self, "handle_missing", "error") == "mask",
-                          **check_kw)
+                          scale="keep" if self._rescale else "refuse", model=model, **check_kw)
+        if self._rescale:
+            data = self._rescaled(data, reset)
         if not reset:
             check_fitted_backend(self.components_, data.backend, type(self).__name__)
         check_features(self, X, reset)
         return data
+
+    def _rescaled(self, data, reset: bool):
+        """``data`` divided by the fit's power-of-two scale (module docstring)."""
+        if reset:
+            s = data_scale(data.max_value)
+            if s != 1.0 and getattr(self, "loss", None) is not None:
+                from ..losses import is_nb
+
+                if is_nb(self.loss):
+                    raise NMFInputError(
+                        f"loss={self.loss!r} (negative binomial) models counts, but X's largest "
+                        f"entry is {data.max_value:.3g}; pass counts or use loss='kl'"
+                    )
+            self._data_scale = s
+            self._unobserved = _unobserved(data) if data.n_nan else None
+        return rescale_data(data, getattr(self, "_data_scale", 1.0))
 
     def fit(self, X, y=None, **params):
         """Fit the model; returns ``self`` (keyword arguments as in ``fit_transform``)."""
@@ -232,3 +283,118 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 f"{tuple(X.shape)}; pass the output of transform"
             )
         return X @ self.components_
+
+
+#: Estimators that rescale data far from unit scale (a model may also set ``_rescale``).
+RESCALING_MODELS = frozenset({"NMF"})
+
+_LOSS_ATTRS = ("loss_", "reconstruction_err_")
+
+
+def _loss_factor(scale: float, beta) -> float:
+    """``scale ** beta`` (inf where it overflows)."""
+    try:
+        return float(scale) ** float(beta)
+    except OverflowError:
+        return float("inf")
+
+
+def _unobserved(data):
+    """``(rows, columns)`` of a NumPy ``X`` with no observed entry (None if there are none)."""
+    if not isinstance(data.values, np.ndarray):
+        return None
+    nan = np.isnan(data.values)
+    rows, cols = np.flatnonzero(nan.all(axis=1)), np.flatnonzero(nan.all(axis=0))
+    return (rows, cols) if rows.size or cols.size else None
+
+
+def _zero_unobserved(W, H, unobserved):
+    """Codes of all-missing samples and loadings of all-missing features set to 0 (the
+    defined result: nothing observed, nothing explained; the objective is unchanged)."""
+    rows, cols = unobserved
+    W, H = W.copy(), H.copy()
+    if hasattr(W, "iloc"):
+        W.iloc[rows, :] = 0.0
+        H.iloc[:, cols] = 0.0
+    else:
+        W[rows, :] = 0.0
+        H[:, cols] = 0.0
+    return W, H
+
+
+def _scaled_result(result, scale: float, unobserved=None):
+    """An NMFResult of ``X / scale`` in ``X``'s units: ``W`` times ``scale``, objectives times
+    ``scale ** beta`` (kept in the rescaled units where that overflows); all-missing rows
+    and columns get zero codes / loadings."""
+    from dataclasses import replace
+
+    if unobserved:
+        W, H = _zero_unobserved(result.W, result.H, unobserved)
+        result = replace(result, W=W, H=H)
+    if scale == 1.0:
+        return result
+
+    f = _loss_factor(scale, result.beta)
+    info = dict(result.info, data_scale=scale)
+    loss, history = result.loss * f, tuple(v * f for v in result.loss_history)
+    kept = all(np.isfinite(v) and (v != 0 or v0 == 0)
+               for v, v0 in zip((loss, *history), (result.loss, *result.loss_history)))
+    if kept:
+        info["loss_units"] = "X"
+        for key in ("divergence", "loss_before_refine"):
+            if info.get(key) is not None:
+                info[key] = info[key] * f
+        if "reconstruction_err" in info:
+            info["reconstruction_err"] = info["reconstruction_err"] * np.sqrt(f)
+    else:
+        loss, history = result.loss, result.loss_history
+        info["loss_units"] = "X / data_scale"
+    return replace(result, W=result.W * scale, loss=loss, loss_history=history, info=info)
+
+
+def _scale_methods(cls) -> None:
+    """Wrap a rescaling model's fit, transform and score so results are in ``X``'s units."""
+    import functools
+
+    def wrap(name, after):
+        method = cls.__dict__.get(name)
+        if method is None or getattr(method, "_scale_wrapped", False):
+            return
+
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            out = method(self, *args, **kwargs)
+            s = getattr(self, "_data_scale", 1.0)
+            if s == 1.0 and not (after is after_fit and getattr(self, "_unobserved", None)):
+                return out
+            return after(self, out, s)
+
+        wrapper._scale_wrapped = True
+        setattr(cls, name, wrapper)
+
+    def after_fit(self, out, s):
+        main = out is self.result_
+        if getattr(self, "_scaled_fit", None) is not self.result_:
+            self.result_ = _scaled_result(self.result_, s, self._unobserved)
+            if self._unobserved:
+                self.components_ = self.result_.H
+            self._scaled_fit = self.result_
+            self.loss_ = self.result_.loss
+            self.loss_history_ = self.result_.loss_history
+            self.reconstruction_err_ = self.result_.reconstruction_err
+        if main or not hasattr(out, "loss_history"):
+            return self.result_ if main else out
+        return _scaled_result(out, s, self._unobserved)
+
+    def after_codes(self, out, s):
+        return out * s
+
+    def after_score(self, out, s):
+        return out * _loss_factor(s, getattr(self, "_beta", 2.0))
+
+    if "_fit_result" in cls.__dict__:
+        wrap("_fit_result", after_fit)
+    else:
+        wrap("fit_transform", lambda self, out, s: out * s)
+    wrap("transform", after_codes)
+    wrap("score", after_score)
