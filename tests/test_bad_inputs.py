@@ -28,7 +28,7 @@ BASE = (RNG.random((N, K)) @ RNG.random((K, F)) + 0.05)
 Y_LABELS = np.array([0, 1] * (N // 2))
 BATCH = np.array(["a", "b"] * (N // 2))
 FIX = re.compile(r"\b(pass|use|choose|convert|drop|clip|impute|replace|rescale|reshape|raise|lower|"
-                 r"select|check|add|give|mark|keep|fit|refit|leave|set)\b|e\.g\.", re.I)
+                 r"select|check|add|give|mark|keep|fit|refit|leave|set|remove|encode|write|label)\b|e\.g\.", re.I)
 FAST = {"max_iter": 15}
 
 
@@ -379,3 +379,137 @@ def test_all_missing_row_and_column_get_zero_codes():
     res = nmfkit.nmf(X, K, random_state=0)
     assert np.all(res.W[0] == 0) and np.all(res.H[:, 1] == 0)
     assert np.isfinite(res.W).all() and res.W[1:].max() > 0
+
+
+# -- the CLI: every sub-command, bad files and folders ------------------------------------------
+def _files(tmp):
+    h5py = pytest.importorskip("h5py")
+    X = BASE
+    np.savetxt(tmp / "good.csv", X, delimiter=",")
+    (tmp / "inf.csv").write_text("1,2\n3,1e999\n2,1\n")
+    (tmp / "text.csv").write_text("1,a\n3,b\n2,c\n")
+    (tmp / "empty.csv").write_text("")
+    np.savez(tmp / "good.npz", X=X)
+    raw = (tmp / "good.npz").read_bytes()
+    (tmp / "trunc.npz").write_bytes(raw[: len(raw) // 2])
+    import scipy.io
+
+    scipy.io.mmwrite(tmp / "good.mtx", sp.csr_matrix(X))
+    text = (tmp / "good.mtx").read_text()
+    (tmp / "trunc.mtx").write_text(text[: len(text) // 2])
+    with h5py.File(tmp / "plain.h5ad", "w") as f:
+        f["foo"] = X
+    (tmp / "garbage.h5ad").write_bytes(b"not an hdf5 file")
+    (tmp / "adir").mkdir()
+    (tmp / "exists").mkdir()
+    return tmp
+
+
+BAD_FILES = ["missing.csv", "adir", "inf.csv", "text.csv", "empty.csv", "trunc.npz", "trunc.mtx",
+             "plain.h5ad", "garbage.h5ad"]
+COMMANDS = {
+    "fit": lambda f: ["fit", f, "-k", "2", "--out", "OUT", "-q"],
+    "rank": lambda f: ["rank", f, "--ks", "1-2", "--restarts", "2", "--out", "OUT", "-q"],
+    "contrast": lambda f: ["contrast", f, "good.csv", "-k", "1", "--out", "OUT", "-q"],
+    "contrast_background": lambda f: ["contrast", "good.csv", f, "-k", "1", "--out", "OUT", "-q"],
+    "signatures_extract": lambda f: ["signatures", "extract", f, "--out", "OUT", "-q"],
+    "signatures_assign": lambda f: ["signatures", "assign", f, "--out", "OUT", "-q"],
+}
+
+
+def run_cli(argv, tmp, capsys, monkeypatch):
+    from nmfkit.cli import main
+
+    monkeypatch.chdir(tmp)
+    code = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in err if "warning" not in line.lower()]
+    return code, err
+
+
+def _no_leftovers(tmp):
+    hidden = [p.name for p in tmp.iterdir() if p.name.startswith(".")]
+    assert not hidden, f"staging folders left behind: {hidden}"
+    assert not (tmp / "OUT").exists(), "an output folder was written for bad input"
+
+
+@pytest.mark.parametrize("bad", BAD_FILES)
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_cli_bad_input_files(command, bad, tmp_path, capsys, monkeypatch):
+    tmp = _files(tmp_path)
+    code, err = run_cli(COMMANDS[command](bad), tmp, capsys, monkeypatch)
+    assert code == 2, (code, err)
+    assert len(err) == 1 and "error:" in err[0], err
+    assert FIX.search(err[0]), err
+    _no_leftovers(tmp)
+
+
+@pytest.mark.parametrize("command", ["fit", "rank", "contrast", "signatures_extract"])
+def test_cli_existing_output_needs_force(command, tmp_path, capsys, monkeypatch):
+    tmp = _files(tmp_path)
+    argv = [a if a != "OUT" else "exists" for a in COMMANDS[command]("good.csv")]
+    code, err = run_cli(argv, tmp, capsys, monkeypatch)
+    assert code == 2 and len(err) == 1 and "--force" in err[0], err
+
+
+def test_cli_report_of_a_missing_or_foreign_folder(tmp_path, capsys, monkeypatch):
+    tmp = _files(tmp_path)
+    for target in ("missing_dir", "adir"):
+        code, err = run_cli(["report", target], tmp, capsys, monkeypatch)
+        assert code == 2 and len(err) == 1 and FIX.search(err[0]), err
+
+
+def test_cli_unwritable_output_folder(tmp_path, capsys, monkeypatch):
+    """A parent folder that refuses writes: one line naming the folder asked for, no staging."""
+    from pathlib import Path
+
+    tmp = _files(tmp_path)
+    real_mkdir = Path.mkdir
+
+    def refuse(self, *a, **kw):
+        if self.name.startswith(".OUT") or self.name == "OUT":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *a, **kw)
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    code, err = run_cli(COMMANDS["fit"]("good.csv"), tmp, capsys, monkeypatch)
+    assert code == 2 and len(err) == 1, err
+    assert "OUT" in err[0] and "not writable" in err[0] and ".tmp" not in err[0], err
+    _no_leftovers(tmp)
+
+
+@pytest.mark.parametrize("argv", [
+    ["fit", "good.csv", "-k", "2", "--out", "OUT", "--bogus"],
+    ["fit", "good.csv", "-k", "x", "--out", "OUT"],
+    ["fit", "good.csv", "-k", "0", "--out", "OUT"],
+    ["fit", "good.csv", "-k", "99", "--out", "OUT"],
+    ["fit", "good.csv", "-k", "2", "--out", "OUT", "--seed", "-1"],
+    ["fit", "good.csv", "-k", "2", "--out", "OUT", "--tol", "-1"],
+    ["rank", "good.csv", "--ks", "0-3", "--out", "OUT"],
+    ["contrast", "good.csv", "good.csv", "-k", "1", "--out", "OUT", "--alpha", "-1"],
+    ["signatures", "extract", "good.csv", "--out", "OUT", "--replicates", "0"],
+    ["no-such-command"],
+])
+def test_cli_bad_options_are_one_line(argv, tmp_path, capsys, monkeypatch):
+    tmp = _files(tmp_path)
+    code, err = run_cli(argv, tmp, capsys, monkeypatch)
+    assert code == 2 and len(err) == 1 and "error:" in err[0], err
+    _no_leftovers(tmp)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300, 1e-8])
+def test_cli_fit_far_from_unit_scale_is_finite(scale, tmp_path, capsys, monkeypatch):
+    """The issue's case: `nmfkit fit` on X * 1e300 wrote W with 0 and 1e300 and 'relative error
+    nan'; now the factors are rescaled back and finite (or the command exits 2)."""
+    np.savetxt(tmp_path / "x.csv", BASE * scale, delimiter=",")
+    code, err = run_cli(["fit", "x.csv", "-k", "2", "--out", "OUT", "-q", "--max-iter", "30"],
+                        tmp_path, capsys, monkeypatch)
+    if code == 2:
+        assert len(err) == 1
+        return
+    assert code == 0
+    res = nmfkit.io.load_result(tmp_path / "OUT" / "result.npz")
+    W, H = np.asarray(res.W), np.asarray(res.H)
+    assert np.isfinite(W).all() and np.isfinite(H).all() and W.max() > 0
+    rel = np.linalg.norm(BASE - (W / scale) @ H) / np.linalg.norm(BASE)
+    assert rel < 0.1, rel

@@ -92,10 +92,18 @@ def staged_dir(out: str | os.PathLike, force: bool) -> Iterator[Path]:
     """
     out = check_out_dir(out, force)
     parent = out.parent
-    parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-{secrets.token_hex(4)}"
     stage = parent / f".{out.name}.tmp-{tag}"
-    stage.mkdir()  # honours the umask, unlike tempfile.mkdtemp's 0700
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        stage.mkdir()  # honours the umask, unlike tempfile.mkdtemp's 0700
+    except OSError as exc:  # read-only or missing permissions: name the folder asked for
+        from .exceptions import NMFInputError
+
+        raise NMFInputError(
+            f"cannot create the output folder '{out}': its parent '{parent}' is not writable "
+            f"({exc.strerror or exc}); choose another --out / output path, or fix the permissions"
+        ) from None
     try:
         yield stage
         _swap_into_place(stage, out, force, tag)

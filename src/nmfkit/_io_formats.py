@@ -120,7 +120,14 @@ def read_h5ad(path: Path, layer: str | None) -> tuple[Any, list[str], list[str]]
     except ImportError:
         raise fail(path, "reading .h5ad needs the optional package anndata",
                    "pip install anndata (or nmfkit[anndata])") from None
-    adata = anndata.read_h5ad(path)
+    try:
+        adata = anndata.read_h5ad(path)
+    except (OSError, ValueError, EOFError):
+        raise
+    except Exception as exc:  # an HDF5 file that is not AnnData: anndata raises TypeError, KeyError...
+        raise fail(path, f"is not an AnnData .h5ad file (anndata could not read it: "
+                         f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
+                   "write it with adata.write_h5ad(path), or pass a .csv/.tsv/.npz/.mtx file") from None
     if layer is not None:
         if layer not in adata.layers:
             raise fail(path, f"has no layer {layer!r} (layers: {sorted(adata.layers)})",
@@ -223,6 +230,7 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
             or (header and first[0].strip() == "")
         )
         handle.seek(0)
+        engine = "python" if len(sep) > 1 and sep != r"\s+" else "c"
         frame = pd.read_csv(
             handle,
             sep=sep,
@@ -233,7 +241,10 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
             na_values=_NA_VALUES,
             keep_default_na=True,
             decimal=decimal,
-            engine="python" if len(sep) > 1 and sep != r"\s+" else "c",
+            engine=engine,
+            # correctly rounded: what a file holds is what is read (pandas' default parser
+            # can be one ulp off, e.g. 900720.6252303779 -> 900720.625230378)
+            **({"float_precision": "round_trip"} if engine == "c" else {}),
         )
     col_names = None
     if header:
@@ -250,7 +261,9 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
             if decimal == ",":
                 text = text.str.replace(",", ".", regex=False)
             numeric = pd.to_numeric(text.where(col.notna()), errors="coerce")
-            if (numeric.isna() & col.notna()).any():
+            failed = numeric.isna() & col.notna()
+            if failed.any():
+                _refuse_overflow(path, text[failed], labels[j])
                 bad.append(labels[j])
             frame[name] = numeric
     if bad:
@@ -262,6 +275,21 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
         )
     row_names = _names(frame.index) if index else None
     return frame.to_numpy(dtype=np.float64), row_names, col_names
+
+
+def _refuse_overflow(path, cells, column) -> None:
+    """Cells that are numbers too large for float64 (``1e999``): an error that says so."""
+    import math
+
+    for cell in cells:
+        try:
+            value = float(cell)
+        except ValueError:
+            continue
+        if math.isinf(value):
+            raise fail(path, f"the cell {cell!r} in column {column!r} overflows float64 (it is "
+                             "larger than 1.8e308)",
+                       "replace it with a finite number, or leave the cell empty to mark it missing")
 
 
 # --------------------------------------------------------------------------- result serialisation
