@@ -62,7 +62,7 @@ The solvers floor ``W H`` at an absolute ``1.2e-7`` where they divide by it, and
 square the data in Gram products, so a matrix whose largest entry is ~1e-8 (KL) or
 1e-300 fits to zero and one at 1e300 overflows. :func:`~nmfkit._validation.check_data`
 measures the largest observed entry ``m`` on its one pass. A model with ``_rescale``
-(:class:`~nmfkit.NMF` and :func:`nmfkit.nmf`) whose data has ``m`` outside
+(:class:`~nmfkit.NMF`, :func:`nmfkit.nmf`, :class:`~nmfkit.SparseNMF`) whose data has ``m`` outside
 ``COMFORT_RANGE`` = [2^-10, 2^40] fits ``X / s`` with ``s`` the power of two next to
 ``m`` (exact: no rounding) and multiplies the codes back: ``W = s W'``, ``H = H'``
 (rows of ``H`` sum to one), so ``W H ≈ X`` in ``X``'s units. A β-divergence is
@@ -286,7 +286,7 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
 
 #: Estimators that rescale data far from unit scale (a model may also set ``_rescale``).
-RESCALING_MODELS = frozenset({"NMF"})
+RESCALING_MODELS = frozenset({"NMF", "SparseNMF"})
 
 _LOSS_ATTRS = ("loss_", "reconstruction_err_")
 
@@ -365,7 +365,8 @@ def _scale_methods(cls) -> None:
         def wrapper(self, *args, **kwargs):
             out = method(self, *args, **kwargs)
             s = getattr(self, "_data_scale", 1.0)
-            if s == 1.0 and not (after is after_fit and getattr(self, "_unobserved", None)):
+            if s == 1.0 and not (after in (after_fit, after_fit_transform)
+                                 and getattr(self, "_unobserved", None)):
                 return out
             return after(self, out, s)
 
@@ -392,9 +393,14 @@ def _scale_methods(cls) -> None:
     def after_score(self, out, s):
         return out * _loss_factor(s, getattr(self, "_beta", 2.0))
 
+    def after_fit_transform(self, out, s):
+        fitted = self.result_.W
+        after_fit(self, self.result_, s)
+        return self.result_.W if out is fitted else out * s
+
     if "_fit_result" in cls.__dict__:
         wrap("_fit_result", after_fit)
     else:
-        wrap("fit_transform", lambda self, out, s: out * s)
+        wrap("fit_transform", after_fit_transform)
     wrap("transform", after_codes)
     wrap("score", after_score)
