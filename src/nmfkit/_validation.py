@@ -20,9 +20,11 @@ from ._params import (  # noqa: F401  (re-exported: the one place callers import
     check_verbose,
 )
 from .exceptions import NMFInputError, NMFInputTypeError
+from ._scale import COMFORT_RANGE, SAFE_RANGE, check_scale, data_scale, rescale_data  # noqa: F401
 
-__all__ = ["CheckedData", "check_data", "check_scale", "data_scale", "rescale_data", "check_mask", "check_n_components", "check_choice",
-           "check_loss", "check_positive_int", "check_nonneg_float", "check_verbose"]
+__all__ = ["CheckedData", "check_data", "check_scale", "data_scale", "rescale_data", "COMFORT_RANGE",
+           "SAFE_RANGE", "check_mask", "check_n_components", "check_choice", "check_loss",
+           "check_positive_int", "check_nonneg_float", "check_verbose"]
 
 
 @dataclass
@@ -288,74 +290,6 @@ def _diagnose(values, data, name, allow_nan):
             "factor: check that the right matrix was passed"
         )
     return values, n_nan, float(max_val)
-
-
-# -- scale ------------------------------------------------------------------------------------
-#: Largest entries in this range are fitted as they are; outside it, models that rescale
-#: (``FactorModel._rescale``) divide X by a power of two (exact) and multiply back.
-COMFORT_RANGE = (2.0 ** -10, 2.0 ** 40)
-#: Largest entries the solvers handle without rescaling, per dtype: below the low end the
-#: solvers' absolute floor (``losses.EPSILON`` ~ 1.2e-7) swamps the data (KL/IS fits go
-#: to zero); above the high end squares and Gram products overflow.
-SAFE_RANGE = {np.dtype(np.float64): (2.0 ** -20, 2.0 ** 60),
-              np.dtype(np.float32): (2.0 ** -20, 2.0 ** 40)}
-
-
-def data_scale(max_value) -> float:
-    """The power of two ``s`` that brings ``max_value`` into ``[0.5, 1)``, or 1 in range.
-
-    Dividing by a power of two is exact in floating point, so ``X / s`` loses nothing
-    (unless ``X`` holds subnormal numbers).
-
-    Examples
-    --------
-    >>> from nmfkit._validation import data_scale
-    >>> data_scale(3.0), data_scale(1e-300) < 1e-299, data_scale(1e300) > 1e299
-    (1.0, True, True)
-    """
-    if max_value is None or not np.isfinite(max_value) or max_value <= 0:
-        return 1.0
-    lo, hi = COMFORT_RANGE
-    if lo <= max_value <= hi:
-        return 1.0
-    import math
-
-    return math.ldexp(1.0, math.frexp(float(max_value))[1])
-
-
-def check_scale(max_value, dtype, name: str = "X", model: Optional[str] = None) -> None:
-    """Refuse data whose largest entry lies outside :data:`SAFE_RANGE` for its dtype.
-
-    Raises
-    ------
-    NMFInputError
-        Naming the largest entry, the range and the fix (divide by ``X.max()`` and
-        multiply the codes back, or use :class:`nmfkit.NMF`, which rescales itself).
-    """
-    if max_value is None:
-        return
-    lo, hi = SAFE_RANGE.get(np.dtype(dtype), SAFE_RANGE[np.dtype(np.float64)])
-    if lo <= max_value <= hi:
-        return
-    who = model or "this function"
-    why = ("below the solvers' floor of 1.2e-07, so the fit would be zero"
-           if max_value < lo else "so large that products of the data overflow")
-    raise NMFInputError(
-        f"{name} is far from unit scale: its largest entry is {max_value:.3g} ({np.dtype(dtype)}), "
-        f"{why}; {who} does not rescale by itself (it takes largest entries in "
-        f"[{lo:.3g}, {hi:.3g}]): pass {name} / {name}.max() and multiply the codes (W) back by "
-        f"that factor, or use nmfkit.NMF / nmfkit.nmf, which rescale internally"
-    )
-
-
-def rescale_data(data: CheckedData, scale: float) -> CheckedData:
-    """``data`` with its values divided by ``scale`` (a power of two: exact)."""
-    if scale == 1.0:
-        return data
-    values = data.values * (1.0 / scale)
-    max_value = None if data.max_value is None else data.max_value / scale
-    return CheckedData(values, data.backend, data.index, data.columns, data.n_nan, data.scanned,
-                       max_value, scale)
 
 
 def check_shape(values, name: str = "X") -> None:

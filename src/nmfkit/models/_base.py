@@ -103,6 +103,7 @@ from .._validation import (
 from ..backends import get_namespace
 from ..exceptions import NMFInputError
 from ..losses import check_dispersion
+from ._rescale import RESCALING_MODELS, scale_methods, unobserved
 
 __all__ = ["COMMON", "FactorModel", "Param", "choice", "validate_params"]
 
@@ -217,7 +218,7 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if cls._rescale is None and cls.__name__ in RESCALING_MODELS:
             cls._rescale = True
         if cls._rescale:
-            _scale_methods(cls)
+            scale_methods(cls)
 
     def _validate_params(self) -> dict:
         """The constructor's parameters, checked (``loss`` as its β)."""
@@ -265,7 +266,7 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                         f"entry is {data.max_value:.3g}; pass counts or use loss='kl'"
                     )
             self._data_scale = s
-            self._unobserved = _unobserved(data) if data.n_nan else None
+            self._unobserved = unobserved(data) if data.n_nan else None
         return rescale_data(data, getattr(self, "_data_scale", 1.0))
 
     def fit(self, X, y=None, **params):
@@ -284,123 +285,3 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             )
         return X @ self.components_
 
-
-#: Estimators that rescale data far from unit scale (a model may also set ``_rescale``).
-RESCALING_MODELS = frozenset({"NMF", "SparseNMF"})
-
-_LOSS_ATTRS = ("loss_", "reconstruction_err_")
-
-
-def _loss_factor(scale: float, beta) -> float:
-    """``scale ** beta`` (inf where it overflows)."""
-    try:
-        return float(scale) ** float(beta)
-    except OverflowError:
-        return float("inf")
-
-
-def _unobserved(data):
-    """``(rows, columns)`` of a NumPy ``X`` with no observed entry (None if there are none)."""
-    if not isinstance(data.values, np.ndarray):
-        return None
-    nan = np.isnan(data.values)
-    rows, cols = np.flatnonzero(nan.all(axis=1)), np.flatnonzero(nan.all(axis=0))
-    return (rows, cols) if rows.size or cols.size else None
-
-
-def _zero_unobserved(W, H, unobserved):
-    """Codes of all-missing samples and loadings of all-missing features set to 0 (the
-    defined result: nothing observed, nothing explained; the objective is unchanged)."""
-    rows, cols = unobserved
-    W, H = W.copy(), H.copy()
-    if hasattr(W, "iloc"):
-        W.iloc[rows, :] = 0.0
-        H.iloc[:, cols] = 0.0
-    else:
-        W[rows, :] = 0.0
-        H[:, cols] = 0.0
-    return W, H
-
-
-def _scaled_result(result, scale: float, unobserved=None):
-    """An NMFResult of ``X / scale`` in ``X``'s units: ``W`` times ``scale``, objectives times
-    ``scale ** beta`` (kept in the rescaled units where that overflows); all-missing rows
-    and columns get zero codes / loadings."""
-    from dataclasses import replace
-
-    if unobserved:
-        W, H = _zero_unobserved(result.W, result.H, unobserved)
-        result = replace(result, W=W, H=H)
-    if scale == 1.0:
-        return result
-
-    f = _loss_factor(scale, result.beta)
-    info = dict(result.info, data_scale=scale)
-    loss, history = result.loss * f, tuple(v * f for v in result.loss_history)
-    kept = all(np.isfinite(v) and (v != 0 or v0 == 0)
-               for v, v0 in zip((loss, *history), (result.loss, *result.loss_history)))
-    if kept:
-        info["loss_units"] = "X"
-        for key in ("divergence", "loss_before_refine"):
-            if info.get(key) is not None:
-                info[key] = info[key] * f
-        if "reconstruction_err" in info:
-            info["reconstruction_err"] = info["reconstruction_err"] * np.sqrt(f)
-    else:
-        loss, history = result.loss, result.loss_history
-        info["loss_units"] = "X / data_scale"
-    return replace(result, W=result.W * scale, loss=loss, loss_history=history, info=info)
-
-
-def _scale_methods(cls) -> None:
-    """Wrap a rescaling model's fit, transform and score so results are in ``X``'s units."""
-    import functools
-
-    def wrap(name, after):
-        method = cls.__dict__.get(name)
-        if method is None or getattr(method, "_scale_wrapped", False):
-            return
-
-        @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
-            out = method(self, *args, **kwargs)
-            s = getattr(self, "_data_scale", 1.0)
-            if s == 1.0 and not (after in (after_fit, after_fit_transform)
-                                 and getattr(self, "_unobserved", None)):
-                return out
-            return after(self, out, s)
-
-        wrapper._scale_wrapped = True
-        setattr(cls, name, wrapper)
-
-    def after_fit(self, out, s):
-        main = out is self.result_
-        if getattr(self, "_scaled_fit", None) is not self.result_:
-            self.result_ = _scaled_result(self.result_, s, self._unobserved)
-            if self._unobserved:
-                self.components_ = self.result_.H
-            self._scaled_fit = self.result_
-            self.loss_ = self.result_.loss
-            self.loss_history_ = self.result_.loss_history
-            self.reconstruction_err_ = self.result_.reconstruction_err
-        if main or not hasattr(out, "loss_history"):
-            return self.result_ if main else out
-        return _scaled_result(out, s, self._unobserved)
-
-    def after_codes(self, out, s):
-        return out * s
-
-    def after_score(self, out, s):
-        return out * _loss_factor(s, getattr(self, "_beta", 2.0))
-
-    def after_fit_transform(self, out, s):
-        fitted = self.result_.W
-        after_fit(self, self.result_, s)
-        return self.result_.W if out is fitted else out * s
-
-    if "_fit_result" in cls.__dict__:
-        wrap("_fit_result", after_fit)
-    else:
-        wrap("fit_transform", after_fit_transform)
-    wrap("transform", after_codes)
-    wrap("score", after_score)
