@@ -513,3 +513,52 @@ def test_cli_fit_far_from_unit_scale_is_finite(scale, tmp_path, capsys, monkeypa
     assert np.isfinite(W).all() and np.isfinite(H).all() and W.max() > 0
     rel = np.linalg.norm(BASE - (W / scale) @ H) / np.linalg.norm(BASE)
     assert rel < 0.1, rel
+    import json
+
+    summary = json.loads((tmp_path / "OUT" / "summary.json").read_text())
+    assert summary["relative_error"] == pytest.approx(rel, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("bad", ["nan", "zero"])
+def test_cli_fit_never_writes_a_non_finite_or_trivial_fit(bad, tmp_path, capsys, monkeypatch):
+    """Whatever a model returns, `nmfkit fit` exits 2 rather than write NaN or W H = 0."""
+    from dataclasses import replace
+
+    real = nmfkit.nmf
+
+    def broken(*args, **kw):
+        res = real(*args, **kw)
+        fill = np.nan if bad == "nan" else 0.0
+        return replace(res, W=np.full_like(res.W, fill))
+
+    monkeypatch.setattr(nmfkit, "nmf", broken)
+    tmp = _files(tmp_path)
+    code, err = run_cli(COMMANDS["fit"]("good.csv"), tmp, capsys, monkeypatch)
+    assert code == 2 and len(err) == 1, err
+    assert ("diverged" if bad == "nan" else "trivial") in err[0]
+    _no_leftovers(tmp)
+
+
+# -- rank selection on degenerate data: the right cause and a fix that changes something ---------
+def test_rank_search_on_a_tiny_matrix_names_cv_fraction_and_a_new_value():
+    from nmfkit.selection import rank_search
+
+    with pytest.raises(NMFInputError) as info:
+        rank_search(BASE[:3, :3], [1, 2], n_restarts=2, random_state=1)  # a draw holding none out
+    text = str(info.value)
+    assert "cv_fraction=0.1 held out none of the 9 observed entries" in text
+    suggested = float(re.search(r"e\.g\. cv_fraction=([0-9.]+)", text).group(1))
+    assert suggested > 0.1  # never the current value
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_rank_search_with_an_all_missing_line_says_so(axis):
+    from nmfkit.selection import rank_search
+
+    X = BASE.copy()
+    if axis == 0:
+        X[2] = np.nan
+    else:
+        X[:, 2] = np.nan
+    with pytest.raises(NMFInputError, match=r"1 (row|column)\(s\) \[2\] with no observed entry"):
+        rank_search(X, [1, 2], n_restarts=2, random_state=0)

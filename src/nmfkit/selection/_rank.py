@@ -263,8 +263,8 @@ def _plans(X, loss, cv, cv_args, ks, rng) -> dict:
             "rows would need their own dispersion); use cv='speckled' (or None) with loss='nb'"
         )
     if cv in ("speckled", "both"):
-        plans["cv"] = _Speckled(X, loss, _check_fraction(cv_fraction),
-                                check_positive_int(cv_repeats, "cv_repeats"), rng)
+        plans["cv"] = _Speckled(X, loss, _check_fraction(cv_fraction, "cv_fraction"),
+                                check_positive_int(cv_repeats, "cv_repeats"), rng, "cv_fraction")
     if cv in ("bicv", "both"):
         plans["bicv"] = _BiCV(X, loss.beta, bicv_splits, check_positive_int(cv_repeats, "cv_repeats"), rng)
         big = [k for k in ks if k > plans["bicv"].max_rank()]
