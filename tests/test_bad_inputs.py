@@ -116,6 +116,8 @@ DATA = {
     "huge_1e30_f64": (lambda: BASE * 1e30, EITHER),
     "huge_1e300_f64": (lambda: BASE * 1e300, EITHER),
     "huge_1e19_f32": (lambda: (BASE * 1e19).astype(np.float32), EITHER),
+    "huge_1e30_f32": (lambda: (BASE * 1e30).astype(np.float32), EITHER),
+    "tiny_subnormal_f32": (lambda: (BASE * 1e-40).astype(np.float32), EITHER),
     "tiny_1e-300_f64": (lambda: BASE * 1e-300, EITHER),
     "tiny_1e-8_f64": (lambda: BASE * 1e-8, EITHER),
     "tiny_1e-30_f32": (lambda: (BASE * 1e-30).astype(np.float32), EITHER),
@@ -400,13 +402,18 @@ def _files(tmp):
     with h5py.File(tmp / "plain.h5ad", "w") as f:
         f["foo"] = X
     (tmp / "garbage.h5ad").write_bytes(b"not an hdf5 file")
+    (tmp / "ragged.tsv").write_text("1\t2\t3\n4\t5\n6\t7\t8\n")
+    import gzip
+
+    packed = gzip.compress((tmp / "good.csv").read_bytes())
+    (tmp / "trunc.csv.gz").write_bytes(packed[: len(packed) // 2])
     (tmp / "adir").mkdir()
     (tmp / "exists").mkdir()
     return tmp
 
 
-BAD_FILES = ["missing.csv", "adir", "inf.csv", "text.csv", "empty.csv", "trunc.npz", "trunc.mtx",
-             "plain.h5ad", "garbage.h5ad"]
+BAD_FILES = ["missing.csv", "adir", "inf.csv", "text.csv", "empty.csv", "ragged.tsv", "trunc.csv.gz",
+             "trunc.npz", "trunc.mtx", "plain.h5ad", "garbage.h5ad"]
 COMMANDS = {
     "fit": lambda f: ["fit", f, "-k", "2", "--out", "OUT", "-q"],
     "rank": lambda f: ["rank", f, "--ks", "1-2", "--restarts", "2", "--out", "OUT", "-q"],
@@ -444,10 +451,11 @@ def test_cli_bad_input_files(command, bad, tmp_path, capsys, monkeypatch):
     _no_leftovers(tmp)
 
 
-@pytest.mark.parametrize("command", ["fit", "rank", "contrast", "signatures_extract"])
+@pytest.mark.parametrize("command", ["fit", "rank", "contrast", "signatures_extract", "demo"])
 def test_cli_existing_output_needs_force(command, tmp_path, capsys, monkeypatch):
     tmp = _files(tmp_path)
-    argv = [a if a != "OUT" else "exists" for a in COMMANDS[command]("good.csv")]
+    argv = (["demo", "--out", "OUT", "-q"] if command == "demo" else COMMANDS[command]("good.csv"))
+    argv = [a if a != "OUT" else "exists" for a in argv]
     code, err = run_cli(argv, tmp, capsys, monkeypatch)
     assert code == 2 and len(err) == 1 and "--force" in err[0], err
 
@@ -488,6 +496,9 @@ def test_cli_unwritable_output_folder(tmp_path, capsys, monkeypatch):
     ["rank", "good.csv", "--ks", "0-3", "--out", "OUT"],
     ["contrast", "good.csv", "good.csv", "-k", "1", "--out", "OUT", "--alpha", "-1"],
     ["signatures", "extract", "good.csv", "--out", "OUT", "--replicates", "0"],
+    ["info", "--bogus"],
+    ["demo", "--bogus"],
+    ["report"],
     ["no-such-command"],
 ])
 def test_cli_bad_options_are_one_line(argv, tmp_path, capsys, monkeypatch):

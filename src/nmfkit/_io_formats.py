@@ -221,6 +221,7 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
         rest = [_split(line, sep) for line in sample[1:]]
         decimal = _decimal(rest or [first], sep)
         width = len(rest[0]) if rest else len(first)
+        _check_ragged(path, first, rest, width)
         short_header = bool(rest) and len(first) == width - 1
         header = short_header or not all(_is_number(c, decimal) for c in first[1 if width > 1 else 0:])
         col0 = [r[0] for r in rest if r] + ([] if header else [first[0]])
@@ -237,7 +238,7 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
             header=None,
             skiprows=lead + (1 if header else 0),
             names=range(width),
-            index_col=0 if index else None,
+            index_col=0 if index else False,  # False: a longer row is an error, not row names
             na_values=_NA_VALUES,
             keep_default_na=True,
             decimal=decimal,
@@ -275,6 +276,18 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
         )
     row_names = _names(frame.index) if index else None
     return frame.to_numpy(dtype=np.float64), row_names, col_names
+
+
+def _check_ragged(path, first, rest, width) -> None:
+    """Every sampled data line has ``width`` fields (the first may be a header one shorter)."""
+    for i, row in enumerate(rest):
+        if len(row) != width:
+            raise fail(path, f"data line {i + 2} has {len(row)} fields but line 2 has {width} "
+                             "(ragged rows)",
+                       "give every row the same number of fields (an empty cell marks a missing value)")
+    if rest and len(first) not in (width, width - 1):
+        raise fail(path, f"the first line has {len(first)} fields but the data lines have {width}",
+                   "give the header one name per column (optionally one fewer, for row names)")
 
 
 def _refuse_overflow(path, cells, column) -> None:

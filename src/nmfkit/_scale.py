@@ -82,4 +82,10 @@ def rescale_data(data, scale: float):
     from dataclasses import replace
 
     max_value = None if data.max_value is None else data.max_value / scale
-    return replace(data, values=data.values * (1.0 / scale), max_value=max_value, scale=scale)
+    values = data.values
+    e = -math.frexp(scale)[1] + 1  # values * 2**e, in steps a float32 factor can hold
+    while e:
+        step = max(-100, min(100, e))
+        values = values * math.ldexp(1.0, step)
+        e -= step
+    return replace(data, values=values, max_value=max_value, scale=scale)
