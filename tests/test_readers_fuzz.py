@@ -106,3 +106,23 @@ def test_corrupted_files_read_right_or_fail_clearly(X, fmt, how, where, byte):
     # then it is a finite float matrix, never NaN/inf where the file had none or a crash
     assert got.ndim == 2 and got.size > 0
     assert got.dtype == np.float64
+
+
+@SETTINGS
+@given(X=matrices(), fmt=st.sampled_from(["csv", "tsv"]), row=st.integers(0, 100),
+       header=st.booleans())
+def test_a_row_missing_a_field_is_an_error_not_a_shifted_matrix(X, fmt, row, header):
+    """A ragged row (one field short) used to shift or pad silently; now it is named."""
+    if X.shape[1] < 2 or X.shape[0] < 2:
+        return
+    sep = "," if fmt == "csv" else "\t"
+    lines = [sep.join(repr(float(v)) for v in r) for r in X]
+    r = row % len(lines)
+    lines[r] = sep.join(lines[r].split(sep)[:-1])
+    if header:
+        lines.insert(0, sep.join(f"c{j}" for j in range(X.shape[1])))
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / f"m.{fmt}"
+        path.write_text("\n".join(lines) + "\n")
+        with pytest.raises(NMFInputError, match=r"fields"):
+            read_matrix(path)

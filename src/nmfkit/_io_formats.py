@@ -221,7 +221,7 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
         rest = [_split(line, sep) for line in sample[1:]]
         decimal = _decimal(rest or [first], sep)
         width = len(rest[0]) if rest else len(first)
-        _check_ragged(path, first, rest, width)
+        _check_ragged(path, first, rest, width, all(_is_number(c, decimal) for c in first))
         short_header = bool(rest) and len(first) == width - 1
         header = short_header or not all(_is_number(c, decimal) for c in first[1 if width > 1 else 0:])
         col0 = [r[0] for r in rest if r] + ([] if header else [first[0]])
@@ -278,16 +278,18 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
     return frame.to_numpy(dtype=np.float64), row_names, col_names
 
 
-def _check_ragged(path, first, rest, width) -> None:
-    """Every sampled data line has ``width`` fields (the first may be a header one shorter)."""
+def _check_ragged(path, first, rest, width, numeric_first: bool) -> None:
+    """Every sampled data line has ``width`` fields (the first may be a header one shorter,
+    R's ``write.table``, but then it holds names, not only numbers)."""
     for i, row in enumerate(rest):
         if len(row) != width:
             raise fail(path, f"data line {i + 2} has {len(row)} fields but line 2 has {width} "
                              "(ragged rows)",
                        "give every row the same number of fields (an empty cell marks a missing value)")
-    if rest and len(first) not in (width, width - 1):
-        raise fail(path, f"the first line has {len(first)} fields but the data lines have {width}",
-                   "give the header one name per column (optionally one fewer, for row names)")
+    if rest and len(first) == width - 1 and numeric_first:
+        raise fail(path, f"line 1 has {len(first)} numeric fields but the lines below have {width} "
+                         "(ragged rows)",
+                   "give every row the same number of fields (an empty cell marks a missing value)")
 
 
 def _refuse_overflow(path, cells, column) -> None:
