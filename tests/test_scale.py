@@ -151,3 +151,14 @@ def test_requires_grad_costs_what_a_plain_tensor_costs():
     b = nmfkit.nmf(torch.tensor(X0), 3, random_state=0, tol=0, max_iter=30)
     assert a.W.grad_fn is None and not a.W.requires_grad and Xt.grad is None
     torch.testing.assert_close(a.W, b.W, rtol=0, atol=0)
+
+
+def test_a_diverging_fit_raises_instead_of_returning_nan():
+    """A custom start at 1e200 overflows W H: the fit raises rather than hand back NaN factors."""
+    W0, H0 = np.full((20, 3), 1e200), np.full((3, 12), 1e200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(FloatingPointError, match=r"NMF: the fit diverged.*custom start"):
+            nmfkit.nmf(X0, 3, init="custom", W=W0, H=H0)
+        with pytest.raises(FloatingPointError, match="diverged"):
+            nmfkit.NMF(3, init="custom").fit(X0, W=W0, H=H0)

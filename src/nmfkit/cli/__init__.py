@@ -116,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnicodeDecodeError as exc:  # a binary file read as text (e.g. a catalog that is .npz)
         return _error(f"the input is not a text file ({exc.reason} at byte {exc.start}); pass a "
                       "tab- or comma-separated text file (or the format the command documents)")
+    except FloatingPointError as exc:  # a fit that diverged (nmfkit.models: finite_guard)
+        return _error(exc)
     except EOFError as exc:  # a truncated compressed input (gzip) read by a command's own reader
         return _error(f"an input file is truncated ({exc}); pass the complete file")
     except ValueError as exc:

@@ -103,7 +103,7 @@ from .._validation import (
 from ..backends import get_namespace
 from ..exceptions import NMFInputError
 from ..losses import check_dispersion
-from ._rescale import RESCALING_MODELS, scale_methods, unobserved
+from ._rescale import RESCALING_MODELS, finite_guard, scale_methods, unobserved
 
 __all__ = ["COMMON", "FactorModel", "Param", "choice", "validate_params"]
 
@@ -219,6 +219,7 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             cls._rescale = True
         if cls._rescale:
             scale_methods(cls)
+        finite_guard(cls)  # no fit returns NaN / inf factors
 
     def _validate_params(self) -> dict:
         """The constructor's parameters, checked (``loss`` as its β)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["RESCALING_MODELS", "scale_methods", "unobserved"]
+__all__ = ["RESCALING_MODELS", "finite_guard", "scale_methods", "unobserved"]
 
 
 #: Estimators that rescale data far from unit scale (a model may also set ``_rescale``).
@@ -130,3 +130,46 @@ def scale_methods(cls) -> None:
         wrap("fit_transform", after_fit_transform)
     wrap("transform", after_codes)
     wrap("score", after_score)
+
+
+def _finite(a) -> bool:
+    """Whether every entry of an array, DataFrame or tensor is finite (checked where it lives)."""
+    from ..backends import get_namespace, is_sparse
+
+    if a is None or is_sparse(a):
+        return True
+    if hasattr(a, "to_numpy") and not hasattr(a, "device"):
+        a = a.to_numpy()
+    if not hasattr(a, "shape"):
+        return True
+    b = get_namespace(a)
+    return bool(b.all(b.isfinite(a)))
+
+
+def finite_guard(cls) -> None:
+    """Wrap ``cls``'s fit so that a fit ending with non-finite factors raises
+    ``FloatingPointError`` (naming the model and the fix) instead of returning them."""
+    import functools
+
+    for name in ("fit_transform", "_fit_result"):
+        method = cls.__dict__.get(name)
+        if method is None or getattr(method, "_finite_guarded", False):
+            continue
+
+        def make(method):
+            @functools.wraps(method)
+            def guarded(self, *args, **kwargs):
+                out = method(self, *args, **kwargs)
+                parts = [getattr(out, "W", out), getattr(self, "components_", None)]
+                if not all(_finite(p) for p in parts):
+                    raise FloatingPointError(
+                        f"{type(self).__name__}: the fit diverged (its factors hold NaN or inf, "
+                        f"stop: {getattr(self, 'stop_reason_', 'unknown')}); check the scale and "
+                        "the values of X and of a custom start, or use another solver or init"
+                    )
+                return out
+
+            guarded._finite_guarded = True
+            return guarded
+
+        setattr(cls, name, make(method))
