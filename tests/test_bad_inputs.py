@@ -229,6 +229,9 @@ XFAIL = {
     ("archetypal_analysis", "one_by_one"): _AA_K,
     ("ArchetypalAnalysis", "k_too_big"): _AA_K,
     ("archetypal_analysis", "k_too_big"): _AA_K,
+    ("ContrastiveNMF", "all_missing_row"): (
+        "ContrastiveNMF validates with check_data directly (models/_contrastive_fit.py, issue-17 "
+        "files), not FactorModel._check: an all-NaN target row gets codes ~5e-12, not exactly 0"),
 }
 #: Models that factor a graph built from X's distances: an all-zero X is a valid (constant) graph.
 GRAPH_MODELS = {"SymmetricNMF", "symmetric_nmf"}
@@ -573,3 +576,19 @@ def test_rank_search_with_an_all_missing_line_says_so(axis):
         X[:, 2] = np.nan
     with pytest.raises(NMFInputError, match=r"1 (row|column)\(s\) \[2\] with no observed entry"):
         rank_search(X, [1, 2], n_restarts=2, random_state=0)
+
+
+@pytest.mark.parametrize("name", [n for n in MODELS if _takes(MODELS[n][0], "handle_missing")])
+def test_all_missing_sample_gets_zero_codes_in_every_masked_model(name):
+    """The defined result for a sample with no observed entry: zero codes, in fit and transform."""
+    _maybe_xfail(name, "all_missing_row")
+    X = BASE.copy()
+    X[0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        codes, model = _fit_model(name, X)
+        codes = _as_np(codes)
+        assert np.all(codes[0] == 0) and np.isfinite(codes).all() and codes[1:].max() > 0
+        if name != "ContrastiveNMF":  # its transform takes no NaN rows of the target (check_data)
+            again = _as_np(model.transform(X))
+            assert np.all(again[0] == 0) and again[1:].max() > 0

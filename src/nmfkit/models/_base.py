@@ -247,6 +247,7 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             check_kw["scan"] = True  # the values are rescaled below
         data = check_data(X, allow_nan=getattr(self, "handle_missing", "error") == "mask",
                           scale="keep" if self._rescale else "refuse", model=model, **check_kw)
+        self._last_unobserved = unobserved(data) if data.n_nan else None  # all-NaN rows/columns
         if self._rescale:
             data = self._rescaled(data, reset)
         if not reset:
@@ -267,7 +268,7 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                         f"entry is {data.max_value:.3g}; pass counts or use loss='kl'"
                     )
             self._data_scale = s
-            self._unobserved = unobserved(data) if data.n_nan else None
+            self._unobserved = self._last_unobserved
         return rescale_data(data, getattr(self, "_data_scale", 1.0))
 
     def fit(self, X, y=None, **params):

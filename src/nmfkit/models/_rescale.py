@@ -146,12 +146,27 @@ def _finite(a) -> bool:
     return bool(b.all(b.isfinite(a)))
 
 
+def _zero_rows(codes, unobserved):
+    """Codes of samples with no observed entry set to 0 (NumPy arrays and DataFrames)."""
+    rows = unobserved[0] if unobserved else ()
+    if not len(rows) or not hasattr(codes, "shape") or len(codes.shape) != 2:
+        return codes
+    if hasattr(codes, "iloc"):
+        codes = codes.copy()
+        codes.iloc[rows, :] = 0.0
+    elif isinstance(codes, np.ndarray) and codes.shape[0] > int(rows.max()):
+        codes = codes.copy()
+        codes[rows, :] = 0.0
+    return codes
+
+
 def finite_guard(cls) -> None:
-    """Wrap ``cls``'s fit so that a fit ending with non-finite factors raises
-    ``FloatingPointError`` (naming the model and the fix) instead of returning them."""
+    """Wrap ``cls``'s fit and ``transform``: a fit ending with non-finite factors raises
+    ``FloatingPointError`` (naming the model and the fix) instead of returning them, and the
+    codes of samples with no observed entry (all NaN) are 0, the defined result."""
     import functools
 
-    for name in ("fit_transform", "_fit_result"):
+    for name in ("fit_transform", "_fit_result", "transform"):
         method = cls.__dict__.get(name)
         if method is None or getattr(method, "_finite_guarded", False):
             continue
@@ -160,6 +175,9 @@ def finite_guard(cls) -> None:
             @functools.wraps(method)
             def guarded(self, *args, **kwargs):
                 out = method(self, *args, **kwargs)
+                missing = getattr(self, "_last_unobserved", None)
+                if missing is not None and not hasattr(out, "loss_history"):
+                    out = _zero_rows(out, missing)
                 parts = [getattr(out, "W", out), getattr(self, "components_", None)]
                 if not all(_finite(p) for p in parts):
                     raise FloatingPointError(
