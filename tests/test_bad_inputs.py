@@ -592,3 +592,36 @@ def test_all_missing_sample_gets_zero_codes_in_every_masked_model(name):
         if name != "ContrastiveNMF":  # its transform takes no NaN rows of the target (check_data)
             again = _as_np(model.transform(X))
             assert np.all(again[0] == 0) and again[1:].max() > 0
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="POSIX signals")
+def test_a_killed_run_leaves_no_staging_folder_after_the_next_run(tmp_path):
+    """SIGKILL cannot be cleaned up by the killed process; the next run writing the same
+    output sweeps its hidden staging folder (a live run's folder is kept)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from nmfkit._files import staged_dir
+
+    code = ("import sys, time\nfrom nmfkit._files import staged_dir\n"
+            "with staged_dir(sys.argv[1], False) as d:\n"
+            "    (d / 'W.tsv').write_text('half')\n    print('ready', flush=True)\n    time.sleep(60)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "out")], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    live = [p.name for p in tmp_path.iterdir()]
+    with staged_dir(tmp_path / "other", False) as d:  # another output: the live stage is kept
+        (d / "x").write_text("1")
+    assert all((tmp_path / n).exists() for n in live)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.1)
+    assert any(n.startswith(".out.tmp-") for n in os.listdir(tmp_path))  # what SIGKILL leaves
+    with staged_dir(tmp_path / "out", False) as d:
+        (d / "W.tsv").write_text("full")
+    assert sorted(os.listdir(tmp_path)) == ["other", "out"]
+    assert (tmp_path / "out" / "W.tsv").read_text() == "full"
