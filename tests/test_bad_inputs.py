@@ -221,14 +221,8 @@ def _fit_model(name, X, k=K, **params):
     return out, model
 
 
-_AA_K = ("models/archetypal.py:203 says 'n_archetypes=k must be between 1 and n_samples=n' with no "
-         "fix (patch in the issue-18 report: append '; choose n_archetypes <= n_samples')")
 XFAIL = {
     # (model or form, kind): reason, where a kind still fails (never silently skipped)
-    ("ArchetypalAnalysis", "one_by_one"): _AA_K,
-    ("archetypal_analysis", "one_by_one"): _AA_K,
-    ("ArchetypalAnalysis", "k_too_big"): _AA_K,
-    ("archetypal_analysis", "k_too_big"): _AA_K,
     ("ContrastiveNMF", "all_missing_row"): (
         "ContrastiveNMF validates with check_data directly (models/_contrastive_fit.py, issue-17 "
         "files), not FactorModel._check: an all-NaN target row gets codes ~5e-12, not exactly 0"),
