@@ -233,7 +233,7 @@ def _error_cases(tmp_path):
         ("empty.csv", "empty matrix"),
         ("header_only.csv", "empty matrix"),
         ("text.csv", "2 data column\\(s\\) are not numeric: 'sex', 'city'"),
-        ("ragged.csv", "could not parse"),
+        ("ragged.csv", "ragged rows"),
         ("long_header.csv", "header has 4 fields but the data rows have 2"),
         ("junk.npz", "could not parse"),
         ("nokey.npz", "neither key 'X' nor CSR parts.*'Y'"),

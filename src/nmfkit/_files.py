@@ -76,7 +76,9 @@ def staged_dir(out: str | os.PathLike, force: bool) -> Iterator[Path]:
     final step is a rename). Without ``force`` an existing ``out`` is never
     touched. With ``force`` the old folder is moved aside only after the new one is
     complete, then deleted; if the swap fails the old folder is put back. When the
-    block raises, the staging directory is removed and ``out`` is unchanged.
+    block raises, the staging directory is removed and ``out`` is unchanged. A process
+    killed outright (SIGKILL, power loss) cannot clean up: its staging folder is removed
+    by the next run that writes the same ``out`` (:func:`sweep_stale_stages`).
 
     Parameters
     ----------
@@ -92,16 +94,51 @@ def staged_dir(out: str | os.PathLike, force: bool) -> Iterator[Path]:
     """
     out = check_out_dir(out, force)
     parent = out.parent
-    parent.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-{secrets.token_hex(4)}"
     stage = parent / f".{out.name}.tmp-{tag}"
-    stage.mkdir()  # honours the umask, unlike tempfile.mkdtemp's 0700
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale_stages(parent, out.name)
+        stage.mkdir()  # honours the umask, unlike tempfile.mkdtemp's 0700
+    except OSError as exc:  # read-only or missing permissions: name the folder asked for
+        from .exceptions import NMFInputError
+
+        raise NMFInputError(
+            f"cannot create the output folder '{out}': its parent '{parent}' is not writable "
+            f"({exc.strerror or exc}); choose another --out / output path, or fix the permissions"
+        ) from None
     try:
         yield stage
         _swap_into_place(stage, out, force, tag)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+
+
+def _process_alive(pid: int) -> bool:
+    if os.name != "posix":  # no signal-0 probe: never remove another live run's folder
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def sweep_stale_stages(parent: Path, name: str) -> list:
+    """Remove ``parent/.{name}.tmp-{pid}-{tag}`` staging folders whose process is gone.
+
+    Returns the removed paths. Folders of live processes (a concurrent run) are kept.
+    """
+    removed = []
+    for p in parent.glob(f".{name}.tmp-*"):
+        pid = p.name.rsplit(".tmp-", 1)[1].split("-", 1)[0]
+        if p.is_dir() and pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
 
 
 def _swap_into_place(stage: Path, out: Path, force: bool, tag: str) -> None:

@@ -120,7 +120,14 @@ def read_h5ad(path: Path, layer: str | None) -> tuple[Any, list[str], list[str]]
     except ImportError:
         raise fail(path, "reading .h5ad needs the optional package anndata",
                    "pip install anndata (or nmfkit[anndata])") from None
-    adata = anndata.read_h5ad(path)
+    try:
+        adata = anndata.read_h5ad(path)
+    except (OSError, ValueError, EOFError):
+        raise
+    except Exception as exc:  # an HDF5 file that is not AnnData: anndata raises TypeError, KeyError...
+        raise fail(path, f"is not an AnnData .h5ad file (anndata could not read it: "
+                         f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
+                   "write it with adata.write_h5ad(path), or pass a .csv/.tsv/.npz/.mtx file") from None
     if layer is not None:
         if layer not in adata.layers:
             raise fail(path, f"has no layer {layer!r} (layers: {sorted(adata.layers)})",
@@ -214,6 +221,7 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
         rest = [_split(line, sep) for line in sample[1:]]
         decimal = _decimal(rest or [first], sep)
         width = len(rest[0]) if rest else len(first)
+        _check_ragged(path, first, rest, width, all(_is_number(c, decimal) for c in first))
         short_header = bool(rest) and len(first) == width - 1
         header = short_header or not all(_is_number(c, decimal) for c in first[1 if width > 1 else 0:])
         col0 = [r[0] for r in rest if r] + ([] if header else [first[0]])
@@ -223,17 +231,21 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
             or (header and first[0].strip() == "")
         )
         handle.seek(0)
+        engine = "python" if len(sep) > 1 and sep != r"\s+" else "c"
         frame = pd.read_csv(
             handle,
             sep=sep,
             header=None,
             skiprows=lead + (1 if header else 0),
             names=range(width),
-            index_col=0 if index else None,
+            index_col=0 if index else False,  # False: a longer row is an error, not row names
             na_values=_NA_VALUES,
             keep_default_na=True,
             decimal=decimal,
-            engine="python" if len(sep) > 1 and sep != r"\s+" else "c",
+            engine=engine,
+            # correctly rounded: what a file holds is what is read (pandas' default parser
+            # can be one ulp off, e.g. 900720.6252303779 -> 900720.625230378)
+            **({"float_precision": "round_trip"} if engine == "c" else {}),
         )
     col_names = None
     if header:
@@ -250,7 +262,9 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
             if decimal == ",":
                 text = text.str.replace(",", ".", regex=False)
             numeric = pd.to_numeric(text.where(col.notna()), errors="coerce")
-            if (numeric.isna() & col.notna()).any():
+            failed = numeric.isna() & col.notna()
+            if failed.any():
+                _refuse_overflow(path, text[failed], labels[j])
                 bad.append(labels[j])
             frame[name] = numeric
     if bad:
@@ -262,6 +276,35 @@ def read_text(path: Path, sep: str | None, ext: str) -> tuple[np.ndarray, Names,
         )
     row_names = _names(frame.index) if index else None
     return frame.to_numpy(dtype=np.float64), row_names, col_names
+
+
+def _check_ragged(path, first, rest, width, numeric_first: bool) -> None:
+    """Every sampled data line has ``width`` fields (the first may be a header one shorter,
+    R's ``write.table``, but then it holds names, not only numbers)."""
+    for i, row in enumerate(rest):
+        if len(row) != width:
+            raise fail(path, f"data line {i + 2} has {len(row)} fields but line 2 has {width} "
+                             "(ragged rows)",
+                       "give every row the same number of fields (an empty cell marks a missing value)")
+    if rest and len(first) == width - 1 and numeric_first:
+        raise fail(path, f"line 1 has {len(first)} numeric fields but the lines below have {width} "
+                         "(ragged rows)",
+                   "give every row the same number of fields (an empty cell marks a missing value)")
+
+
+def _refuse_overflow(path, cells, column) -> None:
+    """Cells that are numbers too large for float64 (``1e999``): an error that says so."""
+    import math
+
+    for cell in cells:
+        try:
+            value = float(cell)
+        except ValueError:
+            continue
+        if math.isinf(value):
+            raise fail(path, f"the cell {cell!r} in column {column!r} overflows float64 (it is "
+                             "larger than 1.8e308)",
+                       "replace it with a finite number, or leave the cell empty to mark it missing")
 
 
 # --------------------------------------------------------------------------- result serialisation

@@ -91,5 +91,6 @@ def check_loss(loss, model: str, allowed=None, nb: bool = False):
 
 def check_verbose(value, name: str = "verbose") -> int:
     if not isinstance(value, numbers.Integral):
-        raise NMFInputError(f"{name}={value!r} must be an integer (0 = silent)")
+        raise NMFInputError(f"{name}={value!r} must be an integer (0 = silent); pass {name}=0 or "
+                            f"{name}=1")
     return int(value)

@@ -20,9 +20,11 @@ from ._params import (  # noqa: F401  (re-exported: the one place callers import
     check_verbose,
 )
 from .exceptions import NMFInputError, NMFInputTypeError
+from ._scale import COMFORT_RANGE, SAFE_RANGE, check_scale, data_scale, rescale_data  # noqa: F401
 
-__all__ = ["CheckedData", "check_data", "check_mask", "check_n_components", "check_choice",
-           "check_loss", "check_positive_int", "check_nonneg_float", "check_verbose"]
+__all__ = ["CheckedData", "check_data", "check_scale", "data_scale", "rescale_data", "COMFORT_RANGE",
+           "SAFE_RANGE", "check_mask", "check_n_components", "check_choice", "check_loss",
+           "check_positive_int", "check_nonneg_float", "check_verbose"]
 
 
 @dataclass
@@ -39,6 +41,8 @@ class CheckedData:
     columns: Optional[Any] = None
     n_nan: int = 0
     scanned: bool = True  # False: values not yet checked for NaN / inf / negatives
+    max_value: Optional[float] = None  # the largest observed entry (None: not scanned)
+    scale: float = 1.0  # values = X / scale (a power of two; see rescale_data)
 
     @property
     def sparse(self) -> bool:
@@ -105,8 +109,8 @@ def _to_numpy_2d(X, name):
 _SCAN_CHUNK = 1 << 17
 
 
-def _fast_ok(data) -> bool:
-    """Min and max: finite (NaN propagates), non-negative, some positive.
+def _fast_ok(data):
+    """``(ok, max)``: min and max finite (NaN propagates), non-negative, some positive.
 
     A large contiguous NumPy array is scanned in cache-sized chunks taking both the
     min and the max of each, so X is read from memory once, not twice.
@@ -119,15 +123,15 @@ def _fast_ok(data) -> bool:
             c = flat[start : start + _SCAN_CHUNK]
             cl, ch = c.min(), c.max()
             if not (cl >= 0 and ch < np.inf):  # negative, NaN or inf: the slow path says which
-                return False
+                return False, None
             lo, hi = min(lo, cl), max(hi, ch)
-        return hi > 0
+        return hi > 0, float(hi)
     if is_device_array(data):  # torch, CuPy, ...: reduced on the device
         b = get_namespace(data)
         lo, hi = b.item(b.min(data)), b.item(b.max(data))
     else:
         lo, hi = float(data.min()), float(data.max())
-    return np.isfinite(lo) and np.isfinite(hi) and lo >= 0 and hi > 0
+    return bool(np.isfinite(lo) and np.isfinite(hi) and lo >= 0 and hi > 0), float(hi)
 
 
 def _read(X, name, dtype):
@@ -177,7 +181,8 @@ def _counts(data):
         n_inf = int(b.item(b.sum(~(b.isfinite(data) | nan))))
         n_neg = int(b.item(b.sum(data < 0)))
         min_val = b.item(b.min(b.where(nan, float("inf"), data)))
-        return n_inf, n_nan, n_neg, min_val, bool(b.any(data > 0))
+        max_val = b.item(b.max(b.where(nan, float("-inf"), data)))
+        return n_inf, n_nan, n_neg, min_val, max_val
     xp = np
     n_inf = int(xp.isinf(data).sum())
     nan = xp.isnan(data)
@@ -185,12 +190,12 @@ def _counts(data):
     observed = data[~nan] if n_nan else data
     n_neg = int((observed < 0).sum())
     min_val = float(observed.min()) if observed.shape[0] else 0.0
-    any_pos = bool((observed > 0).any())
-    return n_inf, n_nan, n_neg, min_val, any_pos
+    max_val = float(observed.max()) if observed.shape[0] else 0.0
+    return n_inf, n_nan, n_neg, min_val, max_val
 
 
 def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
-               scan: bool = True) -> CheckedData:
+               scan: bool = True, scale: str = "refuse", model: Optional[str] = None) -> CheckedData:
     """Validate a data matrix for NMF.
 
     Parameters
@@ -202,12 +207,34 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
         Whether NaN marks missing entries (True) or is an error (False).
     dtype : numpy dtype, optional
         Force float32 or float64; by default float32 stays float32, the rest becomes float64.
+    scan : bool
+        False lets a dense NumPy ``X`` through unscanned (the caller checks it on the way).
+    scale : {"refuse", "keep"}
+        Data far from unit scale (:func:`check_scale`): ``"refuse"`` raises an
+        NMFInputError beyond the range the solvers handle; ``"keep"`` lets the caller
+        rescale it (:func:`rescale_data`).
+    model : str, optional
+        The model named in the scale error.
+
+    Returns
+    -------
+    CheckedData
+        The float values (NaN = missing), the backend, the labels, the NaN count and the
+        largest observed entry (``max_value``).
 
     Raises
     ------
     NMFInputError
-        For non-numeric, non-2-D, empty, infinite, negative or all-zero data, and NaN when
-        ``allow_nan`` is False.
+        For non-numeric, non-2-D, empty, infinite, negative or all-zero data, NaN when
+        ``allow_nan`` is False, and data too far from unit scale with ``scale="refuse"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit._validation import check_data
+    >>> d = check_data(np.array([[0.0, 2.0], [1.0, np.nan]]))
+    >>> d.shape, d.n_nan, d.max_value
+    ((2, 2), 1, 2.0)
     """
     if X is None:
         raise NMFInputError(f"{name} is None; pass a 2-D non-negative matrix (n_samples x n_features)")
@@ -218,9 +245,23 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
         # the caller reads X anyway and checks it on the way (one pass over memory):
         # see nmfkit.solvers.hals.checked_right_products
         return CheckedData(values, backend, index, columns, 0, scanned=False)
-    if data.size and _fast_ok(data):
-        return CheckedData(values, backend, index, columns, 0)
-    n_inf, n_nan, n_neg, min_val, any_pos = _counts(data)
+    ok, max_val = _fast_ok(data) if data.size else (False, None)
+    n_nan = 0
+    if not ok:
+        values, n_nan, max_val = _diagnose(values, data, name, allow_nan)
+    out = CheckedData(values, backend, index, columns, n_nan, max_value=max_val)
+    if scale == "refuse":
+        check_scale(max_val, _np_dtype(values, backend), name, model)
+    return out
+
+
+def _np_dtype(values, backend):
+    return np.dtype(values.dtype) if backend.name == "numpy" else backend.np_dtype(values.dtype)
+
+
+def _diagnose(values, data, name, allow_nan):
+    """The slow path: say which entries are bad, or return ``(values, n_nan, max)``."""
+    n_inf, n_nan, n_neg, min_val, max_val = _counts(data)
     if n_inf:
         raise NMFInputError(
             f"{name} has {n_inf} infinite entries; NMF needs finite values: replace them "
@@ -234,7 +275,7 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
     if n_nan and is_sparse(values):
         warnings.warn(
             f"{name} is sparse and stores {n_nan} NaN entries; it is densified so that they can be "
-            "masked out", UserWarning, stacklevel=3,
+            "masked out", UserWarning, stacklevel=4,
         )
         values = values.toarray()
     if n_neg:
@@ -243,12 +284,12 @@ def check_data(X, *, name: str = "X", allow_nan: bool = True, dtype=None,
             f"needs {name} >= 0: clip (np.clip({name}, 0, None)), shift, or use a method for "
             "mixed-sign data (SemiNMF)"
         )
-    if not any_pos:
+    if not max_val > 0:
         raise NMFInputError(
             f"{name} has no positive entry (all observed entries are 0); NMF has nothing to "
             "factor: check that the right matrix was passed"
         )
-    return CheckedData(values, backend, index, columns, n_nan)
+    return values, n_nan, float(max_val)
 
 
 def check_shape(values, name: str = "X") -> None:

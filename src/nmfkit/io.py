@@ -153,7 +153,8 @@ def read_matrix(
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, UnicodeDecodeError, csv.Error) as exc:
         raise _fail(
-            path, f"could not parse the content as {ext} ({exc})", "check that the file is a valid " + ext
+            path, f"could not parse the content as {ext} ({' '.join(str(exc).split())})",
+            "check that the file is a valid " + ext
         ) from None
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise _fail(path, f"holds an empty matrix (shape {X.shape})",

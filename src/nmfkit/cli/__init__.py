@@ -113,6 +113,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.filename is not None and str(exc.filename) not in str(exc):
             return _error(f"{exc} ({exc.filename})")
         return _error(exc)
+    except UnicodeDecodeError as exc:  # a binary file read as text (e.g. a catalog that is .npz)
+        return _error(f"the input is not a text file ({exc.reason} at byte {exc.start}); pass a "
+                      "tab- or comma-separated text file (or the format the command documents)")
+    except FloatingPointError as exc:  # a fit that diverged (nmfkit.models: finite_guard)
+        return _error(exc)
+    except EOFError as exc:  # a truncated compressed input (gzip) read by a command's own reader
+        return _error(f"an input file is truncated ({exc}); pass the complete file")
+    except ValueError as exc:
+        if type(exc).__name__ != "EmptyDataError":  # pandas: an empty text file
+            raise
+        return _error(f"the input file is empty ({exc}); pass a file with a header and data rows")
     except KeyboardInterrupt:
         print("nmfkit: interrupted", file=sys.stderr)
         return 130

@@ -270,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = fit_quietly(X, args.k, quiet=args.quiet, **params)
 
+    refuse_unusable(result)
     with staged_dir(args.out, args.force) as stage:
         cols = names[1] if result.H.shape[1] == X.shape[1] else names[0]  # SymNMF: H is k x samples
         _, H_df = write_factors(stage, result, names[0], cols)
@@ -303,6 +304,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {result.n_iter} iterations, {state} (stop: {result.stop_reason})")
         print(f"  results in {out}{'' if str(out).endswith('/') else '/'}")
     return 0
+
+
+def refuse_unusable(result) -> None:
+    """A fit with non-finite or all-zero factors is an error (exit 2), never a written result."""
+    from ._report import _host
+
+    W, H = np.asarray(_host(result.W), dtype=float), np.asarray(_host(result.H), dtype=float)
+    if not (np.isfinite(W).all() and np.isfinite(H).all()):
+        raise NMFInputError(
+            f"the fit diverged: its factors hold non-finite values (stop: {result.stop_reason}); "
+            "nothing was written: check the input's scale and values, or use --loss frobenius"
+        )
+    if not (np.abs(W).max(initial=0.0) > 0 and np.abs(H).max(initial=0.0) > 0):
+        raise NMFInputError(
+            "the fit is trivial: W H = 0 explains nothing of the input; nothing was written: check "
+            "that the input holds the data (not all zeros), or try another --init or --seed"
+        )
 
 
 def _loss_label(beta: float) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import warnings
 from pathlib import Path
 
@@ -141,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
                   cv=None if args.cv == "none" else args.cv, cv_fraction=args.cv_fraction,
                   rule=args.rule, solver=args.solver, init=args.init, max_iter=args.max_iter,
                   tol=args.tol, max_time=args.max_time, random_state=args.seed)
-    verbose = 1 if (not args.quiet and sys.stderr.isatty()) else 0
+    verbose = 0 if args.quiet else 1  # a bar on a terminal, plain lines every few s otherwise
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         result = rank_search(data.X, args.ks, verbose=verbose, **params)

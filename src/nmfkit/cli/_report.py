@@ -66,6 +66,11 @@ def relative_error(X: Any, W: Any, H: Any) -> float:
     import scipy.sparse as sp
 
     W, H = np.asarray(_host(W), dtype=float), np.asarray(_host(H), dtype=float)
+    # scale-free: X and W divided by a power of two near max |X| (X * 1e300 squared overflows)
+    top = float(abs(X).max()) if sp.issparse(X) else float(np.nanmax(np.abs(_host(X)), initial=0.0))
+    if math.isfinite(top) and top > 0:
+        c = math.ldexp(1.0, -math.frexp(top)[1])
+        X, W = X * c, W * c
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=float)
         xx = float(X.multiply(X).sum())

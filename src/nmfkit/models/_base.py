@@ -55,6 +55,26 @@ What the shared names mean in every model
     an error there.)
 ``batch_size``
     Samples per mini-batch; None is full batch.
+
+Data far from unit scale
+------------------------
+The solvers floor ``W H`` at an absolute ``1.2e-7`` where they divide by it, and
+square the data in Gram products, so a matrix whose largest entry is ~1e-8 (KL) or
+1e-300 fits to zero and one at 1e300 overflows. :func:`~nmfkit._validation.check_data`
+measures the largest observed entry ``m`` on its one pass. A model with ``_rescale``
+(:class:`~nmfkit.NMF`, :func:`nmfkit.nmf`, :class:`~nmfkit.SparseNMF`) whose data has ``m`` outside
+``COMFORT_RANGE`` = [2^-10, 2^40] fits ``X / s`` with ``s`` the power of two next to
+``m`` (exact: no rounding) and multiplies the codes back: ``W = s W'``, ``H = H'``
+(rows of ``H`` sum to one), so ``W H ≈ X`` in ``X``'s units. A β-divergence is
+homogeneous of degree β (``D_β(sX | sY) = s^β D_β(X | Y)``), so the reported objective,
+its history and ``divergence`` are multiplied by ``s^β`` and ``reconstruction_err`` by
+``s^(β/2)``; where that overflows float64 (Frobenius at 1e300) they stay in the rescaled
+units and ``info["loss_units"] = "X / data_scale"``. ``info["data_scale"]`` holds ``s``.
+Penalties (``alpha_W`` / ``alpha_H``) apply to the rescaled problem, and the negative
+binomial (a count model) is refused on rescaled data. ``transform`` codes ``X`` with the
+fit's ``s``. Every other model (and every function that reads data with ``check_data``)
+refuses data outside ``SAFE_RANGE`` (largest entry in [2^-20, 2^60] for float64,
+[2^-20, 2^40] for float32) with an error that says how to rescale it.
 """
 
 from __future__ import annotations
@@ -70,6 +90,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import (
     check_choice,
     check_data,
+    data_scale,
+    rescale_data,
     check_features,
     check_fitted_backend,
     check_loss,
@@ -81,6 +103,7 @@ from .._validation import (
 from ..backends import get_namespace
 from ..exceptions import NMFInputError
 from ..losses import check_dispersion
+from ._rescale import RESCALING_MODELS, finite_guard, scale_methods, unobserved
 
 __all__ = ["COMMON", "FactorModel", "Param", "choice", "validate_params"]
 
@@ -188,6 +211,15 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     _nb_loss: ClassVar[bool] = False
     _nonneg_input: ClassVar[bool] = True
     _sparse_input: ClassVar[bool] = False
+    _rescale: ClassVar[Any] = None  # True: X far from unit scale is rescaled (module docstring)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls._rescale is None and cls.__name__ in RESCALING_MODELS:
+            cls._rescale = True
+        if cls._rescale:
+            scale_methods(cls)
+        finite_guard(cls)  # no fit returns NaN / inf factors
 
     def _validate_params(self) -> dict:
         """The constructor's parameters, checked (``loss`` as its β)."""
@@ -210,12 +242,34 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """``X`` validated (:func:`check_data`; NaN allowed where ``handle_missing="mask"``),
         on the fitted components' backend unless ``reset``, its features recorded (``reset``)
         or checked against the fit's."""
+        model = type(self).__name__
+        if not reset and getattr(self, "_data_scale", 1.0) != 1.0:
+            check_kw["scan"] = True  # the values are rescaled below
         data = check_data(X, allow_nan=getattr(self, "handle_missing", "error") == "mask",
-                          **check_kw)
+                          scale="keep" if self._rescale else "refuse", model=model, **check_kw)
+        self._last_unobserved = unobserved(data) if data.n_nan else None  # all-NaN rows/columns
+        if self._rescale:
+            data = self._rescaled(data, reset)
         if not reset:
             check_fitted_backend(self.components_, data.backend, type(self).__name__)
         check_features(self, X, reset)
         return data
+
+    def _rescaled(self, data, reset: bool):
+        """``data`` divided by the fit's power-of-two scale (module docstring)."""
+        if reset:
+            s = data_scale(data.max_value)
+            if s != 1.0 and getattr(self, "loss", None) is not None:
+                from ..losses import is_nb
+
+                if is_nb(self.loss):
+                    raise NMFInputError(
+                        f"loss={self.loss!r} (negative binomial) models counts, but X's largest "
+                        f"entry is {data.max_value:.3g}; pass counts or use loss='kl'"
+                    )
+            self._data_scale = s
+            self._unobserved = self._last_unobserved
+        return rescale_data(data, getattr(self, "_data_scale", 1.0))
 
     def fit(self, X, y=None, **params):
         """Fit the model; returns ``self`` (keyword arguments as in ``fit_transform``)."""
@@ -232,3 +286,4 @@ class FactorModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 f"{tuple(X.shape)}; pass the output of transform"
             )
         return X @ self.components_
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import _from_frame, _to_numpy_2d, check_features, check_shape
+from .._validation import _from_frame, _to_numpy_2d, check_features, check_scale, check_shape
 from ..backends import Backend, get_namespace, is_device_array, is_sparse
 from ..exceptions import NMFInputError
 from ..solvers import nnls_codes as _nnls
@@ -50,8 +50,11 @@ def check_real(X, model: str, *, name: str = "X", nonneg: bool = False):
             f"{name} has {n_neg} negative entries (min {lo:.4g}); {model} needs {name} >= 0: clip, "
             "shift, or use nmfkit.SemiNMF for mixed-sign data"
         )
-    if not float(b.item(abs(values).max())) > 0:
-        raise NMFInputError(f"{name} is all zeros; {model} has nothing to factor")
+    top = float(b.item(abs(values).max()))
+    if not top > 0:
+        raise NMFInputError(f"{name} is all zeros; {model} has nothing to factor: check that the "
+                            "right matrix was passed")
+    check_scale(top, b.np_dtype(values.dtype), name, model)  # far from unit scale: refused
     return values, b, index, columns
 
 

@@ -200,7 +200,8 @@ class ArchetypalAnalysis(FactorModel):
         values, b = self._data(X, reset=True)
         k, n = self.n_archetypes, values.shape[0]
         if not isinstance(k, numbers.Integral) or not 1 <= k <= n:
-            raise NMFInputError(f"n_archetypes={k} must be between 1 and n_samples={n}")
+            raise NMFInputError(f"n_archetypes={k} must be between 1 and n_samples={n}; choose "
+                                f"1 <= n_archetypes <= {n}")
         dtype = values.dtype
         X64 = b.astype(values, b.as_dtype("float64"))
         with _blas_limit(values):

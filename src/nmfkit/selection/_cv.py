@@ -83,9 +83,9 @@ def check_ks(ks, shape, name: str = "ks") -> tuple:
     return tuple(sorted(int(k) for k in ks))
 
 
-def _check_fraction(fraction):
+def _check_fraction(fraction, name: str = "fraction"):
     if isinstance(fraction, bool) or not isinstance(fraction, (float, int, np.floating)) or not 0 < fraction < 1:
-        raise NMFInputError(f"fraction={fraction!r} must be a number in (0, 1), e.g. 0.1 (10% held out)")
+        raise NMFInputError(f"{name}={fraction!r} must be a number in (0, 1), e.g. 0.1 (10% held out)")
     return float(fraction)
 
 
@@ -199,29 +199,47 @@ def _quiet_fit(X, k, **kw):
         return nmf(X, k, **kw)
 
 
+def _check_observed_lines(observed) -> None:
+    """Rows or columns of X with no observed entry cannot be cross-validated."""
+    rows, cols = np.flatnonzero(~observed.any(axis=1)), np.flatnonzero(~observed.any(axis=0))
+    if rows.size or cols.size:
+        what = " and ".join(f"{len(v)} {w}(s) {v[:5].tolist()}{' ...' if len(v) > 5 else ''}"
+                            for v, w in ((rows, "row"), (cols, "column")) if len(v))
+        raise NMFInputError(
+            f"X has {what} with no observed entry (all NaN); cross-validation has nothing to hold "
+            "out or predict there: drop them, e.g. X[~np.isnan(X).all(axis=1)] (rows) or "
+            "X[:, ~np.isnan(X).all(axis=0)] (columns)"
+        )
+
+
 class _Speckled:
     """Held-out masks drawn once, evaluated for any k."""
 
     method = "speckled"
 
-    def __init__(self, X, loss, fraction, n_repeats, rng):
+    def __init__(self, X, loss, fraction, n_repeats, rng, name: str = "fraction"):
         self.X, observed = _host_dense(X)
         self.loss = as_loss(loss)
         self.beta = self.loss.beta
         _check_beta_zeros(self.X, observed, self.beta)
+        _check_observed_lines(observed)
         self.tests = [speckled_mask(self.X.shape, fraction, observed=observed, random_state=rng)
                       for _ in range(n_repeats)]
+        n_obs = int(observed.sum())
         for t in self.tests:
             train = observed & ~t
             if not t.any():
                 raise NMFInputError(
-                    f"fraction={fraction:g} held out no entry of X with shape {self.X.shape}; "
-                    "raise fraction"
+                    f"{name}={fraction:g} held out none of the {n_obs} observed entries of X (shape "
+                    f"{self.X.shape}): X is too small for speckled cross-validation at this "
+                    f"fraction; raise {name} (e.g. {name}={min(0.5, max(2 * fraction, 3 / n_obs)):.2g}) "
+                    "or pass more data"
                 )
             if not (train.any(axis=0).all() and train.any(axis=1).all()):
                 raise NMFInputError(
-                    f"fraction={fraction:g} held out every entry of some row or column of X; "
-                    "lower fraction (e.g. 0.1) or remove near-empty rows/columns"
+                    f"{name}={fraction:g} held out every observed entry of some row or column of X "
+                    f"(shape {self.X.shape}); lower {name} (e.g. {name}={fraction / 2:.2g}) or drop "
+                    "rows/columns with few observed entries"
                 )
         self.params = {"fraction": fraction, "n_repeats": n_repeats}
 

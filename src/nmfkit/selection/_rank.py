@@ -153,7 +153,8 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
         Budget in seconds for the whole search, shared out over the ks still to run;
         if it runs out, later ks are skipped with a warning.
     verbose : int
-        1: a progress bar over the ks (on a terminal); 2: also inside each fit.
+        1: progress per k and per stage (restarts, each cross-validation): a bar on a
+        terminal, a plain line every few seconds otherwise (log files); 2: also inside each fit.
     client : distributed.Client, optional
         Run each k's restarts as tasks on a dask.distributed cluster
         (:func:`~nmfkit.selection.restarts` with ``client=``): the same seeds, the same
@@ -224,6 +225,7 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
     table = _table(search.rows)
     results = search.cv_results(done, table)
     best_k, text = _choose(results, search.entries, done, cv, rule)
+    _warn_edge(best_k, done, data.shape)
     params = dict(**spec.arguments(), n_restarts=n_restarts, cv=cv, cv_fraction=cv_fraction,
                   cv_repeats=cv_repeats, bicv_splits=bicv_splits, rule=rule, solver=solver,
                   init=init, max_iter=max_iter, tol=tol, cv_max_iter=cv_max_iter, cv_tol=cv_tol,
@@ -232,6 +234,23 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
                             consensus=search.cons, stability=search.stab, cv=results.get("cv"),
                             bicv=results.get("bicv"), params=params,
                             elapsed=time.perf_counter() - start)
+
+
+def _warn_edge(best_k, done, shape) -> None:
+    """Warn when the chosen k is the smallest (above 1) or the largest k searched: the best
+    rank may lie outside the range."""
+    if best_k is None or len(done) < 2:
+        return
+    lo, hi = min(done), max(done)
+    if best_k == hi and hi < min(shape):
+        wider = f"ks up to {min(2 * hi, min(shape))}"
+    elif best_k == lo and lo > 1:
+        wider = f"ks from {max(1, lo // 2)}"
+    else:
+        return
+    edge = "largest" if best_k == hi else "smallest"
+    warnings.warn(f"rank_search: the chosen k={best_k} is the {edge} k searched ({lo}..{hi}); the "
+                  f"best rank may lie outside the range: search {wider}", UserWarning, stacklevel=3)
 
 
 def _plans(X, loss, cv, cv_args, ks, rng) -> dict:
@@ -244,8 +263,8 @@ def _plans(X, loss, cv, cv_args, ks, rng) -> dict:
             "rows would need their own dispersion); use cv='speckled' (or None) with loss='nb'"
         )
     if cv in ("speckled", "both"):
-        plans["cv"] = _Speckled(X, loss, _check_fraction(cv_fraction),
-                                check_positive_int(cv_repeats, "cv_repeats"), rng)
+        plans["cv"] = _Speckled(X, loss, _check_fraction(cv_fraction, "cv_fraction"),
+                                check_positive_int(cv_repeats, "cv_repeats"), rng, "cv_fraction")
     if cv in ("bicv", "both"):
         plans["bicv"] = _BiCV(X, loss.beta, bicv_splits, check_positive_int(cv_repeats, "cv_repeats"), rng)
         big = [k for k in ks if k > plans["bicv"].max_rank()]
@@ -292,11 +311,11 @@ class _Search:
 
     def run(self, ks, n_restarts, rng, *, max_time, start, verbose) -> list:
         """Evaluate every k in turn (sharing ``max_time``); return the ks skipped for time."""
-        from tqdm.auto import tqdm
+        from .._progress import Progress
 
-        # a progress bar on a terminal with verbose >= 1 (disable=None: off when not a TTY)
-        with tqdm(total=len(ks), desc="rank_search", disable=None if verbose else True,
-                  leave=False) as bar:
+        # verbose >= 1: a bar on a terminal, else a plain line every few seconds (log files)
+        steps = len(ks) * (1 + len(self.plans))
+        with Progress(steps, "rank_search", bool(verbose)) as progress:
             for i, k in enumerate(ks):
                 budget = None
                 if max_time is not None:
@@ -304,12 +323,11 @@ class _Search:
                     if left <= 0 and self.rows:
                         return list(ks[i:])
                     budget = max(left, 0.0) / (len(ks) - i)
-                self.rows.append(self.one_k(k, n_restarts, budget, int(rng.integers(2**31 - 1))))
-                bar.update(1)
-                bar.set_postfix(k=k)
+                self.rows.append(self.one_k(k, n_restarts, budget, int(rng.integers(2**31 - 1)),
+                                            progress))
         return []
 
-    def one_k(self, k, n_restarts, budget, seed) -> dict:
+    def one_k(self, k, n_restarts, budget, seed, progress=None) -> dict:
         """Restarts, consensus, stability and cross-validation of rank ``k``: one table row."""
         t0 = time.perf_counter()
         share = None if budget is None else (budget / 2 if self.plans else budget)
@@ -318,6 +336,8 @@ class _Search:
             rr = restarts(self.X, k, n_restarts, max_time=share, random_state=seed, keep_all=True,
                           **self.restart_kw)
         t_fit = time.perf_counter() - t0
+        if progress is not None:
+            progress.advance(note=f"k={k}: {n_restarts} restarts")
         self.fits[k] = rr
         n_conv = sum(r.converged for r in rr.results)
         if n_conv < n_restarts:
@@ -337,6 +357,8 @@ class _Search:
             for store, value in zip(self.cv_stats[name], (d.mean(), se, train)):
                 store.append(value)
             row[f"{name}_error"], row[f"{name}_se"] = float(d.mean()), float(se)
+            if progress is not None:
+                progress.advance(note=f"k={k}: {name} ({d.size} held-out fits)")
             if name == "cv":
                 row["cv_train_error"] = train
         t_cv = time.perf_counter() - t1
