@@ -142,8 +142,10 @@ def test_estimator_function_and_restarts_use_cd():
 
 def test_cd_refuses_other_losses_with_the_fix():
     X = _counts(0, 10, 8, 2)
-    with pytest.raises(NMFInputError, match="solver='cd' minimises the KL loss only"):
+    with pytest.raises(NMFInputError, match=r"solver='cd' .* KL loss only .* use solver='mu'"):
         nmfkit.nmf(X, 2, loss="frobenius", solver="cd")
+    with pytest.raises(NMFInputError, match="not this model; use solver='mu'"):
+        nmfkit.MiniBatchNMF(2, loss="kl", solver="cd").fit(X)
     with pytest.raises(NMFInputError, match="use solver='mu'"):
         nmfkit.nmf(X, 2, loss="nb", solver="cd")
 
