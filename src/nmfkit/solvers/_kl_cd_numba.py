@@ -3,7 +3,9 @@
 The same decisions as the vectorised NumPy path (per row: coordinates in order,
 ``inner`` projected Newton steps each, the check of the final point and its
 multiplicative / no-move fallbacks), written as loops over each row's stored entries,
-rows in parallel (``prange``). A row's entries (``w x``, ``y`` and the columns of ``B``
+rows in parallel (``prange``). Only the entries where ``M ⊙ X > 0`` are visited (the
+others enter through the linear sums ``M Bᵀ``), so dense, weighted and sparse data all
+cost O(nnz · k) per sweep. A row's entries (``w x``, ``y`` and the columns of ``B``
 they meet) are first copied into contiguous buffers, so every pass is a unit-stride
 loop the compiler vectorises. Each Newton step is **one** pass over the row: it applies
 the previous step's pending change to ``y`` and forms the sums of the next step (one
@@ -128,30 +130,40 @@ def _sweep_sparse(indptr, cols, xw, A, Bt, S, l1, l2, inner, y):
         y[lo:hi] = yl
 
 
-@njit(cache=True, parallel=True)
-def _sweep_dense(XW, A, B, S, l1, l2, inner, Y):
-    zero = np.zeros(B.shape[1], dtype=B.dtype)
-    for i in prange(A.shape[0]):
-        _row(XW[i], Y[i], A[i], B, S[i], l1, l2, inner, zero)
+def stored_entries(tgt):
+    """``(info, xw, x)``: the entries of ``M ⊙ X`` that are not zero (a
+    :class:`~nmfkit.backends._sparse.SparseInfo` holding ``M ⊙ X``) and ``X`` at the same
+    entries. Entries where ``M ⊙ X = 0`` enter the 1-D problems only through the linear
+    sums ``s = M Bᵀ``, so a dense or weighted ``X`` costs O(nnz(M ⊙ X) · k) per sweep too."""
+    import scipy.sparse as sp
+
+    from ..backends._sparse import SparseInfo
+
+    if tgt.sparse:
+        return tgt.info, tgt.info.data, tgt.info.data
+    MX = sp.csr_matrix(np.asarray(tgt.MX))
+    MX.eliminate_zeros()
+    info = SparseInfo(MX)
+    if tgt.M is None:
+        return info, info.data, info.data
+    rows = np.repeat(np.arange(MX.shape[0]), np.diff(info.indptr))
+    return info, info.data, np.ascontiguousarray(np.asarray(tgt.X)[rows, info.indices])
 
 
-def cd_left_numba(tgt, A, B, pen, inner: int):
-    """One CD sweep of ``A`` (m × k NumPy, in place) for the target ``tgt``; returns ``y``
-    (``A B`` at the stored entries of a sparse target, in full for a dense one)."""
+def cd_left_numba(tgt, A, B, pen, inner: int, entries):
+    """One CD sweep of ``A`` (m × k NumPy, in place) for the target ``tgt``, whose
+    :func:`stored_entries` are ``entries``; returns its KL divergence after the sweep."""
     from ..backends._sparse import sddmm
 
-    k = A.shape[1]
+    info, xw, x = entries
     B = np.ascontiguousarray(B)
-    if tgt.sparse:
-        info = tgt.info
-        with single_threaded_blas():
-            y = sddmm(info, A, B)
-        S = np.ascontiguousarray(np.broadcast_to(B.sum(axis=1), (A.shape[0], k)))
-        _sweep_sparse(info.indptr, info.indices, info.data, A, np.ascontiguousarray(B.T), S,
-                      pen.l1, pen.l2, int(inner), y)
-        return y
-    Y = A @ B
-    XW = np.ascontiguousarray(tgt.X if tgt.M is None else tgt.M * tgt.X)
-    S = np.broadcast_to(B.sum(axis=1), (A.shape[0], k)) if tgt.M is None else tgt.M @ B.T
-    _sweep_dense(XW, A, B, np.ascontiguousarray(S, dtype=A.dtype), pen.l1, pen.l2, int(inner), Y)
-    return Y
+    if tgt.M is None:
+        S = np.ascontiguousarray(np.broadcast_to(B.sum(axis=1), (A.shape[0], B.shape[0])))
+    else:
+        S = np.ascontiguousarray(np.asarray(tgt.M) @ B.T, dtype=A.dtype)
+    with single_threaded_blas():
+        y = sddmm(info, A, B)
+    _sweep_sparse(info.indptr, info.indices, xw, A, np.ascontiguousarray(B.T), S, pen.l1, pen.l2,
+                  int(inner), y)
+    r = np.log(np.maximum(x / np.maximum(y, EPSILON), 1e-38))
+    return float(xw @ r) - float(xw.sum()) + float(np.einsum("ij,ij->", A, S))
