@@ -306,7 +306,7 @@ class KLCDStep:
             self._rows[key] = np.repeat(np.arange(info.shape[0], dtype=np.intp), np.diff(info.indptr))
         return self._rows[key]
 
-    def _half(self, state, blk):
+    def _half(self, state, blk, want_loss=True):
         """Update ``state[blk]`` (every restart); returns per restart ``(x, y, total, M)``."""
         b = self.b
         tgt, tr = self._sides(blk)
@@ -320,7 +320,7 @@ class KLCDStep:
             if tr:
                 A = b.contiguous(A)
                 B = b.contiguous(B)
-            y = self._sweep(tgt, A, B, pen)
+            y = self._sweep(tgt, A, B, pen, want_loss)
             if tr:
                 state[blk][r] = b.mT(A)
             if isinstance(y, float):  # the compiled kernel gives the divergence
@@ -330,21 +330,21 @@ class KLCDStep:
             out.append((tgt, y, total))
         return out
 
-    def _sweep(self, tgt, A, B, pen):
+    def _sweep(self, tgt, A, B, pen, want_loss):
         if self.kernel == "numba":
             from ._kl_cd_numba import cd_left_numba, stored_entries
 
             if id(tgt) not in self._entries:
                 self._entries[id(tgt)] = stored_entries(tgt)
-            return cd_left_numba(tgt, A, B, pen, self.inner, self._entries[id(tgt)])
+            return cd_left_numba(tgt, A, B, pen, self.inner, self._entries[id(tgt)], want_loss)
         if tgt.sparse:
             return cd_left_sparse(tgt.info, self._rows_of(tgt.info), A, B, pen, self.inner)
         return cd_left_dense(tgt.X, tgt.M, A, B, pen, self.inner, self.b)
 
     def __call__(self, state, idx=None, want_loss=True):
         last = None
-        for blk in self.blocks:
-            last = self._half(state, blk)
+        for i, blk in enumerate(self.blocks):
+            last = self._half(state, blk, want_loss and i == len(self.blocks) - 1)
         if not want_loss:
             return None
         losses = np.empty(len(last))
