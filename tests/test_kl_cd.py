@@ -35,8 +35,8 @@ def _state(seed, m, n, k, R=1):
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 10_000), m=st.integers(2, 25), n=st.integers(2, 25), k=st.integers(1, 4),
        kind=st.sampled_from(["dense", "sparse", "masked"]), kernel=st.sampled_from(KERNELS),
-       l1=st.sampled_from([0.0, 0.5]))
-def test_objective_never_increases(seed, m, n, k, kind, kernel, l1):
+       l1=st.sampled_from([0.0, 0.5]), inner=st.sampled_from([1, 2]))
+def test_objective_never_increases(seed, m, n, k, kind, kernel, l1, inner):
     X = _counts(seed, m, n, k)
     M = None
     if kind == "masked":
@@ -49,7 +49,7 @@ def test_objective_never_increases(seed, m, n, k, kind, kernel, l1):
     from nmfkit.solvers import BlockPenalty
 
     pens = {"W": BlockPenalty(l1, 0.1 * l1)} if l1 else {}
-    step = KLCDStep([t], b, penalties=pens, kernel=kernel)
+    step = KLCDStep([t], b, penalties=pens, kernel=kernel, inner=inner)
     objective = objective_fn([t], b, pens)
     state = _state(seed, m, n, k, R=2)
     hist = [objective(state)]

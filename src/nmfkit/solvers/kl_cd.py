@@ -260,8 +260,8 @@ class KLCDStep:
     penalties : dict
         ``block -> BlockPenalty``.
     inner : int
-        Newton steps per coordinate and sweep (2: the second is nearly free of
-        overshoot and halves the number of sweeps on count data).
+        Newton steps per coordinate and sweep (1: measured faster in time than 2 on the
+        bundled count data, ``benchmarks/bench_kl_cd.py``).
     kernel : {"auto", "numpy", "numba"}
         The per-row compiled kernel of :mod:`nmfkit.solvers._kl_cd_numba` (NumPy inputs
         only; "auto" uses it when numba is installed) or the vectorised NumPy/backend path.
@@ -270,7 +270,7 @@ class KLCDStep:
     computed from the ``A B`` the last half-step maintained (no extra product).
     """
 
-    def __init__(self, terms, backend, blocks=("W", "H"), penalties=None, inner: int = 2,
+    def __init__(self, terms, backend, blocks=("W", "H"), penalties=None, inner: int = 1,
                  kernel: str = "auto"):
         if len(terms) != 1 or terms[0].beta != 1 or terms[0].weight <= 0:
             raise ValueError("coordinate descent minimises one KL term (beta=1) with a positive weight")
