@@ -140,13 +140,14 @@ def plot(cases, path):
 
     from nmfkit.plotting._style import categorical_colors, finish, legend_outside
 
-    fig, axes = plt.subplots(1, len(cases), figsize=(4.2 * len(cases), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(cases), figsize=(4.2 * len(cases), 3.4), squeeze=False,
+                             layout="constrained")
     for ax, (name, k, traces, best) in zip(axes[0], cases):
         colors = categorical_colors(len(traces))
         for c, (label, (times, objs)) in zip(colors, traces.items()):
             ax.loglog(np.maximum(times, 1e-3), np.maximum(objs / best - 1, 1e-9), label=label, color=c)
         ax.set_xlabel("time (s)")
-        ax.set_ylabel("objective / best − 1")
+        ax.set_ylabel("objective / best − 1 (best: lowest of all runs)")
         ax.set_title(f"{name}, k={k}")
     legend_outside(axes[0][-1])
     finish(fig, path)

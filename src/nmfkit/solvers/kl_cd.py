@@ -268,6 +268,20 @@ class KLCDStep:
 
     Calling it updates the state in place and returns the objective of every restart,
     computed from the ``A B`` the last half-step maintained (no extra product).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit.backends import get_namespace
+    >>> from nmfkit.losses import Target, Term
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.poisson(rng.gamma(1, 1, (30, 2)) @ rng.gamma(1, 1, (2, 20))).astype(float)
+    >>> b = get_namespace(X)
+    >>> step = KLCDStep([Term(Target(X, None, b), 1.0)], b, kernel="numpy")
+    >>> state = {"W": rng.random((1, 30, 2)), "H": rng.random((1, 2, 20))}
+    >>> first, later = step(state)[0], [step(state)[0] for _ in range(20)][-1]
+    >>> bool(later < first)
+    True
     """
 
     def __init__(self, terms, backend, blocks=("W", "H"), penalties=None, inner: int = 1,
