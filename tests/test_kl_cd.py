@@ -163,3 +163,15 @@ def test_masked_cd_ignores_the_values_of_missing_entries():
     np.testing.assert_allclose(a.W, b.W, rtol=1e-9)
     np.testing.assert_allclose(a.loss, b.loss, rtol=1e-12)
     assert np.all(np.diff(a.loss_history) <= 1e-12 * a.loss_history[0])
+
+
+def test_without_numba_auto_runs_mu_and_cd_the_numpy_path(monkeypatch):
+    import nmfkit.solvers.kl_cd as kl_cd
+
+    monkeypatch.setattr(kl_cd, "numba_available", lambda: False)
+    X = _counts(6, 30, 20, 2)
+    assert nmfkit.nmf(X, 2, loss="kl", random_state=0, max_iter=5).solver == "mu"
+    b = get_namespace(X)
+    assert KLCDStep([Term(Target(X, None, b), 1.0)], b).kernel == "numpy"
+    res = nmfkit.nmf(X, 2, loss="kl", solver="cd", random_state=0, max_iter=30, tol=0)
+    assert np.all(np.diff(res.loss_history) <= 1e-12 * res.loss_history[0])
