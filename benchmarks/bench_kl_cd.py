@@ -129,7 +129,8 @@ def run_case(name, k, budget, at, quick):
         r2 = _reach(times, objs, best * (1 + 1e-4))
         f_at = [objs[max(np.searchsorted(times, a, side="right") - 1, 0)] for a in at]
         # MU that never got within 1e-4 of the best in its budget: the ratio is below r2 / budget
-        vs_mu = f"{r2 / t_mu_best:11.3f}" if np.isfinite(t_mu_best) else f"{'<%.3f' % (r2 / budget):>11}"
+        vs_mu = (f"{r2 / t_mu_best:11.3f}" if np.isfinite(t_mu_best)
+                 else f"{'<%.3f' % (r2 / budget):>11}" if np.isfinite(r2) else f"{'-':>11}")
         print(f"{label:>16} {r1:13.3f} {r1 / t_sk:9.3f} {r2:13.3f} {vs_mu} "
               + " ".join(f"{v:13.6e}" for v in f_at))
     return name, k, traces, best
