@@ -45,7 +45,7 @@ def test_extrapolation_is_default_for_hals_only():
     hals = nmfkit.nmf(X, k, random_state=0, max_iter=30, tol=0)
     assert hals.info["n_failed_extrapolations"] > 0  # extrapolated (and sometimes rejected)
     assert len(hals.loss_history) < 31  # rejected iterations record no loss
-    mu = nmfkit.nmf(X, k, loss="kl", random_state=0, max_iter=30, tol=0)
+    mu = nmfkit.nmf(X, k, loss="kl", solver="mu", random_state=0, max_iter=30, tol=0)
     assert mu.info["n_steps"] == 30 and mu.info["n_failed_extrapolations"] == 0
     with pytest.raises(nmfkit.NMFInputError, match="accelerate"):
         nmfkit.nmf(X, k, accelerate="yes")

@@ -184,7 +184,7 @@ def test_bad_k_is_usage_error(csv_path, tmp_path, capsys, k):
 
 
 @pytest.mark.parametrize(
-    "extra", [["--loss", "hinge"], ["--solver", "cd"], ["--tol", "-1"], ["--max-time", "0"]]
+    "extra", [["--loss", "hinge"], ["--solver", "newton"], ["--tol", "-1"], ["--max-time", "0"]]
 )
 def test_bad_options_are_usage_errors(csv_path, tmp_path, capsys, extra):
     assert main(["fit", str(csv_path), "-k", "2", "--out", str(tmp_path / "o"), *extra]) == 2

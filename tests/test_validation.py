@@ -151,7 +151,8 @@ def test_unknown_loss(fit):
 
 @ENTRY_POINTS
 def test_unknown_solver(fit):
-    _raises(fit, r"solver='cd' is not known; use one of 'auto', 'mu', 'hals'", _data(), solver="cd")
+    _raises(fit, r"solver='newton' is not known; use one of 'auto', 'mu', 'hals', 'cd'", _data(),
+            solver="newton")
 
 
 @ENTRY_POINTS

@@ -120,7 +120,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="frobenius (default), kl, is, nb (negative binomial, per-sample "
                             "dispersion; not with --batch-size), or a float beta of the "
                             "beta-divergence")
-    model.add_argument("--solver", choices=("auto", "mu", "hals"), default="auto",
+    model.add_argument("--solver", choices=("auto", "mu", "hals", "cd"), default="auto",
                        help="auto (default: HALS for Frobenius, else MU), mu or hals")
     model.add_argument("--init", choices=_INITS, default="auto",
                        help="initialisation (default: auto)")

@@ -89,7 +89,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="share of entries held out by speckled CV (default: 0.1)")
     model.add_argument("--rule", choices=("one_se", "min"), default="one_se",
                        help="how k is chosen from the CV error (default: one_se)")
-    model.add_argument("--solver", choices=("auto", "mu", "hals"), default="auto")
+    model.add_argument("--solver", choices=("auto", "mu", "hals", "cd"), default="auto")
     model.add_argument("--init", choices=_INITS, default="random",
                        help="start of each restart (default: random)")
     add_run_options(model, what="the whole search", per=" per restart")

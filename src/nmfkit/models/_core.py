@@ -23,7 +23,7 @@ from ._dense import gauge
 __all__ = ["FitOutput", "build_target", "resolve_solver", "fit_factors", "fix_gauge", "project",
            "resolve_accelerate", "has_exact_projection", "nmf_terms", "run_nmf", "stack", "fit_result"]
 
-SOLVERS = ("auto", "mu", "hals")
+SOLVERS = ("auto", "mu", "hals", "cd")
 
 
 def build_target(data: CheckedData, mask=None) -> Target:
@@ -50,26 +50,46 @@ def build_target(data: CheckedData, mask=None) -> Target:
     return Target(X, weights, b)
 
 
-def resolve_solver(solver: str, beta) -> str:
-    """The solver for ``beta`` (a β or a :class:`~nmfkit.losses.LossSpec`): HALS is
-    Frobenius only; every other β and the negative binomial run multiplicative updates."""
+def resolve_solver(solver: str, beta, *, cd_backend=None) -> str:
+    """The solver for ``beta`` (a β or a :class:`~nmfkit.losses.LossSpec`).
+
+    "hals" is Frobenius only; "cd" (coordinate descent with extrapolation,
+    :mod:`nmfkit.solvers.kl_cd`) is KL only and only for callers that run it (plain and
+    masked NMF and its batched restarts), which pass their data's backend as
+    ``cd_backend``. "auto" is "hals" for Frobenius; for KL it is "cd" where that is the
+    faster (NumPy / SciPy data with the compiled kernel, numba, installed: measured in
+    ``benchmarks/bench_kl_cd.py``), else "mu"; every other β and the negative binomial
+    run multiplicative updates.
+    """
     if solver not in SOLVERS:
         raise NMFInputError(f"solver={solver!r} is not known; use one of {', '.join(map(repr, SOLVERS))}")
     spec = as_loss(beta)
     if spec.nb:
-        if solver == "hals":
-            raise NMFInputError("solver='hals' minimises the Frobenius loss only; loss='nb' (negative "
-                                "binomial) runs multiplicative updates: use solver='mu' (or 'auto')")
+        if solver in ("hals", "cd"):
+            raise NMFInputError(f"solver={solver!r} does not minimise loss='nb' (negative binomial), which "
+                                "runs multiplicative updates: use solver='mu' (or 'auto')")
         return "mu"
     beta = spec.beta
     if solver == "auto":
-        return "hals" if beta == 2 else "mu"
+        if beta == 2:
+            return "hals"
+        return "cd" if beta == 1 and _cd_is_faster(cd_backend) else "mu"
     if solver == "hals" and beta != 2:
         raise NMFInputError(
             f"solver='hals' minimises the Frobenius loss only (beta=2), not beta={beta:g}; "
             "use solver='mu' (or 'auto')"
         )
+    if solver == "cd" and (beta != 1 or cd_backend is None):
+        what = f"the KL loss only (beta=1), not beta={beta:g}" if beta != 1 else \
+            "plain and masked NMF (and their restarts) only, not this model"
+        raise NMFInputError(f"solver='cd' (coordinate descent) runs for {what}; use solver='mu' (or 'auto')")
     return solver
+
+
+def _cd_is_faster(backend) -> bool:
+    from ..solvers.kl_cd import numba_available
+
+    return backend is not None and getattr(backend, "name", "") == "numpy" and numba_available()
 
 
 def check_beta_data(t: Target, beta):
@@ -150,10 +170,11 @@ def has_exact_projection(target: Target, beta) -> bool:
 
 
 def resolve_accelerate(accelerate, solver: str, target: Target) -> bool:
-    """``accelerate="auto"``: extrapolation for HALS without element weights (where the
-    loss of each step comes free from its products); otherwise as given."""
+    """``accelerate="auto"``: extrapolation for HALS without element weights and for KL
+    coordinate descent (where the loss of each step comes free from its products);
+    otherwise as given."""
     if accelerate == "auto":
-        return solver == "hals" and target.M is None
+        return (solver == "hals" and target.M is None) or solver == "cd"
     if not isinstance(accelerate, (bool, np.bool_)):
         raise NMFInputError(f"accelerate={accelerate!r} must be 'auto', True or False")
     return bool(accelerate)

@@ -138,7 +138,8 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
     rule : {"one_se", "min"}
         See above.
     solver, init, max_iter, tol
-        Of the restarts (:func:`~nmfkit.selection.restarts`).
+        Of the restarts (:func:`~nmfkit.selection.restarts`); ``solver`` also of the CV fits
+        ("auto": coordinate descent for KL, :func:`nmfkit.nmf`).
     cv_max_iter, cv_tol
         Of each CV fit (one per k and hold-out set, from the deterministic "nndsvda"
         start, loss checked every 10 iterations). Default 200 / 1e-4 for Frobenius
@@ -206,8 +207,8 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
         warnings.warn(f"rank_search: X has {data.shape[0]} samples > {CONSENSUS_AUTO_MAX}: the "
                       "n x n consensus (cophenetic, dispersion) is skipped; pass consensus=True "
                       "to compute it anyway", UserWarning, stacklevel=2)
-    fit_kw = dict(**spec.arguments(), init="nndsvda", max_iter=cv_max_iter, tol=cv_tol, loss_every=10,
-                  verbose=max(verbose - 1, 0))
+    fit_kw = dict(**spec.arguments(), solver=solver, init="nndsvda", max_iter=cv_max_iter, tol=cv_tol,
+                  loss_every=10, verbose=max(verbose - 1, 0))
     search = _Search(X, X_host, plans, fit_kw, cv_seed=int(rng.integers(2**31 - 1)),
                      do_consensus=do_consensus,
                      restart_kw=dict(loss=spec, solver=solver, init=init, max_iter=max_iter, tol=tol,

@@ -114,7 +114,7 @@ def _batched(data, k, seeds, loss, opts: "_FitOptions"):
                          weights=target.M, random_state=int(s)) for s in seeds]
     options = LoopOptions(max_iter=opts.max_iter, tol=opts.tol, max_time=opts.max_time,
                           verbose=opts.verbose,
-                          loss_every=1 if solver == "hals" else 10, warn=False,
+                          loss_every=1 if solver in ("hals", "cd") else 10, warn=False,
                           desc=f"restarts[{solver}]x{len(seeds)}")
     out, _ = run_nmf(target, [w for w, _ in starts], [h for _, h in starts], beta=beta,
                      solver=solver, penalty=Penalty(), options=options,
@@ -213,8 +213,9 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
         the restarts one by one (each alternates its own α with its factors), whatever
         ``batched`` says, and ranks them by their NB log-likelihood (``losses`` holds minus
         it: the NB divergences of restarts at different α are not comparable).
-    solver : {"auto", "hals", "mu"}
-        "auto" is HALS for Frobenius, MU otherwise. Batched, every product with
+    solver : {"auto", "hals", "mu", "cd"}
+        "auto" is HALS for Frobenius, CD for KL (as in :func:`nmfkit.nmf`), MU otherwise.
+        Batched, every product with
         ``X`` serves all restarts (dense ``X`` is read once per half-iteration, in row
         chunks for the ``X / (W_r H_r)``-type products of β ≠ 2 and of missing values);
         sparse KL evaluates ``W_r H_r`` at the non-zeros restart by restart.
@@ -263,11 +264,11 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
     """
     _check_args(n_restarts, max_iter, tol, max_time, verbose, keep_all, batched)
     loss = resolve_loss(loss, dispersion)
-    solver = resolve_solver(solver, loss)
     batched = batched and not loss.nb
     if init == "custom":
         raise NMFInputError(f"init={init!r} cannot seed several restarts; use 'random' or an SVD start")
     data = check_data(X, allow_nan=True)
+    solver = resolve_solver(solver, loss, cd_backend=data.backend)
     k = check_n_components(n_components, data.shape)
     rng = check_random_state(random_state)
     seeds = rng.integers(0, 2**31 - 1, size=n_restarts)

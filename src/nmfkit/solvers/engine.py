@@ -2,8 +2,8 @@
 
 A model declares its terms (:class:`nmfkit.losses.Term`), the blocks it updates and
 their penalties; :func:`make_step` picks the engine (one MU engine for every β, one
-HALS engine for Frobenius terms with positive weights), :func:`objective_fn` sums the
-terms and penalties, and :func:`run_terms` runs the one loop (optionally with the one
+HALS engine for Frobenius terms with positive weights, coordinate descent for one KL
+term), :func:`objective_fn` sums the terms and penalties, and :func:`run_terms` runs the one loop (optionally with the one
 extrapolation) over a state whose blocks carry a leading restart axis.
 """
 
@@ -14,6 +14,7 @@ import numpy as np
 from ._loop import LoopOptions, run
 from .accelerate import Extrapolated
 from .hals import HALSStep, penalty_values
+from .kl_cd import KLCDStep
 from .mu import BlockPenalty, MUStep, mu_gamma
 
 __all__ = ["make_step", "objective_fn", "run_terms", "penalties_of"]
@@ -30,10 +31,13 @@ def penalties_of(penalty) -> dict:
 
 
 def make_step(terms, backend, *, solver: str, blocks=("W", "H"), penalties=None):
-    """The engine step for ``terms``: ``"hals"`` or ``"mu"`` (γ from the terms' β)."""
+    """The engine step for ``terms``: ``"hals"``, ``"cd"`` (one KL term, coordinate
+    descent) or ``"mu"`` (γ from the terms' β)."""
     penalties = penalties or {}
     if solver == "hals":
         return HALSStep(terms, backend, blocks, penalties)
+    if solver == "cd":
+        return KLCDStep(list(terms), backend, tuple(blocks), penalties)
     betas = {t.beta for t in terms}
     gamma = mu_gamma(betas.pop()) if len(betas) == 1 else 1.0
     return MUStep(list(terms), backend, tuple(blocks), penalties, gamma)
