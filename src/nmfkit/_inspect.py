@@ -180,7 +180,9 @@ def top_features(model_or_result: Any, n: int = 10, feature_names: Sequence | No
     for name in rankings:
         key = A if name == "weight" else relevance
         for j in range(k):
-            order = np.argsort(-key[j], kind="stable")[:n]
+            # ties (e.g. features at the same maximal lift) go to the heavier feature, then
+            # the earlier column: one order, whatever the solver's exact zeros
+            order = np.lexsort((np.arange(m), -A[j], -key[j]))[:n]
             order = order[A[j, order] > 0]
             parts.append(pd.DataFrame({
                 "component": comps[j], "by": name, "rank": np.arange(1, len(order) + 1),
