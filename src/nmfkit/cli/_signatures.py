@@ -136,6 +136,10 @@ def run_extract(args) -> int:
                       random_state=args.seed, max_time=args.max_time, verbose=verbose)
     result.params["command"] = getattr(args, "command_line", None)
     out = write_extraction_report(result, args.out, reference=reference, force=args.force)
+    if result.params.get("stopped") == "interrupted":
+        print(f"nmfkit: interrupted: wrote the ranks finished, {list(result.table.index)}, to "
+              f"{args.out} as a partial result (summary.json: \"partial\": true)", file=sys.stderr)
+        return 130
     if not args.quiet:
         n, m = catalog.shape
         print(f"nmfkit: extracted signatures from {n} samples x {m} types, ks "

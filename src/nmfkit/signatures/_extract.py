@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..backends import get_namespace
 from ..losses import elementwise_divergence
-from ..solvers import LoopOptions, nnls_codes
+from ..solvers import LoopOptions, nnls_codes, raise_interrupts
 from ._clustering import matched_clusters
 from ._decompose import _quality
 from ._extract_checks import check_catalog, check_ks, check_options, check_reference, seed_sequence
@@ -173,8 +173,12 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
         if solutions and left == 0.0:
             params["stopped"] = "max_time"
             break
-        done = _one_rank(X, D, Xcv, k, spec, masks, (s_init, s_cv, s_clu), params, left, verbose,
-                         (max_iter, tol, loss_every, n_cluster_starts))
+        try:
+            with raise_interrupts():  # Ctrl-C anywhere in this rank: stop, keep the ranks done
+                done = _one_rank(X, D, Xcv, k, spec, masks, (s_init, s_cv, s_clu), params, left,
+                                 verbose, (max_iter, tol, loss_every, n_cluster_starts))
+        except KeyboardInterrupt:
+            done = None
         if done is None:
             params["stopped"] = "interrupted"
             break
