@@ -205,3 +205,19 @@ def test_cli_fit_sigint_writes_partial_result_and_checkpoint_resumes(tmp_path):
     assert np.array_equal(a.W, b.W) and np.array_equal(a.H, b.H)
     assert a.loss_history == b.loss_history and a.n_iter == b.n_iter == 3000
     assert not ck.exists()
+
+
+def test_long_fits_report_progress_off_a_terminal(tmp_path, monkeypatch, capsys):
+    """Issue 18.6: ``verbose`` fits (and the CLI's fit, contrast, signatures extract) print a
+    plain line every few seconds when stderr is not a terminal (here: every step)."""
+    import nmfkit._progress as progress
+
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
+    nmfkit.nmf(_data(), 6, tol=0, max_iter=20, verbose=1, solver="hals")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("nmf[hals]: 1/20 steps (loss ") and "20/20 steps" in lines[-2]
+    assert lines[-1].startswith("nmf[hals]: 20/20 steps (done)")
+    rc = main(["fit", str(_write(tmp_path, _data())), "-k", "3", "--max-iter", "15", "--tol", "0",
+               "--out", str(tmp_path / "fit")])
+    err = capsys.readouterr().err
+    assert rc == 0 and "nmf[hals]: 15/15 steps (done)" in err

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                   max_iter=args.max_iter, tol=args.tol, max_time=args.max_time,
                   batch_size=args.batch_size, random_state=args.seed,
                   n_background_components=args.background_components)
-    verbose = 1 if (not args.quiet and sys.stderr.isatty()) else 0
+    verbose = 0 if args.quiet else 1  # a bar on a terminal, else a plain line every few s
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         res = contrastive_nmf(T, B, args.k, verbose=verbose, **params)

@@ -191,7 +191,7 @@ def fit_quietly(X: Any, k: int, *, quiet: bool, minibatch: bool = False, **param
     terminal, warnings as one-liners."""
     import nmfkit
 
-    verbose = 1 if (not quiet and sys.stderr.isatty()) else 0
+    verbose = 0 if quiet else 1  # a bar on a terminal, else a plain line every few s
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         if minibatch:
@@ -217,7 +217,7 @@ def _fit_family(args, X, names, params):
     common = dict(params)
     for key in ("solver", "init"):
         common.pop(key)
-    verbose = 1 if (not args.quiet and sys.stderr.isatty()) else 0
+    verbose = 0 if args.quiet else 1  # a bar on a terminal, else a plain line every few s
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         result = fit_model(args.model, X, args.k, common={**common, "verbose": verbose},

@@ -29,6 +29,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from .._progress import Progress
 from ..backends import get_namespace
 from ..losses import elementwise_divergence
 from ..solvers import LoopOptions, nnls_codes, raise_interrupts
@@ -168,7 +169,8 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
                   seed=seed,
                   replicate_seeds=rep_seeds, stopped=None, dispersions={})
     rows, solutions = {}, {}
-    for k in _progress(ks, verbose):
+    progress = Progress(len(ks), "extract", bool(verbose))  # a bar, or a line every few s
+    for k in ks:
         left = None if max_time is None else max(max_time - (time.perf_counter() - start), 0.0)
         if solutions and left == 0.0:
             params["stopped"] = "max_time"
@@ -183,6 +185,8 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
             params["stopped"] = "interrupted"
             break
         solutions[k], rows[k] = done
+        progress.advance(note=f"k={k}: {R} replicates" + (f", {cv_folds}-fold CV" if cv_folds else ""))
+    progress.close()
     if not solutions:
         raise KeyboardInterrupt("extract was stopped before the first rank was finished")
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("k")
@@ -202,14 +206,6 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
     return ExtractionResult(table=table, k_sigprofiler=k_sp, k_cv=k_cv, k=k_out, rule=rule,
                             solutions=solutions, walkdown=walk, catalog=X,
                             decomposition=decomposition, params=params)
-
-
-def _progress(ks, verbose):
-    if not verbose:
-        return ks
-    from tqdm.auto import tqdm
-
-    return tqdm(ks, desc="extract: ranks", disable=None, leave=False)
 
 
 def _one_rank(X, D, Xcv, k, spec, masks, seqs, params, left, verbose, settings):

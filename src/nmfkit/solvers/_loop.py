@@ -59,7 +59,8 @@ class LoopOptions:
         Check the loss every this many iterations (and at the last one); a step that
         returns its loss is recorded every iteration regardless.
     verbose : int
-        ``0`` silent; ``>= 1`` a tqdm progress bar (on a terminal only).
+        ``0`` silent; ``>= 1`` a tqdm progress bar on a terminal, else (a log file, a
+        pipe) a plain line every few seconds when the run lasts that long.
     callback : callable or None
         ``callback(n_iter, state, losses)`` after each loss check (``losses`` of the
         active restarts); returning ``True`` stops the loop.
@@ -132,12 +133,12 @@ class RestartOutcome:
 
 
 def _progress(options: LoopOptions):
+    """A bar on a terminal, else a plain line every few seconds (:class:`nmfkit._progress.Progress`)."""
     if not options.verbose:
         return None
-    from tqdm.auto import tqdm
+    from .._progress import Progress
 
-    # disable=None: tqdm turns itself off when stderr is not a terminal
-    return tqdm(total=options.max_iter, desc=options.desc, disable=None, leave=False)
+    return Progress(options.max_iter, options.desc, True)
 
 
 def _sub(state, idx, full):
@@ -280,9 +281,8 @@ def run(step, state: dict, options: LoopOptions, objective: Callable,
                 rec.n_iter[idx] = it
                 rec.update(it, idx, losses, check, skip)
                 if bar is not None:
-                    bar.update(1)
-                    if check and losses is not None:
-                        bar.set_postfix(loss=f"{float(np.min(losses)):.6g}", refresh=False)
+                    shown = check and losses is not None and len(losses)
+                    bar.advance(1, note=f"loss {float(np.min(losses)):.6g}" if shown else "")
                 if ck is not None:  # before any stop_all: a resumed run goes on from here
                     ck.maybe_save(it, state, rec, step, start, now=sigint.hit)
                 if sigint.hit:  # Ctrl-C during this iteration: stop at its (complete) iterate
