@@ -13,7 +13,10 @@ import sys
 import time
 from typing import Optional, TextIO
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "INTERVAL"]
+
+#: Default least seconds between two plain lines.
+INTERVAL = 5.0
 
 
 class Progress:
@@ -27,8 +30,8 @@ class Progress:
         What runs (the line's prefix).
     enabled : bool
         False reports nothing.
-    interval : float
-        Least seconds between two plain lines.
+    interval : float, optional
+        Least seconds between two plain lines (default :data:`INTERVAL`).
     stream : file, optional
         Where to write; ``sys.stderr`` (looked up when writing) by default.
 
@@ -43,9 +46,10 @@ class Progress:
     True
     """
 
-    def __init__(self, total: int, desc: str, enabled: bool, *, interval: float = 5.0,
+    def __init__(self, total: int, desc: str, enabled: bool, *, interval: Optional[float] = None,
                  stream: Optional[TextIO] = None):
-        self.total, self.desc, self.enabled, self.interval = int(total), desc, bool(enabled), interval
+        self.total, self.desc, self.enabled = int(total), desc, bool(enabled)
+        self.interval = INTERVAL if interval is None else interval
         self._stream = stream
         self.done = 0
         self.start = self._last = time.perf_counter()

@@ -155,6 +155,9 @@ def _numbers(summary: dict, result) -> list:
             s.setdefault("loss_initial", result.loss_history[0])
     shape = s.get("shape")
     rows = [("data (samples × features)", f"{shape[0]:,} × {shape[1]:,}" if shape else None)]
+    if s.get("partial"):
+        rows.insert(0, ("partial result", "yes: the run was interrupted (Ctrl-C); these are its "
+                        "last iterates, not a finished fit"))
     for label, key in (("target / background shape", "target_shape"), ("best k", "best_k"),
                        ("k (SigProfiler's rule)", "k_sigprofiler"), ("k (cross-validation)", "k_cv"),
                        ("ranks searched", "ks"), ("rule", "rule"), ("components k", "k"),

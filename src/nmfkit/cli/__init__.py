@@ -7,7 +7,10 @@ The command calls the public API only (``nmfkit.nmf``, ``nmfkit.io``,
 is touched and :func:`main` can be called in-process (e.g. from a notebook).
 
 Exit codes: 0 success; 2 bad usage or bad input (one ``nmfkit: error:`` line
-on stderr, no traceback); 130 interrupted.
+on stderr, no traceback); 130 interrupted (Ctrl-C): then either a complete result
+folder whose ``summary.json`` says ``"partial": true`` (the last iterates of ``fit``, the ranks
+finished by ``rank`` or ``signatures extract``) or nothing at all, and one line on stderr
+saying which.
 """
 
 from __future__ import annotations
@@ -125,5 +128,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return _error(f"the input file is empty ({exc}); pass a file with a header and data rows")
     except KeyboardInterrupt:
-        print("nmfkit: interrupted", file=sys.stderr)
+        print("nmfkit: interrupted; nothing was written", file=sys.stderr)
         return 130

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                   max_iter=args.max_iter, tol=args.tol, max_time=args.max_time,
                   batch_size=args.batch_size, random_state=args.seed,
                   n_background_components=args.background_components)
-    verbose = 1 if (not args.quiet and sys.stderr.isatty()) else 0
+    verbose = 0 if args.quiet else 1  # a bar on a terminal, else a plain line every few s
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         res = contrastive_nmf(T, B, args.k, verbose=verbose, **params)
@@ -161,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
                        background_only_loss=res.info["shared_loss"],
                        enrichment=[float(v) for v in res.enrichment], n_iter=res.n_iter,
                        converged=res.converged, stop_reason=res.stop_reason,
+                       partial=res.stop_reason == "interrupted",
                        restart_losses=[float(v) for v in res.restart_losses],
                        elapsed=res.elapsed, versions=versions())
         write_json(summary, stage / "summary.json")
@@ -177,6 +178,10 @@ def run(args: argparse.Namespace) -> int:
         save_figure(fig, stage / "basis.png")
         write_into(stage, args)
 
+    if summary["partial"]:
+        print(f"nmfkit: interrupted: wrote the last iterate (iteration {res.n_iter}) to "
+              f"{args.out} as a partial result (summary.json: \"partial\": true)", file=sys.stderr)
+        return 130
     if not args.quiet:
         print(f"nmfkit: contrasted {T.shape[0]} target vs {B.shape[0]} background samples "
               f"({m} features), k={args.k}, alpha={args.alpha:g}, {args.loss}, in {res.elapsed:.2f} s")

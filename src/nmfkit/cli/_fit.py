@@ -142,6 +142,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="one label per sample (a column, or two: row name, label) for "
                             "--model joint (data set) or supervised (class; empty = unlabelled)")
     add_run_options(model, what="the fit", per="")
+    model.add_argument("--checkpoint", default=None, metavar="PATH",
+                       help="write the fit's state to PATH every --checkpoint-every seconds and on "
+                            "Ctrl-C; when PATH exists, resume from it (same input and options) to "
+                            "the result of an uninterrupted run; deleted when the fit ends")
+    model.add_argument("--checkpoint-every", type=_non_negative_float, default=60.0,
+                       metavar="SECONDS", help="seconds between checkpoints (default: 60)")
     add_reading_options(p)
     add_report_flag(p)
     p.set_defaults(handler=run)
@@ -185,7 +191,7 @@ def fit_quietly(X: Any, k: int, *, quiet: bool, minibatch: bool = False, **param
     terminal, warnings as one-liners."""
     import nmfkit
 
-    verbose = 1 if (not quiet and sys.stderr.isatty()) else 0
+    verbose = 0 if quiet else 1  # a bar on a terminal, else a plain line every few s
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         if minibatch:
@@ -211,7 +217,7 @@ def _fit_family(args, X, names, params):
     common = dict(params)
     for key in ("solver", "init"):
         common.pop(key)
-    verbose = 1 if (not args.quiet and sys.stderr.isatty()) else 0
+    verbose = 0 if args.quiet else 1  # a bar on a terminal, else a plain line every few s
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         result = fit_model(args.model, X, args.k, common={**common, "verbose": verbose},
@@ -261,6 +267,11 @@ def run(args: argparse.Namespace) -> int:
     family = getattr(args, "model", "nmf") != "nmf"
     if family and batch is not None:
         raise NMFInputError(f"--batch-size streams plain NMF only, not --model {args.model}")
+    if getattr(args, "checkpoint", None) is not None:
+        if family or batch is not None:
+            raise NMFInputError("--checkpoint works with plain NMF read whole; drop --checkpoint, "
+                                "or --model / --batch-size")
+        params.update(checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every)
     if family:
         result = _fit_family(args, X, names, params)
         params = {"model": args.model, **params, **dict(args.settings)}
@@ -288,6 +299,12 @@ def run(args: argparse.Namespace) -> int:
         write_standard_figures(stage, result, H_df)
         write_into(stage, args)
 
+    if result.stop_reason == "interrupted":
+        kept = f"; the checkpoint {args.checkpoint} resumes it" if params.get("checkpoint") else ""
+        print(f"nmfkit: interrupted: wrote the last iterate (iteration {result.n_iter}) to "
+              f"{args.out} as a partial result (summary.json: \"partial\": true){kept}",
+              file=sys.stderr)
+        return 130
     if not args.quiet:
         out = Path(args.out)
         n, m = summary["shape"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
@@ -157,11 +158,15 @@ def run(args: argparse.Namespace) -> int:
             shape=[int(s) for s in data.X.shape], ks=[int(k) for k in result.table["k"]],
             best_k=result.best_k, rule=result.rule, params={**params, "ks": args.ks},
             elapsed=result.elapsed, command=getattr(args, "command_line", None),
-            versions=versions(),
+            versions=versions(), partial=result.params.get("stopped") == "interrupted",
         )
         write_json(summary, stage / "summary.json")
         write_into(stage, args)
 
+    if summary["partial"]:
+        print(f"nmfkit: interrupted: wrote the ks finished, {summary['ks']}, to {args.out} as a "
+              "partial result (summary.json: \"partial\": true)", file=sys.stderr)
+        return 130
     if not args.quiet:
         n, m = data.X.shape
         print(f"nmfkit: searched k in {list(result.table['k'])} on {n} x {m} with "

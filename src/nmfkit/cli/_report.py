@@ -152,6 +152,7 @@ def make_summary(X: Any, result, **extra: Any) -> dict:
         n_iter=int(result.n_iter),
         converged=bool(result.converged),
         stop_reason=result.stop_reason,
+        partial=result.stop_reason == "interrupted",  # Ctrl-C: the last iterate, not a finished fit
         elapsed=float(result.elapsed),
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         versions=versions(),

@@ -128,7 +128,7 @@ def run_extract(args) -> int:
     check_out_dir(args.out, args.force)
     catalog = read_catalog(args.catalog)
     reference = _reference(args.reference, required=False)
-    verbose = 1 if (not args.quiet and sys.stderr.isatty()) else 0
+    verbose = 0 if args.quiet else 1  # a bar on a terminal, else a plain line every few s
     result = _quietly(extract, catalog, args.ks, n_replicates=args.replicates, loss=args.loss,
                       dispersion=args.dispersion, rule=args.rule, cv_folds=args.cv_folds,
                       reference=reference, max_iter=args.max_iter, tol=args.tol,
@@ -136,6 +136,10 @@ def run_extract(args) -> int:
                       random_state=args.seed, max_time=args.max_time, verbose=verbose)
     result.params["command"] = getattr(args, "command_line", None)
     out = write_extraction_report(result, args.out, reference=reference, force=args.force)
+    if result.params.get("stopped") == "interrupted":
+        print(f"nmfkit: interrupted: wrote the ranks finished, {list(result.table.index)}, to "
+              f"{args.out} as a partial result (summary.json: \"partial\": true)", file=sys.stderr)
+        return 130
     if not args.quiet:
         n, m = catalog.shape
         print(f"nmfkit: extracted signatures from {n} samples x {m} types, ks "

@@ -70,9 +70,14 @@ class Target:
 
     @property
     def norm2(self) -> float:
-        """``Σ M ⊙ X²``, cached (a float64 vector of length R for a stacked target)."""
+        """``Σ M ⊙ X²``, cached (a float64 vector of length R for a stacked target); a
+        transposed target takes its parent's (one value whichever is asked first, so that
+        a resumed fit's objectives equal an uninterrupted one's bit for bit)."""
         if self._norm2 is None:
-            if self.stacked:
+            parent = self._parent() if self._parent is not None else None
+            if parent is not None:
+                self._norm2 = parent.norm2
+            elif self.stacked:
                 b = self.backend
                 self._norm2 = b.to_numpy(b.sum(self.MX * self.X, axis=(1, 2))).astype("float64")
             elif self.M is None:

@@ -208,6 +208,8 @@ def _run_restarts(problem, seeds, K, H_shared, batch_size, options, dtype) -> li
         state = _start_state(problem, [seed], K, H_shared, dtype)
         out = run(step, state, replace(options, max_time=remaining), problem.objective)
         outs.append(out.restart(0))
+        if out.stop_reason[0] == "interrupted":  # Ctrl-C: no further restart
+            break
     return outs
 
 

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._result import NMFResult
 from .._validation import check_n_components
 from ..init import initialize
+from ..exceptions import NMFInputError
 from ..losses import LossSpec, Penalty, resolve_loss
 from ..solvers import LoopOptions
 from ..solvers.hals import checked_right_products
@@ -67,6 +68,8 @@ class FitSpec:
     refine_W: bool = False
     accelerate: Any = "auto"
     dispersion: Any = "per_sample"
+    checkpoint: Any = None
+    checkpoint_every: float = 60.0
 
     @classmethod
     def of(cls, params: dict) -> "FitSpec":
@@ -90,7 +93,7 @@ def _fit(data, spec: FitSpec, *, W=None, H=None, mask=None, callback: Optional[C
         loss_every = 1 if solver in ("hals", "cd") else 10
     options = LoopOptions(max_iter=spec.max_iter, tol=spec.tol, max_time=spec.max_time,
                           loss_every=loss_every, verbose=spec.verbose, callback=callback,
-                          desc=f"nmf[{solver}]")
+                          desc=f"nmf[{solver}]", **_checkpointing(spec, target, loss))
     if loss.nb:
         return fit_nb(target, W0, H0, loss=loss, penalty=penalty, options=options,
                       accelerate=spec.accelerate)
@@ -98,10 +101,28 @@ def _fit(data, spec: FitSpec, *, W=None, H=None, mask=None, callback: Optional[C
                        refine_W=spec.refine_W, accelerate=spec.accelerate)
 
 
+def _checkpointing(spec: FitSpec, target, loss) -> dict:
+    """The loop's checkpoint options: the path, the period and the key a checkpoint must match."""
+    if spec.checkpoint is None:
+        return {}
+    if loss.nb:
+        raise NMFInputError("checkpoint= is not available with loss='nb' (its fit alternates "
+                            "several runs); pass checkpoint=None or another loss")
+    from .._checkpoint import fingerprint
+
+    skip = ("verbose", "max_time", "checkpoint", "checkpoint_every")
+    params = {f.name: getattr(spec, f.name) for f in fields(spec) if f.name not in skip}
+    params = {k: (v if isinstance(v, (str, int, float, bool, type(None))) else repr(type(v).__name__))
+              for k, v in params.items()}
+    key = {"model": "NMF", "params": params, "data": fingerprint(target)}
+    return dict(checkpoint=spec.checkpoint, checkpoint_every=spec.checkpoint_every, checkpoint_key=key)
+
+
 def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None, H=None,
         mask=None, max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
         l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0, callback=None,
-        loss_every=None, refine_W=False, accelerate="auto", dispersion="per_sample") -> NMFResult:
+        loss_every=None, refine_W=False, accelerate="auto", dispersion="per_sample",
+        checkpoint=None, checkpoint_every=60.0) -> NMFResult:
     r"""Factor a non-negative matrix ``X ≈ W H`` (the functional form of :class:`NMF`).
 
     Minimises the objective in the module docstring (:mod:`nmfkit.models.nmf`).
@@ -180,6 +201,20 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
     dispersion : {"per_sample", "global"}, float or array of shape (n_samples,)
         The NB size α with ``loss="nb"`` (ignored otherwise): estimated per sample (row)
         or globally, or fixed. ``info["dispersion"]`` holds the fitted α.
+    checkpoint : str or os.PathLike, optional
+        A file the fit writes its state to, atomically, every ``checkpoint_every``
+        seconds and when Ctrl-C stops it (:mod:`nmfkit._checkpoint`: the factors, the
+        iteration, the loss history, the solver's own state, the parameters and a
+        fingerprint of X: shape, dtype, sum). When the file exists, the fit resumes from
+        it and reaches the result of an uninterrupted run from the same start (the
+        same seed): the same iterates, bit for bit on the same machine. It must be the
+        same data and the same parameters (``max_time``, ``verbose`` and the checkpoint
+        options excepted), else :class:`~nmfkit.exceptions.NMFInputError` says which
+        differ. The file is deleted when the fit ends other than by Ctrl-C. Not with
+        ``loss="nb"``. Here and in :class:`NMF`; the loop under every model has it
+        (:class:`nmfkit.solvers.LoopOptions`).
+    checkpoint_every : float, default=60.0
+        Seconds between checkpoints (0: after every iteration).
 
     Returns
     -------
@@ -199,7 +234,7 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
                 max_time=max_time, alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio,
                 handle_missing=handle_missing, random_state=random_state, verbose=verbose,
                 loss_every=loss_every, refine_W=refine_W, accelerate=accelerate,
-                dispersion=dispersion)
+                dispersion=dispersion, checkpoint=checkpoint, checkpoint_every=checkpoint_every)
     return model._fit_result(X, W=W, H=H, mask=mask, callback=callback, labels=True)
 
 
@@ -239,6 +274,10 @@ class NMF(FactorModel):
         default False (its docstring says why).
     accelerate : {"auto", True, False}, default="auto"
     dispersion : {"per_sample", "global"}, float or array, default="per_sample"
+    checkpoint : str, os.PathLike or None, default=None
+        Write the fit's state to this file every ``checkpoint_every`` seconds and resume
+        from it when it exists (same data and parameters; see :func:`nmfkit.nmf`).
+    checkpoint_every : float, default=60.0
 
     Attributes
     ----------
@@ -304,6 +343,8 @@ class NMF(FactorModel):
         "refine_W": BOOL,
         "accelerate": choice("auto", True, False),
         "dispersion": DISPERSION,
+        "checkpoint": Param(lambda v, n, s: v),  # checked by nmfkit._checkpoint.check_path
+        "checkpoint_every": NONNEG_FLOAT,
     }
     _sparse_input = True
     _nb_loss = True
@@ -311,7 +352,8 @@ class NMF(FactorModel):
     def __init__(self, n_components=2, *, loss="frobenius", solver="auto", init="auto",
                  max_iter=200, tol=1e-4, max_time=None, alpha_W=0.0, alpha_H="same",
                  l1_ratio=0.0, handle_missing="mask", random_state=None, verbose=0,
-                 loss_every=None, refine_W=True, accelerate="auto", dispersion="per_sample"):
+                 loss_every=None, refine_W=True, accelerate="auto", dispersion="per_sample",
+                 checkpoint=None, checkpoint_every=60.0):
         self.n_components = n_components
         self.loss = loss
         self.solver = solver
@@ -329,6 +371,8 @@ class NMF(FactorModel):
         self.refine_W = refine_W
         self.accelerate = accelerate
         self.dispersion = dispersion
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
 
     def _penalty(self, shape):
         return Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, *shape)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from ..backends import is_sparse, to_numpy
 from ..backends._random import check_random_state
 from ..exceptions import ConvergenceWarning, NMFInputError
 from ..losses import resolve_loss
+from ..solvers import raise_interrupts
 from ._consensus import consensus as _consensus
 from ._bicv import _BiCV
 from ._cv import CVResult, _Speckled, _check_fraction, check_ks, cv_fit_defaults, one_se_rule
@@ -216,6 +217,10 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
                                      client=client))
     skipped = search.run(ks, n_restarts, rng, max_time=max_time, start=start, verbose=verbose)
     done = tuple(r["k"] for r in search.rows)
+    if search.interrupted is not None:
+        warnings.warn(f"rank_search: interrupted (Ctrl-C) at k={search.interrupted}; the result "
+                      f"holds the ks finished before it, {list(done)} (params['stopped'])",
+                      UserWarning, stacklevel=2)
     if skipped:
         warnings.warn(f"rank_search: max_time={max_time:g} s ran out; ks {skipped} were not "
                       "evaluated (raise max_time)", UserWarning, stacklevel=2)
@@ -230,7 +235,8 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
     params = dict(**spec.arguments(), n_restarts=n_restarts, cv=cv, cv_fraction=cv_fraction,
                   cv_repeats=cv_repeats, bicv_splits=bicv_splits, rule=rule, solver=solver,
                   init=init, max_iter=max_iter, tol=tol, cv_max_iter=cv_max_iter, cv_tol=cv_tol,
-                  max_time=max_time, ks=list(ks))
+                  max_time=max_time, ks=list(ks),
+                  stopped="interrupted" if search.interrupted is not None else None)
     return RankSearchResult(table=table, best_k=best_k, rule=text, restarts=search.fits,
                             consensus=search.cons, stability=search.stab, cv=results.get("cv"),
                             bicv=results.get("bicv"), params=params,
@@ -305,6 +311,7 @@ class _Search:
     cons: dict = field(default_factory=dict)
     stab: dict = field(default_factory=dict)
     not_converged: list = field(default_factory=list)
+    interrupted: Any = None  # the k Ctrl-C stopped (rows hold the ks finished before it)
 
     def __post_init__(self):
         self.entries = {name: {} for name in self.plans}
@@ -316,7 +323,7 @@ class _Search:
 
         # verbose >= 1: a bar on a terminal, else a plain line every few seconds (log files)
         steps = len(ks) * (1 + len(self.plans))
-        with Progress(steps, "rank_search", bool(verbose)) as progress:
+        with Progress(steps, "rank_search", bool(verbose)) as progress, raise_interrupts():
             for i, k in enumerate(ks):
                 budget = None
                 if max_time is not None:
@@ -324,9 +331,26 @@ class _Search:
                     if left <= 0 and self.rows:
                         return list(ks[i:])
                     budget = max(left, 0.0) / (len(ks) - i)
-                self.rows.append(self.one_k(k, n_restarts, budget, int(rng.integers(2**31 - 1)),
-                                            progress))
+                sizes = {name: [len(v) for v in st] for name, st in self.cv_stats.items()}
+                try:
+                    self.rows.append(self.one_k(k, n_restarts, budget,
+                                                int(rng.integers(2**31 - 1)), progress))
+                except KeyboardInterrupt:  # Ctrl-C: keep the ks finished, forget this one
+                    if not self.rows:
+                        raise
+                    self._forget(k, sizes)
+                    self.interrupted = k
+                    break
         return []
+
+    def _forget(self, k, sizes) -> None:
+        for store in (self.fits, self.cons, self.stab, *self.entries.values()):
+            store.pop(k, None)
+        for name, st in self.cv_stats.items():
+            for v, n in zip(st, sizes[name]):
+                del v[n:]
+        if k in self.not_converged:
+            self.not_converged.remove(k)
 
     def one_k(self, k, n_restarts, budget, seed, progress=None) -> dict:
         """Restarts, consensus, stability and cross-validation of rank ``k``: one table row."""

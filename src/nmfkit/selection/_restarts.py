@@ -165,6 +165,8 @@ def _sequential(X, k, seeds, loss, opts: _FitOptions):
                                      n_iter=res.n_iter, converged=res.converged,
                                      stop_reason=res.stop_reason, elapsed=res.elapsed,
                                      beta=res.beta, solver=res.solver, info=info))
+            if res.stop_reason == "interrupted":  # Ctrl-C: no further restart
+                break
     return results
 
 
@@ -285,6 +287,8 @@ def restarts(X, n_components, n_restarts=10, *, loss="frobenius", solver="auto",
     losses = np.array([-r.info["loglik"] if loss.nb else r.loss for r in results], dtype=np.float64)
     ranked = np.where(np.isfinite(losses), losses, np.inf)
     best = results[int(np.argmin(ranked))]
-    best = NMFResult(**{**best.__dict__, "info": dict(best.info, total_elapsed=time.perf_counter() - start)})
+    interrupted = any(r.stop_reason == "interrupted" for r in results)  # Ctrl-C: the ones run
+    best = NMFResult(**{**best.__dict__, "info": dict(best.info, total_elapsed=time.perf_counter() - start,
+                                                       interrupted=interrupted)})
     return RestartsResult(best=best, losses=losses, results=tuple(results) if keep_all else None,
-                          seeds=seeds)
+                          seeds=seeds[: len(results)])

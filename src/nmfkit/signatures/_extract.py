@@ -29,9 +29,10 @@ import time
 import numpy as np
 import pandas as pd
 
+from .._progress import Progress
 from ..backends import get_namespace
 from ..losses import elementwise_divergence
-from ..solvers import LoopOptions, nnls_codes
+from ..solvers import LoopOptions, nnls_codes, raise_interrupts
 from ._clustering import matched_clusters
 from ._decompose import _quality
 from ._extract_checks import check_catalog, check_ks, check_options, check_reference, seed_sequence
@@ -168,17 +169,24 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
                   seed=seed,
                   replicate_seeds=rep_seeds, stopped=None, dispersions={})
     rows, solutions = {}, {}
-    for k in _progress(ks, verbose):
+    progress = Progress(len(ks), "extract", bool(verbose))  # a bar, or a line every few s
+    for k in ks:
         left = None if max_time is None else max(max_time - (time.perf_counter() - start), 0.0)
         if solutions and left == 0.0:
             params["stopped"] = "max_time"
             break
-        done = _one_rank(X, D, Xcv, k, spec, masks, (s_init, s_cv, s_clu), params, left, verbose,
-                         (max_iter, tol, loss_every, n_cluster_starts))
+        try:
+            with raise_interrupts():  # Ctrl-C anywhere in this rank: stop, keep the ranks done
+                done = _one_rank(X, D, Xcv, k, spec, masks, (s_init, s_cv, s_clu), params, left,
+                                 verbose, (max_iter, tol, loss_every, n_cluster_starts))
+        except KeyboardInterrupt:
+            done = None
         if done is None:
             params["stopped"] = "interrupted"
             break
         solutions[k], rows[k] = done
+        progress.advance(note=f"k={k}: {R} replicates" + (f", {cv_folds}-fold CV" if cv_folds else ""))
+    progress.close()
     if not solutions:
         raise KeyboardInterrupt("extract was stopped before the first rank was finished")
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("k")
@@ -198,14 +206,6 @@ def extract(catalog, ks=range(1, 11), *, n_replicates: int = 100, loss: str = "k
     return ExtractionResult(table=table, k_sigprofiler=k_sp, k_cv=k_cv, k=k_out, rule=rule,
                             solutions=solutions, walkdown=walk, catalog=X,
                             decomposition=decomposition, params=params)
-
-
-def _progress(ks, verbose):
-    if not verbose:
-        return ks
-    from tqdm.auto import tqdm
-
-    return tqdm(ks, desc="extract: ranks", disable=None, leave=False)
 
 
 def _one_rank(X, D, Xcv, k, spec, masks, seqs, params, left, verbose, settings):

@@ -222,6 +222,9 @@ def _summary_rows(result) -> list:
             ("k by SigProfiler's rule (stability + Wilcoxon walk-down)", result.k_sigprofiler),
             ("k by cross-validation", "not run" if result.k_cv is None else result.k_cv),
             ("reported k", f"{result.k} (rule: {result.rule})")]
+    if p.get("stopped") == "interrupted":
+        rows.insert(0, ("partial result", "yes: interrupted (Ctrl-C); the ranks finished "
+                        "before it only"))
     for key in ("n_replicates", "replicates", "loss", "seed", "random_state"):
         if key in p:
             rows.append((key, _short(p[key])))
@@ -262,7 +265,8 @@ def write_extraction_report(result, out_dir, *, reference=None, force: bool = Fa
         write_json(_plain(result.params or {}), stage / "params.json")
         write_json(_plain(dict(k_sigprofiler=result.k_sigprofiler, k_cv=result.k_cv, k=result.k,
                                rule=result.rule, ks=list(result.table.index),
-                               n_samples=result.catalog.shape[0], versions=versions())),
+                               n_samples=result.catalog.shape[0], versions=versions(),
+                               partial=(result.params or {}).get("stopped") == "interrupted")),
                    stage / "summary.json")
         fig = figure(11.0, 3.8)
         plot_signature_selection(result.table, k_sigprofiler=result.k_sigprofiler,

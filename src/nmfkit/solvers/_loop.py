@@ -22,13 +22,14 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
 
 from ..backends import get_namespace
 from ..exceptions import ConvergenceWarning
+from ._interrupt import raising_interrupts, sigint_deferred
 
 __all__ = ["LoopOptions", "LoopOutcome", "SingleFitStep", "run"]
 
@@ -58,7 +59,8 @@ class LoopOptions:
         Check the loss every this many iterations (and at the last one); a step that
         returns its loss is recorded every iteration regardless.
     verbose : int
-        ``0`` silent; ``>= 1`` a tqdm progress bar (on a terminal only).
+        ``0`` silent; ``>= 1`` a tqdm progress bar on a terminal, else (a log file, a
+        pipe) a plain line every few seconds when the run lasts that long.
     callback : callable or None
         ``callback(n_iter, state, losses)`` after each loss check (``losses`` of the
         active restarts); returning ``True`` stops the loop.
@@ -67,6 +69,17 @@ class LoopOptions:
         at ``max_iter`` with ``tol > 0``, or its objective became non-finite.
     desc : str
         Label of the progress bar and the warnings.
+    checkpoint : str, os.PathLike or None
+        A file (:mod:`nmfkit._checkpoint`) the loop writes its state to, atomically,
+        every ``checkpoint_every`` seconds and when Ctrl-C stops it; when the file
+        exists at the start, the loop resumes from it (after checking
+        ``checkpoint_key``) and reaches the iterates of an uninterrupted run. Deleted
+        when the loop ends for any other reason than Ctrl-C.
+    checkpoint_every : float
+        Seconds between two checkpoints (0: after every iteration).
+    checkpoint_key : dict
+        JSON-serialisable description of the fit (parameters, data fingerprint) that a
+        checkpoint must match to be resumed.
     """
 
     max_iter: int = 200
@@ -79,6 +92,9 @@ class LoopOptions:
     callback: Optional[Callable] = None
     warn: bool = True
     desc: str = "nmf"
+    checkpoint: Optional[object] = None
+    checkpoint_every: float = 60.0
+    checkpoint_key: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -117,12 +133,12 @@ class RestartOutcome:
 
 
 def _progress(options: LoopOptions):
+    """A bar on a terminal, else a plain line every few seconds (:class:`nmfkit._progress.Progress`)."""
     if not options.verbose:
         return None
-    from tqdm.auto import tqdm
+    from .._progress import Progress
 
-    # disable=None: tqdm turns itself off when stderr is not a terminal
-    return tqdm(total=options.max_iter, desc=options.desc, disable=None, leave=False)
+    return Progress(options.max_iter, options.desc, True)
 
 
 def _sub(state, idx, full):
@@ -181,6 +197,20 @@ class _Record:
                     continue
             self.last[r] = loss
 
+    def to_dict(self) -> dict:
+        return {"hist": self.hist, "iters": self.iters, "last": self.last.tolist(),
+                "active": self.active.tolist(), "n_iter": self.n_iter.tolist(),
+                "stale": self.stale.tolist(), "reason": list(self.reason)}
+
+    def restore(self, d: dict) -> None:
+        self.hist = [[float(v) for v in h] for h in d["hist"]]
+        self.iters = [[int(v) for v in i] for i in d["iters"]]
+        self.last = np.array(d["last"], dtype=np.float64)
+        self.active = np.array(d["active"], dtype=bool)
+        self.n_iter = np.array(d["n_iter"], dtype=int)
+        self.stale = np.array(d["stale"], dtype=bool)
+        self.reason = list(d["reason"])
+
     def stop_all(self, reason):
         for r in np.flatnonzero(self.active):
             self.reason[r] = reason
@@ -209,46 +239,71 @@ def run(step, state: dict, options: LoopOptions, objective: Callable,
     LoopOutcome
     """
     start = time.perf_counter()
+    ck = None
+    if options.checkpoint is not None:
+        from .._checkpoint import Checkpoints
+
+        ck = Checkpoints(options.checkpoint, options.checkpoint_every, options.checkpoint_key,
+                         state, options.desc)
+    resume = ck.load(state) if ck is not None else None
     if hasattr(step, "prepare"):
         state = step.prepare(state)
-    losses0 = objective(state) if initial_losses is None else initial_losses
+    if resume is not None:
+        losses0 = [h[0] for h in resume.record["hist"]]
+    else:
+        losses0 = objective(state) if initial_losses is None else initial_losses
     losses0 = np.asarray(losses0, dtype=np.float64).reshape(-1)
     if hasattr(step, "start"):
         step.start(losses0)
     nR = losses0.size
     rec = _Record(losses0, options)
+    it0 = 0
+    if resume is not None:
+        rec.restore(resume.record)
+        if hasattr(step, "restore_state"):
+            step.restore_state(resume.step_state, state)
+        it0, start = resume.it, start - resume.elapsed
     bar = _progress(options)
     try:
-        for it in range(1, options.max_iter + 1):
-            idx = np.flatnonzero(rec.active)
-            if idx.size == 0:
-                break
-            full = idx.size == nR
-            check = it % options.loss_every == 0 or it == options.max_iter
-            sub = _sub(state, idx, full)
-            losses = step(sub, idx, check)
-            skip = getattr(step, "no_progress", None)
-            if losses is None and check:
-                losses = objective(sub)
-            _put_back(state, sub, idx, full)
-            rec.n_iter[idx] = it
-            rec.update(it, idx, losses, check, skip)
-            if bar is not None:
-                bar.update(1)
-                if check and losses is not None:
-                    bar.set_postfix(loss=f"{float(np.min(losses)):.6g}", refresh=False)
-            if check and options.callback is not None and options.callback(
-                    it, state, None if losses is None else np.asarray(losses)):
-                rec.stop_all("callback")
-                break
-            if options.max_time is not None and time.perf_counter() - start >= options.max_time:
-                rec.stop_all("max_time")
-                break
-    except KeyboardInterrupt:
+        with sigint_deferred() as sigint:
+            for it in range(it0 + 1, options.max_iter + 1):
+                idx = np.flatnonzero(rec.active)
+                if idx.size == 0:
+                    break
+                full = idx.size == nR
+                check = it % options.loss_every == 0 or it == options.max_iter
+                sub = _sub(state, idx, full)
+                losses = step(sub, idx, check)
+                skip = getattr(step, "no_progress", None)
+                if losses is None and check:
+                    losses = objective(sub)
+                _put_back(state, sub, idx, full)
+                rec.n_iter[idx] = it
+                rec.update(it, idx, losses, check, skip)
+                if bar is not None:
+                    shown = check and losses is not None and len(losses)
+                    bar.advance(1, note=f"loss {float(np.min(losses)):.6g}" if shown else "")
+                if ck is not None:  # before any stop_all: a resumed run goes on from here
+                    ck.maybe_save(it, state, rec, step, start, now=sigint.hit)
+                if sigint.hit:  # Ctrl-C during this iteration: stop at its (complete) iterate
+                    rec.stop_all("interrupted")
+                    break
+                if check and options.callback is not None and options.callback(
+                        it, state, None if losses is None else np.asarray(losses)):
+                    rec.stop_all("callback")
+                    break
+                if options.max_time is not None and time.perf_counter() - start >= options.max_time:
+                    rec.stop_all("max_time")
+                    break
+    except KeyboardInterrupt:  # a second Ctrl-C, or one raised by a callback: the last iterate
         rec.stop_all("interrupted")
     finally:
         if bar is not None:
             bar.close()
+    if ck is not None and "interrupted" not in rec.reason:
+        ck.remove()
+    if raising_interrupts() and "interrupted" in rec.reason:
+        raise KeyboardInterrupt(f"{options.desc}: interrupted at iteration {int(rec.n_iter.max())}")
     _finish(rec, state, objective, nR)
     elapsed = time.perf_counter() - start
     _warn(rec, options, nR)

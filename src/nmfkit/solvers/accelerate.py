@@ -73,6 +73,24 @@ class Extrapolated:
         self.n_steps = np.zeros(nR, dtype=int)
         self.n_failed = np.zeros(nR, dtype=int)
 
+    def checkpoint_state(self) -> dict:
+        """Its own state for a checkpoint (:mod:`nmfkit._checkpoint`): weights, counts,
+        the last losses and the previous point (absent before the first step)."""
+        out = {"loss": self.loss, "beta": self.beta, "beta_bar": self.beta_bar,
+               "after_reject": self.after_reject, "n_steps": self.n_steps, "n_failed": self.n_failed}
+        for k, v in (self.prev or {}).items():
+            out[f"prev:{k}"] = v
+        return out
+
+    def restore_state(self, saved: dict, state: dict) -> None:
+        """Back to a :meth:`checkpoint_state` (after :meth:`start`); ``state`` gives the
+        blocks' namespace, dtype and device."""
+        for name in ("loss", "beta", "beta_bar", "after_reject", "n_steps", "n_failed"):
+            setattr(self, name, np.array(saved[name], dtype=getattr(self, name).dtype))
+        prev = {k[5:]: v for k, v in saved.items() if k.startswith("prev:")}
+        self.prev = {k: self.b.cast_like(self.b.from_numpy(prev[k]), state[k]) + 0
+                     for k in self.blocks} if prev else None
+
     def _inner(self, state, idx):
         L = self.step(state, idx, True)
         return np.asarray(self.objective(state) if L is None else L, dtype=np.float64)
