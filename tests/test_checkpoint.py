@@ -25,8 +25,8 @@ def _data(seed=0):
     return rng.random((120, 6)) @ rng.random((6, 90)) + 0.01 * rng.random((120, 90))
 
 
-# HALS runs with the extrapolation (its own state is checkpointed too); KL with MU
-CASES = [dict(solver="hals"), dict(solver="mu", loss="kl")]
+# HALS and KL coordinate descent run with the extrapolation (its state is checkpointed too); KL with MU
+CASES = [dict(solver="hals"), dict(solver="mu", loss="kl"), dict(solver="cd", loss="kl")]
 
 
 def _same(a, b):
@@ -35,7 +35,7 @@ def _same(a, b):
     assert a.stop_reason == b.stop_reason
 
 
-@pytest.mark.parametrize("kw", CASES, ids=["hals-extrapolated", "mu-kl"])
+@pytest.mark.parametrize("kw", CASES, ids=["hals-extrapolated", "mu-kl", "cd-kl-extrapolated"])
 def test_resume_after_interrupt_is_bit_identical(tmp_path, kw):
     X = _data()
     common = dict(tol=0, max_iter=60, random_state=0, **kw)
