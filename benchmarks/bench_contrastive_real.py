@@ -31,7 +31,9 @@ Methods (``log`` = log1p of counts scaled to 10,000 per cell):
   containing α = 0** (the subspace that persists over the widest range of α; ties: the
   smaller α).
 
-Usage: ``python benchmarks/bench_contrastive_real.py [--quick] [--kl] [--datasets pbmc68k,mouse10k]
+``--mice``: only the mice protein check of issue 17 point 5 (``mice``).
+
+Usage: ``python benchmarks/bench_contrastive_real.py [--quick] [--mice] [--kl] [--datasets pbmc68k,mouse10k]
 [--pbmc-seeds 0,1,2] [--mouse-seeds 0,1] [--out FILE]`` (``--quick``: the 4 pbmc68k cases of
 seed 0). Writes a CSV of all scores and prints a summary.
 """
@@ -110,7 +112,7 @@ def cpca_auto(T, B, alphas=CPCA_ALPHAS, n_clusters=4, d=2):
     return float(alphas[idx]), dict(zip(alphas, Vs))
 
 
-def run_case(ds, g, s, one, seed, kl=False):
+def run_case(ds, g, s, one, seed, kl=False, ks=KS):
     import nmfkit
     from sklearn.decomposition import PCA
 
@@ -125,12 +127,12 @@ def run_case(ds, g, s, one, seed, kl=False):
     LX, LY = d.log_normalized()
     row = dict(dataset=ds, genes=g, strength=s, one_type=one, seed=seed, n_target=len(y))
     t0 = time.perf_counter()
-    path = nmfkit.contrastive_path(X, Y, alphas=ALPHAS, n_components=KS,
+    path = nmfkit.contrastive_path(X, Y, alphas=ALPHAS, n_components=ks,
                                    preprocess="log1p_cp10k", random_state=0)
     row["path_s"] = time.perf_counter() - t0
     k, a = path.choose()
     grid = {}
-    for kk in KS:
+    for kk in ks:
         for aa in ALPHAS:
             t0 = time.perf_counter()
             m = nmfkit.ContrastiveNMF(kk, alpha=aa, preprocess="log1p_cp10k",
@@ -158,6 +160,32 @@ def run_case(ds, g, s, one, seed, kl=False):
     return row, path.table, grid
 
 
+def mice(seeds=range(5)):
+    """Issue 17 point 5: the mice protein data with ContrastiveNMF's defaults and the
+    label-free ``(k, α)`` of ``contrastive_path(...).choose()`` (k 1-5), proteins divided
+    by their background mean as in ``bench_contrastive.py``; and the same with KL
+    (α grid below 1, where KL without background programs is not degenerate)."""
+    import nmfkit
+    from nmfkit.datasets import load_mice_protein
+
+    d = load_mice_protein()
+    obs = d.obs
+    t = (obs.Treatment == "Saline") & (obs.Behavior == "S/C")
+    b = (obs.Treatment == "Saline") & (obs.Behavior == "C/S") & (obs.Genotype == "Control")
+    y = (obs.Genotype[t] == "Ts65Dn").to_numpy().astype(int)
+    scale = d.X[b].mean()
+    X, Y = d.X[t] / scale, d.X[b] / scale
+    for name, kw, alphas in [("defaults (Frobenius)", {}, ALPHAS),
+                             ("KL", {"loss": "kl"}, (0.1, 0.2, 0.3, 0.45, 0.6, 0.8))]:
+        path = nmfkit.contrastive_path(X, Y, alphas=alphas, n_components=(1, 2, 3, 4, 5),
+                                       random_state=0, **kw)
+        k, a = path.choose()
+        aris = [_ari(y, nmfkit.ContrastiveNMF(k, alpha=a, random_state=s, **kw)
+                     .fit(X, Y).target_codes_) for s in seeds]
+        print(f"mice {name}: chosen k={k} alpha={a:g}; ARI per seed {np.round(aris, 3).tolist()}"
+              f", median {np.median(aris):.3f}", flush=True)
+
+
 def main(argv=None):
     import pandas as pd
 
@@ -165,7 +193,9 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--kl", action="store_true", help="also the slow KL + 7 background programs")
     ap.add_argument("--threads", action="store_true", help="leave BLAS threading as it is")
+    ap.add_argument("--mice", action="store_true", help="only the mice protein check (point 5)")
     ap.add_argument("--datasets", default="pbmc68k,mouse10k")
+    ap.add_argument("--ks", default="1,2,3", help="the k of the path and of the grid")
     ap.add_argument("--pbmc-seeds", default="0,1,2")
     ap.add_argument("--mouse-seeds", default="0,1")
     ap.add_argument("--out", default="contrastive_real.csv")
@@ -174,10 +204,12 @@ def main(argv=None):
     def ints(text):
         return tuple(int(v) for v in text.split(",") if v)
     warnings.simplefilter("ignore")
+    if args.mice:
+        return mice()
     rows = []
     for c in cases(args.quick, args.datasets.split(","), ints(args.pbmc_seeds),
                    ints(args.mouse_seeds)):
-        row, _, grid = run_case(*c, kl=args.kl)
+        row, _, grid = run_case(*c, kl=args.kl, ks=ints(args.ks))
         rows.append(row)
         print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in row.items()), flush=True)

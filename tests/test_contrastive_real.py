@@ -103,3 +103,20 @@ def test_recommended_recipe_finds_the_planted_program(case):
     # the program's genes carry the component: most of the top-loaded genes are planted ones
     top = np.argsort(-model.components_[0])[: d.genes.size]
     assert np.isin(top, d.genes).mean() >= 0.7
+
+
+@pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")
+def test_tl_adapter_takes_the_preprocess_option():
+    """tl.contrastive_nmf on raw counts with preprocess= equals the estimator on the same cells."""
+    anndata = pytest.importorskip("anndata")
+    data = nmfkit.datasets.load_pbmc68k()
+    adata = anndata.AnnData(data.X, obs=data.obs, var=data.var)
+    kw = dict(alpha=3.0, n_restarts=1, max_iter=60, random_state=0)
+    t, b = "CD14+ Monocyte", "CD4+/CD25 T Reg"
+    nmfkit.tl.contrastive_nmf(adata, "bulk_labels", t, b, 1, preprocess="log1p_cp10k", **kw)
+    assert adata.uns["cnmf"]["params"]["preprocess"] == "log1p_cp10k"
+    labels = data.obs["bulk_labels"].to_numpy()
+    model = nmfkit.ContrastiveNMF(1, preprocess="log1p_cp10k", **kw).fit(
+        data.X[np.flatnonzero(labels == t)], data.X[np.flatnonzero(labels == b)])
+    np.testing.assert_allclose(adata.obsm["X_cnmf"][labels == t], model.target_codes_,
+                               rtol=1e-6, atol=1e-9)
