@@ -89,7 +89,7 @@ CASES = [dict(n_genes=30, strength=2.0), dict(n_genes=40, strength=2.0, one_type
 
 @pytest.mark.parametrize("case", CASES, ids=["half-of-all", "one-type"])
 def test_recommended_recipe_finds_the_planted_program(case):
-    """README recipe, label-free (k, α): ARI >= 0.9 (benchmark: 1.0 on both, seed 0)."""
+    """README recipe, label-free (k, α): ARI >= 0.9 (measured: (1, 5) chosen, ARI 1.0 on both)."""
     d = make_planted_program("pbmc68k", random_state=0, **case)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -102,7 +102,7 @@ def test_recommended_recipe_finds_the_planted_program(case):
     assert model.enrichment_.min() > 0.5  # used more by the target than by the background
     # the program's genes carry the component: most of the top-loaded genes are planted ones
     top = np.argsort(-model.components_[0])[: d.genes.size]
-    assert np.isin(top, d.genes).mean() >= 0.7
+    assert np.isin(top, d.genes).mean() >= 0.6  # measured 1.0 and 0.775
 
 
 @pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")
