@@ -73,7 +73,7 @@ the raw counts (with or without background programs) missed a program planted in
 of the target cells. What works is ``preprocess="log1p_cp10k"`` (each cell scaled to
 10,000, then ``log1p``) with the Frobenius loss, no background programs, and ``(k, α)``
 from ``contrastive_path(X, Y, preprocess="log1p_cp10k").choose()`` (typically k = 1 and
-α between 2 and 10 for one program): median ARI 1.0 over the benchmark's 13 cases
+α between 2 and 10 for one program): median ARI 1.0 over the benchmark's 15 cases
 (pbmc68k and mouse10k), at least contrastive PCA's label-free choice on each.
 
 **Stopping.** Full batch: when ``|ΔL|`` over 10 iterations, relative to the target

@@ -207,7 +207,7 @@ def contrastive_path(X_target, X_background,
     splits the first program explains nothing new. :meth:`ContrastivePathResult.choose`
     applies exactly this rule and the plot marks its choice (a star); on the
     planted-program benchmark of real counts (issue 17) the chosen setting's ARI was
-    within 0.05 of the best setting's on 12 of 13 cases; on the 13th (a weak program,
+    within 0.05 of the best setting's on 14 of 15 cases; on the 15th (a weak program,
     20 genes × mean 1) it chose α = 10 (ARI 0.90) where α = 5 gave 0.985
     (``BENCHMARKS.md``).
 
