@@ -33,6 +33,7 @@ from ._contrastive_diagnostics import (  # noqa: F401  (enrichment, trivial_dive
     order_by_enrichment,
     trivial_divergence,
 )
+from ._contrastive_preprocess import check_preprocess
 from ._core import build_target, has_exact_projection, project
 
 __all__ = ["check_pair", "check_params", "fit_pair", "PairOptions", "CONTRASTIVE_PARAMS", "enrichment", "PairFit", "trivial_divergence",
@@ -67,6 +68,7 @@ CONTRASTIVE_PARAMS = {
     "n_restarts": POSITIVE_INT,
     "basis_floor": Param(_basis_floor),
     "n_background_components": Param(check_n_shared),
+    "preprocess": Param(check_preprocess),
 }
 #: The betas the contrastive model supports.
 CONTRASTIVE_LOSSES = (2.0, 1.0)

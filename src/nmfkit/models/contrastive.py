@@ -63,7 +63,18 @@ KL without background programs: the background term is not capped by a zero mode
 (the KL divergence of the zero matrix is infinite), so for α ≥ 1 the optimum pushes
 the basis onto its floor (bounded, but flagged as degenerate); use α < 1 (0.3–0.6
 works on the mice protein data), or background programs, with which the default 2
-works. :func:`nmfkit.contrastive_path` gives label-free guidance.
+works. :func:`nmfkit.contrastive_path` gives label-free guidance and
+``contrastive_path(...).choose()`` picks ``(k, α)`` by a documented rule.
+
+**Single-cell counts** (issue 17, benchmark ``benchmarks/bench_contrastive_real.py``):
+real UMI counts are far less kind than the simulation. A program of a few tens of
+weakly expressed genes is a small share of either divergence of the raw counts; KL on
+the raw counts (with or without background programs) missed a program planted in half
+of the target cells. What works is ``preprocess="log1p_cp10k"`` (each cell scaled to
+10,000, then ``log1p``) with the Frobenius loss, no background programs, and ``(k, α)``
+from ``contrastive_path(X, Y, preprocess="log1p_cp10k").choose()`` (typically k = 1 and
+α between 2 and 10 for one program): median ARI 1.0 over the benchmark's 15 cases
+(pbmc68k and mouse10k), at least contrastive PCA's label-free choice on each.
 
 **Stopping.** Full batch: when ``|ΔL|`` over 10 iterations, relative to the target
 term ``D_X/E_X``, falls below ``tol`` (``L`` is not monotone:
@@ -96,6 +107,7 @@ from ._contrastive_fit import (
     check_pair,
     fit_pair,
 )
+from ._contrastive_preprocess import apply_preprocess
 from ._contrastive_result import _pack
 from ._core import build_target, project
 
@@ -115,7 +127,8 @@ def contrastive_nmf(X_target, X_background, n_components: int = 2, *,
                     max_iter: int = 1000, tol: float = 1e-5, max_time: float | None = None,
                     batch_size: int | None = None, basis_floor: float = 1e-10,
                     handle_missing: str = "mask", n_background_components: int = 0,
-                    random_state=None, verbose: int = 0, callback=None) -> ContrastiveResult:
+                    preprocess: str | None = None, random_state=None, verbose: int = 0,
+                    callback=None) -> ContrastiveResult:
     r"""Background-contrastive NMF of a target against a background (functional form).
 
     Minimises the objective of :mod:`nmfkit.models.contrastive` (module docstring):
@@ -144,7 +157,7 @@ def contrastive_nmf(X_target, X_background, n_components: int = 2, *,
                            max_iter=max_iter, tol=tol, max_time=max_time, batch_size=batch_size,
                            basis_floor=basis_floor, handle_missing=handle_missing,
                            n_background_components=n_background_components,
-                           random_state=random_state, verbose=verbose)
+                           preprocess=preprocess, random_state=random_state, verbose=verbose)
     return model._fit_result(X_target, X_background, callback=callback, labels=True)
 
 
@@ -231,6 +244,16 @@ class ContrastiveNMF(FactorModel):
         contrast by the background-only fit (so ``α >= 1`` is usable with KL). Use a
         value at or above the number of programs the background has (rank selection on
         the background, :func:`nmfkit.selection.rank_search`, gives it).
+    preprocess : {None, "log1p_cp10k"}, default=None
+        Transform applied to both datasets (and to the data of :meth:`transform`) before
+        the fit: ``"log1p_cp10k"`` scales each sample to 10,000 (over its observed
+        entries) and takes ``log1p``; the data must then be raw counts. The recommended
+        setting for single-cell counts (with the Frobenius loss, no background programs,
+        and α, k from :func:`nmfkit.contrastive_path`): a program carried by a few tens
+        of weakly expressed genes is a tiny share of either divergence of the raw
+        counts, which library size and the top genes dominate, and the KL contrast on raw
+        counts missed it (``BENCHMARKS.md``, "Contrastive NMF on real single-cell
+        counts"). ``None`` fits the data as given.
     random_state : int, Generator or None
     verbose : int, default=0
 
@@ -287,8 +310,8 @@ class ContrastiveNMF(FactorModel):
 
     def __init__(self, n_components=2, *, alpha=DEFAULT_ALPHA, loss="frobenius", n_restarts=4,
                  max_iter=1000, tol=1e-5, max_time=None, batch_size=None, basis_floor=1e-10,
-                 handle_missing="mask", n_background_components=0, random_state=None,
-                 verbose=0):
+                 handle_missing="mask", n_background_components=0, preprocess=None,
+                 random_state=None, verbose=0):
         self.n_components = n_components
         self.alpha = alpha
         self.loss = loss
@@ -300,6 +323,7 @@ class ContrastiveNMF(FactorModel):
         self.basis_floor = basis_floor
         self.handle_missing = handle_missing
         self.n_background_components = n_background_components
+        self.preprocess = preprocess
         self.random_state = random_state
         self.verbose = verbose
 
@@ -325,6 +349,8 @@ class ContrastiveNMF(FactorModel):
     def _fit_result(self, X_target, X_background, *, callback=None, labels=False):
         p = self._validate_params()
         self._set_features(X_target)
+        X_target = apply_preprocess(X_target, p["preprocess"], "X_target")
+        X_background = apply_preprocess(X_background, p["preprocess"], "X_background")
         dX, dY = check_pair(X_target, X_background, allow_nan=self.handle_missing == "mask")
         options = PairOptions(alpha=p["alpha"], beta=p["loss"], n_restarts=self.n_restarts,
                               max_iter=self.max_iter, tol=self.tol, max_time=self.max_time,
@@ -366,6 +392,7 @@ class ContrastiveNMF(FactorModel):
         ``components_`` returned.
         """
         check_is_fitted(self)
+        X = apply_preprocess(X, self.preprocess, "X")
         data = check_data(X, allow_nan=self.handle_missing == "mask")
         check_fitted_backend(self.components_, data.backend, "ContrastiveNMF")
         check_features(self, X, reset=False)

@@ -55,7 +55,12 @@ def contrastive_nmf(adata: Any, groupby: str, target: Any, background: Any, n_co
         As in :func:`nmfkit.tl.nmf`.
     **params
         Parameters of :class:`nmfkit.ContrastiveNMF` (``alpha``, ``loss``,
-        ``n_restarts``, ``max_iter``, ``n_background_components``, ``random_state``, …).
+        ``n_restarts``, ``max_iter``, ``n_background_components``, ``preprocess``,
+        ``random_state``, …). For raw UMI counts in ``adata.X`` (or ``layer``) pass
+        ``preprocess="log1p_cp10k"`` (each cell scaled to 10,000, then log1p: the
+        recommended recipe, with the Frobenius loss and ``(k, alpha)`` from
+        :func:`nmfkit.contrastive_path`, which takes the same ``preprocess``); for data
+        already normalised and log-transformed leave it None.
 
     Returns
     -------
