@@ -46,7 +46,8 @@ def test_public_api():
     assert set(datasets.__all__) == {f.__name__ for f in LOADERS} | {
         "make_low_rank", "LowRankData", "make_contrastive_counts", "ContrastiveCounts",
         "NEWSGROUPS10_SUPER", "make_pbmc_batches",
-        "load_trumpet", "fetch_movielens_100k", "get_data_home", "make_ratings"}
+        "load_trumpet", "fetch_movielens_100k", "get_data_home", "make_ratings",
+        "make_planted_program", "PlantedProgram", "log1p_cp10k"}
 
 
 @pytest.mark.parametrize("name", [f.__name__ for f in LOADERS])

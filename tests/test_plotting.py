@@ -65,7 +65,8 @@ def test_public_api():
         "plot_consensus",
         "plot_component_stability",
     } <= set(pl.__all__)
-    assert all(name.startswith("plot_") and callable(getattr(pl, name)) for name in pl.__all__)
+    style = {"PALETTE", "SEQUENTIAL", "DIVERGING", "categorical_colors", "legend_outside"}  # the shared style
+    assert all((name.startswith("plot_") or name in style) and hasattr(pl, name) for name in pl.__all__)
 
 
 def test_plot_loss_result(result, tmp_path):

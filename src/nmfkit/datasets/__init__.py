@@ -25,6 +25,7 @@ loader                         X                   what
 ``make_low_rank``              ndarray             synthetic ``W @ H`` + noise, with the truth
 ``make_contrastive_counts``    ndarray 1000×3000   target/background counts (bcNMF simulation)
 ``make_pbmc_batches``          ndarray 700×765     PBMC cells in two pseudo-batches (batch effect)
+``make_planted_program``       ndarray             real PBMC / mouse counts, target vs background, a planted program
 =============================  ==================  ==========================================
 """
 
@@ -45,11 +46,13 @@ from ._synthetic import LowRankData, make_low_rank
 from ._audio import load_trumpet
 from ._fetch import get_data_home
 from ._movielens import fetch_movielens_100k, make_ratings
+from ._planted import PlantedProgram, log1p_cp10k, make_planted_program
 
 __all__ = [
     "load_mice_protein", "load_breast_cancer_sbs96", "load_pbmc68k", "load_mouse10k", "load_digits",
     "load_microbiome_atlas", "load_newsgroups10", "load_orl_faces", "NEWSGROUPS10_SUPER",
     "load_trumpet", "fetch_movielens_100k", "get_data_home", "make_pbmc_batches", "make_low_rank",
     "LowRankData", "make_contrastive_counts", "ContrastiveCounts", "make_ratings",
+    "make_planted_program", "PlantedProgram", "log1p_cp10k",
 ]
 
