@@ -122,8 +122,8 @@ def test_newsgroups_top_layer_finds_super_categories():
     top layer's ARI, so the gain is the hierarchy's at equal solver, not over every solver);
     the first layer's clusters with the 10 groups (reported, not asserted: measured 0.284,
     below flat NMF k = 10's 0.324 in benchmarks/bench_deep.py). Measured: top layer 0.373 (0.392
-    before its pre-training ran KL coordinate descent), flat MU 0.331, flat CD 0.373; earlier,
-    vs flat 0.331; on the subsets of seeds 1, 2, 3: 0.269 vs 0.196, 0.349 vs 0.234,
+    before its pre-training ran KL coordinate descent), flat MU 0.331, flat CD 0.373; with MU
+    pre-training, on the subsets of seeds 1, 2, 3: 0.269 vs 0.196, 0.349 vs 0.234,
     0.305 vs 0.251.
     """
     X, sup, grp = _newsgroups_subset()
