@@ -222,10 +222,7 @@ def _fit_model(name, X, k=K, **params):
 
 
 XFAIL = {
-    # (model or form, kind): reason, where a kind still fails (never silently skipped)
-    ("ContrastiveNMF", "all_missing_row"): (
-        "ContrastiveNMF validates with check_data directly (models/_contrastive_fit.py, issue-17 "
-        "files), not FactorModel._check: an all-NaN target row gets codes ~5e-12, not exactly 0"),
+    # (model or form, kind): reason, where a kind still fails (never silently skipped); none now
 }
 #: Models that factor a graph built from X's distances: an all-zero X is a valid (constant) graph.
 GRAPH_MODELS = {"SymmetricNMF", "symmetric_nmf"}

@@ -221,3 +221,29 @@ def test_long_fits_report_progress_off_a_terminal(tmp_path, monkeypatch, capsys)
                "--out", str(tmp_path / "fit")])
     err = capsys.readouterr().err
     assert rc == 0 and "nmf[hals]: 15/15 steps (done)" in err
+
+
+def test_ctrl_c_in_the_background_programs_stops_the_contrastive_fit(monkeypatch):
+    """Stage 1 (the background's own NMF) interrupted: no restart runs on a half-fitted
+    basis; the fit raises KeyboardInterrupt (the CLI then writes nothing, exit 130)."""
+    import importlib
+
+    nmf_module = importlib.import_module("nmfkit.models.nmf")  # the module (models.nmf is the function)
+    real = nmf_module._fit
+    calls = []
+
+    def interrupted(data, spec, **kw):
+        def stop(it, W, H, loss):
+            if it >= 3:
+                raise KeyboardInterrupt
+
+        calls.append(spec.n_components)
+        return real(data, spec, callback=stop, **kw)
+
+    monkeypatch.setattr(nmf_module, "_fit", interrupted)
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((40, 12)), rng.random((30, 12))
+    with pytest.raises(KeyboardInterrupt):
+        nmfkit.ContrastiveNMF(2, loss="kl", n_background_components=2, n_restarts=2, max_iter=50,
+                              random_state=0).fit(X, Y)
+    assert calls == [2]  # the background-program fit ran, and nothing after it

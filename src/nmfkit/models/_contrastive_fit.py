@@ -160,9 +160,14 @@ def shared_programs(dY, n_shared: int, *, beta: float, basis_floor: float, max_i
     """
     from .nmf import FitSpec, _fit
 
+    from ..solvers import raise_interrupts
+
     spec = FitSpec(n_shared, loss=_LOSSES[beta], max_iter=max_iter, tol=tol, max_time=max_time,
                    alpha_H=0.0, random_state=seed, verbose=verbose, refine_W=False)
-    out = _fit(dY, spec)
+    # Ctrl-C here stops the whole fit (KeyboardInterrupt): a contrastive basis needs the
+    # background programs, so there is nothing consistent to return and no restart to run
+    with raise_interrupts():
+        out = _fit(dY, spec)
     b = out.target.backend
     H = b.clamp_min_(out.H, basis_floor)  # rows sum to one (fix_gauge), then the floor
     return b.contiguous(H), out.divergence

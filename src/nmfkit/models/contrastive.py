@@ -118,6 +118,19 @@ __all__ = ["ContrastiveNMF", "ContrastiveResult", "contrastive_nmf", "DEFAULT_AL
 DEFAULT_ALPHA = 2.0
 
 
+def _zero_unobserved_rows(fit, dX, dY):
+    """All-missing samples get zero codes (nothing observed, nothing explained), as in NMF."""
+    from ._rescale import unobserved
+
+    for data, name in ((dX, "W_X"), (dY, "W_Y")):
+        gaps = unobserved(data)
+        if gaps is not None and gaps[0].size:
+            W = getattr(fit, name).copy()
+            W[gaps[0], :] = 0.0
+            setattr(fit, name, W)
+    return fit
+
+
 def _concat_rows(A, B):
     return get_namespace(A).concat([A, B], axis=0)
 
@@ -357,7 +370,7 @@ class ContrastiveNMF(FactorModel):
                               batch_size=self.batch_size, basis_floor=self.basis_floor,
                               random_state=self.random_state, verbose=self.verbose,
                               callback=callback, n_shared=self.n_background_components)
-        fit = fit_pair(dX, dY, self.n_components, options)
+        fit = _zero_unobserved_rows(fit_pair(dX, dY, self.n_components, options), dX, dY)
         self._store(fit)
         return _pack(fit, self.alpha, dX, dY) if labels else self.result_
 
