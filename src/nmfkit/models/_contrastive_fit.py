@@ -37,7 +37,7 @@ from ._contrastive_preprocess import check_preprocess
 from ._core import build_target, has_exact_projection, project
 
 __all__ = ["check_pair", "check_params", "fit_pair", "PairOptions", "CONTRASTIVE_PARAMS", "enrichment", "PairFit", "trivial_divergence",
-           "KL_DEGENERATE"]
+           "KL_DEGENERATE", "zero_unobserved_rows"]
 
 _LOSSES = {2.0: "frobenius", 1.0: "kl"}
 
@@ -347,3 +347,15 @@ def _best_run(runs, o: "PairOptions"):
         )
     return best, losses, valid
 
+
+def zero_unobserved_rows(fit, dX, dY):
+    """All-missing samples get zero codes (nothing observed, nothing explained), as in NMF."""
+    from ._rescale import unobserved
+
+    for data, name in ((dX, "W_X"), (dY, "W_Y")):
+        gaps = unobserved(data)
+        if gaps is not None and gaps[0].size:
+            W = getattr(fit, name).copy()
+            W[gaps[0], :] = 0.0
+            setattr(fit, name, W)
+    return fit

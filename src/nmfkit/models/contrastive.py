@@ -106,6 +106,7 @@ from ._contrastive_fit import (
     PairOptions,
     check_pair,
     fit_pair,
+    zero_unobserved_rows,
 )
 from ._contrastive_preprocess import apply_preprocess
 from ._contrastive_result import _pack
@@ -116,19 +117,6 @@ __all__ = ["ContrastiveNMF", "ContrastiveResult", "contrastive_nmf", "DEFAULT_AL
 #: The default contrast: programs must explain the target at least twice as well
 #: (in share of energy) as the background to be worth keeping.
 DEFAULT_ALPHA = 2.0
-
-
-def _zero_unobserved_rows(fit, dX, dY):
-    """All-missing samples get zero codes (nothing observed, nothing explained), as in NMF."""
-    from ._rescale import unobserved
-
-    for data, name in ((dX, "W_X"), (dY, "W_Y")):
-        gaps = unobserved(data)
-        if gaps is not None and gaps[0].size:
-            W = getattr(fit, name).copy()
-            W[gaps[0], :] = 0.0
-            setattr(fit, name, W)
-    return fit
 
 
 def _concat_rows(A, B):
@@ -370,7 +358,7 @@ class ContrastiveNMF(FactorModel):
                               batch_size=self.batch_size, basis_floor=self.basis_floor,
                               random_state=self.random_state, verbose=self.verbose,
                               callback=callback, n_shared=self.n_background_components)
-        fit = _zero_unobserved_rows(fit_pair(dX, dY, self.n_components, options), dX, dY)
+        fit = zero_unobserved_rows(fit_pair(dX, dY, self.n_components, options), dX, dY)
         self._store(fit)
         return _pack(fit, self.alpha, dX, dY) if labels else self.result_
 
