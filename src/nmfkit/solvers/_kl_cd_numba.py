@@ -64,6 +64,8 @@ def _settle(xw, y, bj, a0, a, s, l1, l2, nmu, gc):
     g = s + l1 + l2 * a - gc
     if (a <= a0 and g >= 0.0) or (a >= a0 and g <= 0.0):
         return a  # between the start and the minimiser: f did not rise
+    if a < a0 and g + (s + l1 + l2 * a0 - nmu) >= 0.0:
+        return a  # a step down past the minimiser that the trapezoid bound certifies
     if _rise(xw, y, bj, a0, a, s, l1, l2) <= 0.0:
         return a
     den = s + l1 + l2 * a0
