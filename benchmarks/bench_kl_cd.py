@@ -24,6 +24,7 @@ Printed per case:
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 
@@ -100,7 +101,7 @@ def _methods(t, b, objective):
     return out
 
 
-def run_case(name, k, budget, at, quick):
+def run_case(name, k, budget, at, quick, methods=None):
     X = _data(name, quick)
     b = get_namespace(X)
     t = Term(Target(X, None, b), 1.0)
@@ -111,6 +112,8 @@ def run_case(name, k, budget, at, quick):
     print(f"sklearn mu 200 iterations: {t_sk:.2f} s, objective {f_sk:.6e}")
     traces = {}
     for label, step in _methods(t, b, objective).items():
+        if methods and label not in methods and label != "mu":  # MU: the reference of the ratios
+            continue
         state = step.prepare({"W": W0.copy()[None], "H": H0.copy()[None]}) if hasattr(step, "prepare") \
             else {"W": W0.copy()[None], "H": H0.copy()[None]}
         if isinstance(step, Extrapolated):
@@ -159,12 +162,18 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="1,500-row subsets, k=10, short runs")
     p.add_argument("--budget", type=float, default=None, help="seconds of steps per method")
     p.add_argument("--plot", default=None, help="save the objective-time plot (PNG + SVG)")
+    p.add_argument("--methods", default=None,
+                   help="comma-separated subset, e.g. mu,mu+extrap,cd-numba+ex (MU always runs)")
+    p.add_argument("--names", default="mouse10k,pbmc68k,newsgroups10", help="data sets")
+    p.add_argument("--ks", default=None, help="ranks, e.g. 10,20 (default: 10 quick, else 10,20)")
     args = p.parse_args(argv)
-    names = ("mouse10k", "pbmc68k", "newsgroups10")
-    ks = (10,) if args.quick else (10, 20)
+    names = tuple(args.names.split(","))
+    ks = tuple(int(k) for k in args.ks.split(",")) if args.ks else (10,) if args.quick else (10, 20)
+    methods = set(args.methods.split(",")) if args.methods else None
+    print(f"load: {os.getloadavg()} on {os.cpu_count()} cores")
     budget = args.budget or (8.0 if args.quick else 60.0)
     at = (2.0,) if args.quick else (2.0, 10.0)
-    cases = [run_case(name, k, budget, at, args.quick) for name in names for k in ks]
+    cases = [run_case(name, k, budget, at, args.quick, methods) for name in names for k in ks]
     if args.plot:
         plot(cases, args.plot)
 

@@ -3,14 +3,22 @@
 The same decisions as the vectorised NumPy path (per row: coordinates in order,
 ``inner`` projected Newton steps each, the check of the final point and its
 multiplicative / no-move fallbacks), written as loops over each row's stored entries,
-rows in parallel (``prange``). Only the entries where ``M ⊙ X > 0`` are visited (the
-others enter through the linear sums ``M Bᵀ``), so dense, weighted and sparse data all
-cost O(nnz · k) per sweep. A row's entries (``w x``, ``y`` and the columns of ``B``
-they meet) are first copied into contiguous buffers, so every pass is a unit-stride
-loop the compiler vectorises. Each Newton step is **one** pass over the row: it applies
-the previous step's pending change to ``y`` and forms the sums of the next step (one
-division per entry); the gradient at a coordinate's final point, which decides whether
-it needs the exact check, is accumulated in the next coordinate's first pass.
+rows in parallel (``prange``) above ``PARALLEL_NNZ``. Only the entries where
+``M ⊙ X > 0`` are visited (the others enter through the linear sums ``M Bᵀ``), so
+dense, weighted and sparse data all cost O(nnz · k) per sweep. A row's columns of ``B``
+are first gathered into a contiguous buffer, forming ``y = (A B)`` at its entries on the
+way (no separate product), so every pass is a unit-stride loop the compiler vectorises.
+Each Newton step is **one** pass over the row: it applies the previous step's pending
+change to ``y`` and forms the sums of the next step (one division per entry); the
+gradient at a coordinate's final point, which decides whether it needs the exact check
+(logarithms), is accumulated in the next coordinate's first pass, and most steps that
+overshoot are certified without it by the trapezoid bound (``kl_cd._between``). The
+row's share of the divergence after its sweep is summed in the same call.
+
+Measured (mouse10k 7,548 cells x 1,000 genes, 7 % non-zero, k = 8, one outer
+iteration = both half-steps, one thread, loaded 2-core machine): 23 ms CPU, against
+100 ms with a separate ``y`` product and loss pass and every overshoot checked with
+logarithms.
 """
 
 from __future__ import annotations

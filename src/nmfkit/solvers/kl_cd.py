@@ -41,7 +41,9 @@ temporary per pass and is several times slower per sweep than the compiled per-r
 kernel of :mod:`nmfkit.solvers._kl_cd_numba` (numba, optional: the NumPy path is the
 fallback), which ``kernel="auto"`` uses for NumPy / SciPy data when numba imports.
 Measured (``benchmarks/bench_kl_cd.py``, mouse10k 2,000 cells, k = 10, one W
-half-step, one thread, loaded machine): NumPy 200-400 ms, numba 16 ms. ``solver="auto"``
+half-step, one thread, loaded machine): NumPy 200-400 ms, numba 16 ms (before the
+kernel formed ``y`` itself and the trapezoid bound of :func:`_between`, which halved
+it again: see :mod:`nmfkit.solvers._kl_cd_numba`). ``solver="auto"``
 picks CD for KL only with the compiled kernel (:func:`nmfkit.models._core.resolve_solver`).
 """
 
