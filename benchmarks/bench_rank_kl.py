@@ -92,7 +92,7 @@ def main(argv=None):
         for solver in args.solvers.split(","):
             r = run_command(path, tmp / f"out_{solver}", solver, args.ks, extra)
             print(f"\n{solver}: wall {r['wall']:.1f} s, CPU {r['cpu']:.1f} s, best_k {r['best_k']}")
-            print(f"  nmfkit {r['cmd'].split(' -m nmfkit ')[-1]}")
+            print(f"  nmfkit {r['cmd'].split('-m nmfkit ', 1)[-1]}")
             print(_per_k(r["table"]))
 
 

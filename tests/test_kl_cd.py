@@ -195,3 +195,20 @@ def test_numba_kernel_matches_numpy_path_with_weights(weights):
         states.append(state)
     np.testing.assert_allclose(states[0]["W"], states[1]["W"], rtol=1e-7, atol=1e-12)
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-10)
+
+
+@pytest.mark.skipif(not numba_available(), reason="numba not installed")
+def test_numba_rows_in_parallel_give_the_serial_result(monkeypatch):
+    from nmfkit.solvers import _kl_cd_numba
+
+    X = sp.csr_matrix(_counts(9, 60, 40, 3, zeros=0.5))
+    b = get_namespace(X)
+    out = []
+    for threshold in (10**12, 0):  # serial, then every row in parallel threads
+        monkeypatch.setattr(_kl_cd_numba, "PARALLEL_NNZ", threshold)
+        state = _state(9, 60, 40, 3)
+        step = KLCDStep([Term(Target(X, None, b), 1.0)], b, kernel="numba")
+        losses = [float(step(state, np.arange(1), True)[0]) for _ in range(8)]
+        out.append((state, losses))
+    np.testing.assert_allclose(out[0][0]["W"], out[1][0]["W"], rtol=1e-12, atol=0)
+    assert out[0][1] == out[1][1]

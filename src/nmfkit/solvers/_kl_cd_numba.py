@@ -157,10 +157,15 @@ def _sweep_rows(indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part):
 _sweep_serial = njit(cache=True, fastmath=True)(_sweep_rows)
 _sweep_parallel = njit(cache=True, fastmath=True, parallel=True)(_sweep_rows)
 
-#: Stored entries from which the rows run in parallel threads. Below it one thread is
-#: faster: OpenMP threads spin after a parallel region and slow the NumPy work between
-#: sweeps (measured on the 2-core machine: restarts 1,000 x 1,000, 3.2 s serial vs 9 s).
-PARALLEL_NNZ = 2_000_000
+#: Stored entries from which the rows run in parallel threads (``prange``; the results
+#: are the same: rows are independent and their shares of the loss are summed in order).
+#: Below it one thread: a parallel region costs more than a small sweep. With ``y`` and
+#: the loss formed inside the kernel little NumPy work runs between sweeps, so the
+#: OpenMP threads' spinning after a region no longer slows it: measured on the loaded
+#: 2-core machine (load 8.6), 10 restarts of mouse10k 7,548 x 1,000 at k = 8 take the
+#: same CPU and wall time serial and parallel (7.7 / 7.6 s CPU); an idle machine's second
+#: core then shortens the sweeps (not measurable here).
+PARALLEL_NNZ = 200_000
 
 
 def stored_entries(tgt):
