@@ -17,12 +17,13 @@ entries), the chosen k and the per-k times of the result table.
 The first ``cd`` run of a fresh checkout also compiles the numba kernel (cached on
 disk afterwards): ``--warm`` runs the command once on a tiny matrix first.
 
-Measured (2-core machine shared with other jobs, load 7-9, so wall times are about
-1.5-2.5x the CPU times):
+Measured on the 2-core machine:
 
-* ``--solvers cd --warm`` (ks 4-12): 192 s wall, 123 s CPU; best_k 4 (the CV error
-  rises from k = 4: the command warns to search lower ks);
-* ``--solvers cd,mu --ks 8``: CD 37.5 s wall / 15.6 s CPU; MU 477 s wall / 280 s CPU
+* ``--solvers cd`` (ks 4-12) while the machine was otherwise idle (load 1): **107 s
+  wall** (113 s CPU: the kernel runs rows on both cores), the issue's <= 2 minutes;
+  under load 7-9 (``--warm``) 192 s wall, 123 s CPU. best_k 4 both times (the same
+  table: the CV error rises from k = 4, and the command warns to search lower ks);
+* ``--solvers cd,mu --ks 8`` (load 7-9): CD 37.5 s wall / 15.6 s CPU; MU 477 s wall / 280 s CPU
   (0 of 10 restarts converged in 200 iterations; its CV fit alone 370 s): MU over
   ks 4-12 would take well over the issue's 25 minutes.
 """

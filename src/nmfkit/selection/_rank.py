@@ -118,10 +118,10 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
         batched HALS and is fast; "kl" (Poisson) is the natural loss for counts; with
         numba installed ("auto") its fits run coordinate descent, else multiplicative
         updates: ``nmfkit rank --loss kl --ks 8`` on 7,548 mouse10k cells x 1,000 genes
-        took 16 s CPU (CD) against 280 s (MU), and ks 4-12 with CD 123 s CPU (192 s wall
-        on a loaded 2-core machine; ``benchmarks/bench_rank_kl.py``). With MU on the
-        bundled pbmc68k counts it chose k = 8 where Frobenius on the raw counts,
-        dominated by a few high-count genes, chose k = 2. "nb" (negative binomial, with ``dispersion``):
+        took 16 s CPU (CD) against 280 s (MU), and ks 4-12 with CD 107 s on an idle
+        2-core machine (``benchmarks/bench_rank_kl.py``). With MU on the bundled
+        pbmc68k counts it chose k = 8 where Frobenius on the raw counts, dominated by
+        a few high-count genes, chose k = 2. "nb" (negative binomial, with ``dispersion``):
         every fit is :func:`nmfkit.nmf`'s NB fit (restarts one by one), the CV error
         (speckled only; bi-CV raises) is the negative NB log-likelihood per held-out
         entry at the α of the training fit (:mod:`nmfkit.selection._cv`), and ``loss`` /
