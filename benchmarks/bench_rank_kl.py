@@ -23,9 +23,10 @@ Measured on the 2-core machine:
   wall** (113 s CPU: the kernel runs rows on both cores), the issue's <= 2 minutes;
   under load 7-9 (``--warm``) 192 s wall, 123 s CPU. best_k 4 both times (the same
   table: the CV error rises from k = 4, and the command warns to search lower ks);
-* ``--solvers cd,mu --ks 8`` (load 7-9): CD 37.5 s wall / 15.6 s CPU; MU 477 s wall / 280 s CPU
-  (0 of 10 restarts converged in 200 iterations; its CV fit alone 370 s): MU over
-  ks 4-12 would take well over the issue's 25 minutes.
+* ``--solvers cd,mu --ks 8``, idle machine: CD 17.5 s wall (18.2 s CPU), MU 70.4 s
+  wall (98.7 s CPU; 0 of 10 restarts converged in 200 iterations), the same best_k;
+  under load 7-9 CD 37.5 s / MU 477 s wall (15.6 / 280 s CPU): MU suffers far more
+  from a loaded machine (dense, memory-bound CV products), so compare idle numbers.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def rank_search(X, ks=range(2, 11), *, loss="frobenius", n_restarts: int = 10,
         batched HALS and is fast; "kl" (Poisson) is the natural loss for counts; with
         numba installed ("auto") its fits run coordinate descent, else multiplicative
         updates: ``nmfkit rank --loss kl --ks 8`` on 7,548 mouse10k cells x 1,000 genes
-        took 16 s CPU (CD) against 280 s (MU), and ks 4-12 with CD 107 s on an idle
+        took 17.5 s (CD) against 70 s (MU), and ks 4-12 with CD 107 s on an idle
         2-core machine (``benchmarks/bench_rank_kl.py``). With MU on the bundled
         pbmc68k counts it chose k = 8 where Frobenius on the raw counts, dominated by
         a few high-count genes, chose k = 2. "nb" (negative binomial, with ``dispersion``):
