@@ -27,7 +27,10 @@ to scikit-learn's 200-iteration objective / scikit-learn's time: mouse10k 0.024
 0.09-0.18 where it got there within 10 s). ``--budget 70 --no-sklearn --names
 mouse10k,pbmc68k --methods mu,cd-numba+ex``: time to within 1e-4 of the best objective
 / MU's time: mouse10k k=10 0.076 (4.4 s against 58 s), pbmc68k k=10 < 0.008 and
-k=20 < 0.014 (MU not there in 70 s); mouse10k k=20 < 0.19 (MU not there in 70 s). mu+extrap stalls on
+k=20 < 0.014 (MU not there in 70 s); mouse10k k=20 < 0.19 (MU not there in 70 s).
+Rerun on the idle machine (load 1.3-2.9), ``--budget 5 --ks 10 --methods
+mu,cd-numba+ex``: CD / scikit-learn 0.023 (mouse10k), 0.062 (pbmc68k), 0.026
+(newsgroups10): the same picture. mu+extrap stalls on
 these count data (zeros MU cannot leave).
 """
 
