@@ -175,3 +175,40 @@ def test_without_numba_auto_runs_mu_and_cd_the_numpy_path(monkeypatch):
     assert KLCDStep([Term(Target(X, None, b), 1.0)], b).kernel == "numpy"
     res = nmfkit.nmf(X, 2, loss="kl", solver="cd", random_state=0, max_iter=30, tol=0)
     assert np.all(np.diff(res.loss_history) <= 1e-12 * res.loss_history[0])
+
+
+@pytest.mark.skipif(not numba_available(), reason="numba not installed")
+@pytest.mark.parametrize("weights", ["holdout", "graded"])
+def test_numba_kernel_matches_numpy_path_with_weights(weights):
+    # a 0/1 hold-out mask takes the kernel's sparse (1 - M) sums, graded weights the
+    # dense product: both are M B^T, so both kernels make the same decisions
+    X = _counts(8, 40, 30, 3)
+    rng = np.random.default_rng(8)
+    M = (rng.random(X.shape) > 0.1).astype(float) if weights == "holdout" else rng.random(X.shape)
+    b = get_namespace(X)
+    t = Term(Target(X, M, b), 1.0)
+    states, losses = [], []
+    for kernel in ("numpy", "numba"):
+        state = _state(8, 40, 30, 3)
+        step = KLCDStep([t], b, kernel=kernel)
+        losses.append([float(step(state, np.arange(1), True)[0]) for _ in range(10)])
+        states.append(state)
+    np.testing.assert_allclose(states[0]["W"], states[1]["W"], rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-10)
+
+
+@pytest.mark.skipif(not numba_available(), reason="numba not installed")
+def test_numba_rows_in_parallel_give_the_serial_result(monkeypatch):
+    from nmfkit.solvers import _kl_cd_numba
+
+    X = sp.csr_matrix(_counts(9, 60, 40, 3, zeros=0.5))
+    b = get_namespace(X)
+    out = []
+    for threshold in (10**12, 0):  # serial, then every row in parallel threads
+        monkeypatch.setattr(_kl_cd_numba, "PARALLEL_NNZ", threshold)
+        state = _state(9, 60, 40, 3)
+        step = KLCDStep([Term(Target(X, None, b), 1.0)], b, kernel="numba")
+        losses = [float(step(state, np.arange(1), True)[0]) for _ in range(8)]
+        out.append((state, losses))
+    np.testing.assert_allclose(out[0][0]["W"], out[1][0]["W"], rtol=1e-12, atol=0)
+    assert out[0][1] == out[1][1]
