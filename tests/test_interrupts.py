@@ -247,3 +247,56 @@ def test_ctrl_c_in_the_background_programs_stops_the_contrastive_fit(monkeypatch
         nmfkit.ContrastiveNMF(2, loss="kl", n_background_components=2, n_restarts=2, max_iter=50,
                               random_state=0).fit(X, Y)
     assert calls == [2]  # the background-program fit ran, and nothing after it
+
+
+def _ctrl_c_once_after(n):
+    """SIGINT once, at the first callback from iteration n on (the contrastive loop calls back
+    when it evaluates the objective, every 10 iterations)."""
+    sent = []
+
+    def callback(it, W, H, loss):
+        if it >= n and not sent:
+            sent.append(it)
+            os.kill(os.getpid(), signal.SIGINT)
+    return callback
+
+
+def _pair(seed=0):
+    rng = np.random.default_rng(seed)
+    H = rng.random((3, 30))
+    X = rng.random((60, 3)) @ H + 0.01 * rng.random((60, 30))
+    Y = rng.random((50, 2)) @ H[:2] + 0.01 * rng.random((50, 30))
+    return X, Y
+
+
+@needs_default_handler
+def test_contrastive_fit_returns_its_iterate_on_ctrl_c():
+    X, Y = _pair()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cut = nmfkit.ContrastiveNMF(2, n_restarts=2, max_iter=300, tol=0, random_state=0)
+        cut.fit(X, Y, callback=_ctrl_c_once_after(5))
+    assert cut.stop_reason_ == "interrupted" and cut.n_iter_ < 300
+    assert np.isfinite(cut.components_).all() and np.isfinite(cut.target_codes_).all()
+
+
+@needs_default_handler
+def test_cli_contrast_writes_a_partial_folder_and_exits_130(tmp_path, monkeypatch, capsys):
+    X, Y = _pair()
+    real = nmfkit.ContrastiveNMF._fit_result
+
+    def with_ctrl_c(self, X_target, X_background, *, callback=None, labels=False):
+        return real(self, X_target, X_background, callback=_ctrl_c_once_after(5), labels=labels)
+
+    monkeypatch.setattr(nmfkit.ContrastiveNMF, "_fit_result", with_ctrl_c)
+    out = tmp_path / "c"
+    tp, bp = tmp_path / "t.tsv", tmp_path / "b.tsv"
+    np.savetxt(tp, X, delimiter="\t")
+    np.savetxt(bp, Y, delimiter="\t")
+    rc = main(["contrast", str(tp), str(bp), "-k", "2", "--restarts", "2", "--max-iter", "300",
+               "--seed", "0", "--out", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 130 and "interrupted" in err and len(err.strip().splitlines()) == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["partial"] is True and summary["stop_reason"] == "interrupted"
+    assert (out / "result.npz").is_file() or any(out.glob("*.tsv"))
