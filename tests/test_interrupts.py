@@ -300,3 +300,28 @@ def test_cli_contrast_writes_a_partial_folder_and_exits_130(tmp_path, monkeypatc
     summary = json.loads((out / "summary.json").read_text())
     assert summary["partial"] is True and summary["stop_reason"] == "interrupted"
     assert (out / "result.npz").is_file() or any(out.glob("*.tsv"))
+
+
+def test_cli_signatures_extract_writes_the_ranks_finished_and_exits_130(tmp_path, monkeypatch, capsys):
+    """Ctrl-C in rank 3's replicates: the folder holds rank 2, marked partial; exit 130."""
+    from nmfkit.signatures import _extract, _fits, simulate_catalog, to_catalog
+
+    real = _fits.fit_replicates
+
+    def fit(D, k, seeds, loss, options, weights=None):
+        W, H, out = real(D, k, seeds, loss, options, weights=weights)
+        if k == 3:
+            out.stop_reason[0] = "interrupted"
+        return W, H, out
+
+    monkeypatch.setattr(_fits, "fit_replicates", fit)
+    monkeypatch.setattr(_extract, "fit_replicates", fit)
+    sim = simulate_catalog(np.eye(96)[[0, 30, 60]] * 0.5 + 0.5 / 96, 12, random_state=0)
+    path = tmp_path / "catalog.tsv"
+    to_catalog(sim.X).to_csv(path, sep="\t")
+    out = tmp_path / "sigs"
+    rc = main(["signatures", "extract", str(path), "--ks", "2-4", "--replicates", "3",
+               "--cv-folds", "0", "--max-iter", "100", "--out", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 130 and "interrupted: wrote the ranks finished, [2]" in err
+    assert json.loads((out / "summary.json").read_text())["partial"] is True
