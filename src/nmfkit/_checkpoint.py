@@ -133,10 +133,7 @@ def load(path: Path, key: dict) -> Loaded | None:
 
 def remove(path: Path) -> None:
     """Delete the checkpoint of a fit that ended (missing file ignored)."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    Path(path).unlink(missing_ok=True)
 
 
 class Checkpoints:
