@@ -37,7 +37,8 @@ from ._contrastive_preprocess import check_preprocess
 from ._core import build_target, has_exact_projection, project
 
 __all__ = ["check_pair", "check_params", "fit_pair", "PairOptions", "CONTRASTIVE_PARAMS", "enrichment", "PairFit", "trivial_divergence",
-           "KL_DEGENERATE", "zero_unobserved_rows"]
+           "KL_DEGENERATE", "zero_unobserved_rows",
+           "background_argument"]
 
 _LOSSES = {2.0: "frobenius", 1.0: "kl"}
 
@@ -359,3 +360,30 @@ def zero_unobserved_rows(fit, dX, dY):
             W[gaps[0], :] = 0.0
             setattr(fit, name, W)
     return fit
+
+
+def background_argument(X_target, y, X_background):
+    """The background of ``fit``: by keyword, or the second positional argument if 2-D.
+
+    A Pipeline passes its labels ``y`` as the second argument of ``fit``; 1-D data is
+    never taken as a background.
+    """
+    if X_background is None:
+        X_background = y
+    if X_background is None:
+        raise NMFInputError(
+            "ContrastiveNMF.fit needs a background: call fit(X_target, X_background) (in a "
+            "Pipeline: pipe.fit(X, <step>__X_background=Y))"
+        )
+    shape = getattr(X_background, "shape", None)
+    if shape is None:  # a list or another array-like
+        shape = np.asarray(X_background).shape
+    if len(shape) != 2:
+        raise NMFInputError(
+            f"ContrastiveNMF.fit got a {len(shape)}-D second argument (shape "
+            f"{tuple(shape)}): that is labels y (a Pipeline passes y there), "
+            "not a background; pass the background matrix, 2-D with the target's features, "
+            "as fit(X_target, X_background=Y) (in a Pipeline: pipe.fit(X, "
+            "<step>__X_background=Y))"
+        )
+    return X_background

@@ -91,13 +91,11 @@ code steps are ordinary MU steps followed by the optimal scale. See
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import ContrastiveResult
 from .._validation import check_data, check_features, check_fitted_backend
 from ..backends import get_namespace
-from ..exceptions import NMFInputError
 from ..losses import Penalty
 from ._base import FactorModel
 from ._contrastive_fit import (
@@ -105,6 +103,7 @@ from ._contrastive_fit import (
     CONTRASTIVE_PARAMS,
     PairOptions,
     check_pair,
+    background_argument,
     fit_pair,
     zero_unobserved_rows,
 )
@@ -160,33 +159,6 @@ def contrastive_nmf(X_target, X_background, n_components: int = 2, *,
                            n_background_components=n_background_components,
                            preprocess=preprocess, random_state=random_state, verbose=verbose)
     return model._fit_result(X_target, X_background, callback=callback, labels=True)
-
-
-def _background(X_target, y, X_background):
-    """The background of ``fit``: by keyword, or the second positional argument if 2-D.
-
-    A Pipeline passes its labels ``y`` as the second argument of ``fit``; 1-D data is
-    never taken as a background.
-    """
-    if X_background is None:
-        X_background = y
-    if X_background is None:
-        raise NMFInputError(
-            "ContrastiveNMF.fit needs a background: call fit(X_target, X_background) (in a "
-            "Pipeline: pipe.fit(X, <step>__X_background=Y))"
-        )
-    shape = getattr(X_background, "shape", None)
-    if shape is None:  # a list or another array-like
-        shape = np.asarray(X_background).shape
-    if len(shape) != 2:
-        raise NMFInputError(
-            f"ContrastiveNMF.fit got a {len(shape)}-D second argument (shape "
-            f"{tuple(shape)}): that is labels y (a Pipeline passes y there), "
-            "not a background; pass the background matrix, 2-D with the target's features, "
-            "as fit(X_target, X_background=Y) (in a Pipeline: pipe.fit(X, "
-            "<step>__X_background=Y))"
-        )
-    return X_background
 
 
 class ContrastiveNMF(FactorModel):
@@ -339,12 +311,12 @@ class ContrastiveNMF(FactorModel):
         argument ``y`` when it is a 2-D matrix (``fit(X_target, X_background)``);
         1-D labels are refused (class Notes).
         """
-        self._fit_result(X_target, _background(X_target, y, X_background), callback=callback)
+        self._fit_result(X_target, background_argument(X_target, y, X_background), callback=callback)
         return self
 
     def fit_transform(self, X_target, y=None, *, X_background=None, callback=None):
         """Fit and return the target codes ``target_codes_`` (background as in :meth:`fit`)."""
-        self._fit_result(X_target, _background(X_target, y, X_background), callback=callback)
+        self._fit_result(X_target, background_argument(X_target, y, X_background), callback=callback)
         return self.target_codes_
 
     def _fit_result(self, X_target, X_background, *, callback=None, labels=False):
