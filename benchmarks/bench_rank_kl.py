@@ -7,8 +7,8 @@ The issue's command, ``nmfkit rank`` with ``--loss kl`` over ks 4-12 with the de
 Each solver runs the command as a separate process (``--solver cd`` and
 ``--solver mu``; "auto" is "cd" when numba is installed); printed per solver: the
 wall time, the CPU time of the process (on a loaded machine the wall time overstates
-what an idle one takes; the kernels run one thread below ``PARALLEL_NNZ`` stored
-entries), the chosen k and the per-k times of the result table.
+what an idle one takes; the kernels run one thread below ``PARALLEL_WORK``
+entry × component updates per sweep), the chosen k and the per-k times of the result table.
 
     python benchmarks/bench_rank_kl.py                      # cd and mu, ks 4-12
     python benchmarks/bench_rank_kl.py --solvers cd --ks 4,8,12

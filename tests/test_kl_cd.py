@@ -205,7 +205,7 @@ def test_numba_rows_in_parallel_give_the_serial_result(monkeypatch):
     b = get_namespace(X)
     out = []
     for threshold in (10**12, 0):  # serial, then every row in parallel threads
-        monkeypatch.setattr(_kl_cd_numba, "PARALLEL_NNZ", threshold)
+        monkeypatch.setattr(_kl_cd_numba, "PARALLEL_WORK", threshold)
         state = _state(9, 60, 40, 3)
         step = KLCDStep([Term(Target(X, None, b), 1.0)], b, kernel="numba")
         losses = [float(step(state, np.arange(1), True)[0]) for _ in range(8)]

@@ -3,7 +3,7 @@
 The same decisions as the vectorised NumPy path (per row: coordinates in order,
 ``inner`` projected Newton steps each, the check of the final point and its
 multiplicative / no-move fallbacks), written as loops over each row's stored entries,
-rows in parallel (``prange``) above ``PARALLEL_NNZ``. Only the entries where
+rows in parallel (``prange``) above ``PARALLEL_WORK`` (entries × k). Only the entries where
 ``M ⊙ X > 0`` are visited (the others enter through the linear sums ``M Bᵀ``), so
 dense, weighted and sparse data all cost O(nnz · k) per sweep. A row's columns of ``B``
 are first gathered into a contiguous buffer, forming ``y = (A B)`` at its entries on the
@@ -157,15 +157,18 @@ def _sweep_rows(indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part):
 _sweep_serial = njit(cache=True, fastmath=True)(_sweep_rows)
 _sweep_parallel = njit(cache=True, fastmath=True, parallel=True)(_sweep_rows)
 
-#: Stored entries from which the rows run in parallel threads (``prange``; the results
-#: are the same: rows are independent and their shares of the loss are summed in order).
-#: Below it one thread: a parallel region costs more than a small sweep. With ``y`` and
-#: the loss formed inside the kernel little NumPy work runs between sweeps, so the
-#: OpenMP threads' spinning after a region no longer slows it: measured on the loaded
-#: 2-core machine (load 8.6), 10 restarts of mouse10k 7,548 x 1,000 at k = 8 take the
-#: same CPU and wall time serial and parallel (7.7 / 7.6 s CPU); an idle machine's second
-#: core then shortens the sweeps (not measurable here).
-PARALLEL_NNZ = 200_000
+#: Work of a sweep (stored entries × components) from which the rows run in parallel
+#: threads (``prange``; the results are the same: rows are independent and their shares
+#: of the loss are summed in order). Below it one thread: a parallel region costs more
+#: than a small sweep. With ``y`` and the loss formed inside the kernel little NumPy work
+#: runs between sweeps, so the OpenMP threads' spinning after a region does not slow it:
+#: on the loaded 2-core machine (load 6-9) serial and parallel sweeps cost the same CPU
+#: time (mouse10k 7,548 x 1,000 at k = 8: 7.7 / 7.6 s for 10 restarts; pbmc68k 700 x 765,
+#: 174,400 stored entries, k = 10: 8.0 / 8.0 ms per iteration), and an idle machine's
+#: second core shortens the sweeps (``benchmarks/bench_kl_cd.py``, BENCHMARKS.md). The
+#: threshold was 200,000 entries regardless of k, which left pbmc68k (1.7 M entry ×
+#: component updates per sweep at k = 10) on one thread.
+PARALLEL_WORK = 500_000
 
 
 def stored_entries(tgt):
@@ -212,7 +215,7 @@ def cd_left_numba(tgt, A, B, pen, inner: int, entries, want_loss: bool = True):
     B = np.ascontiguousarray(B)
     S = _sums(tgt, B, holes, A.dtype)
     part = np.empty(A.shape[0])
-    sweep = _sweep_parallel if info.nnz >= PARALLEL_NNZ else _sweep_serial
+    sweep = _sweep_parallel if info.nnz * A.shape[1] >= PARALLEL_WORK else _sweep_serial
     sweep(info.indptr, info.indices, xw, x, A, np.ascontiguousarray(B.T), S, pen.l1, pen.l2,
           int(inner), part)
     if not want_loss:
