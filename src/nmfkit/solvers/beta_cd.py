@@ -1,0 +1,210 @@
+r"""Coordinate descent for the β-divergence with 1 < β < 2: cyclic 1-D Newton, safeguarded.
+
+For 1 ≤ β ≤ 2, :math:`d_\beta(x \mid y) = \frac{x^\beta}{\beta(\beta-1)}
+- \frac{x y^{\beta-1}}{\beta-1} + \frac{y^\beta}{\beta}` is convex in ``y``, so one
+coordinate ``a = A_ij`` of ``X ≈ A B`` (the others fixed, ``c`` the rest of ``Y = A B``)
+minimises the convex 1-D function
+
+.. math::
+    f(a) = \sum_f M_{if}\, d_\beta\big(X_{if} \mid c_f + a B_{jf}\big)
+           + l_1 a + \tfrac{l_2}{2} a^2,
+
+    f'(a) = \sum_f M B_{jf} \big(Y_f^{\beta-1} - X_f Y_f^{\beta-2}\big) + l_1 + l_2 a,
+
+    f''(a) = \sum_f M B_{jf}^2 \big((\beta-1) Y_f^{\beta-2} + (2-\beta) X_f Y_f^{\beta-3}\big) + l_2.
+
+Each coordinate takes projected Newton steps ``a ← max(0, a − f'/f'')``, and ``Y`` gets
+the rank-one change of column j; as in :mod:`nmfkit.solvers.kl_cd` (β = 1, whose
+helpers this module reuses) component j is updated for all rows at once. Powers of
+``Y`` are taken at ``max(Y, EPSILON)`` (:data:`nmfkit.losses.EPSILON`, the floor of the
+MU engine).
+
+**Monotone.** ``f''' = (β−2) Σ M B³ Y^{β−4} ((β−1) Y + (3−β) X) ≤ 0``, as for KL: ``f'``
+is concave, so a step up never overshoots and the trapezoid bound of
+:func:`~nmfkit.solvers.kl_cd` spares most coordinates the exact check. The others get
+their exact 1-D change ``Σ M (d_β(X | Y₁) − d_β(X | Y₀))`` (+ penalties); where it rose,
+the coordinate takes the multiplicative (majorise-minimise, γ = 1) step from its start
+instead, and if even that is not lower it keeps its start. So no half-step increases
+the objective (``tests/test_beta_cd.py``), and extrapolation
+(:mod:`nmfkit.solvers.accelerate`) runs around it as for KL.
+
+**Cost.** Unlike KL, ``Σ_f M B Y^{β−1}`` is not linear in ``a``: every entry of ``Y``
+enters every coordinate's derivatives, so a sweep costs k (× ``inner``) elementwise powers
+over the whole m × n matrix (MU: one per half-step) and is dense whatever ``X`` is. A
+sparse ``X`` is therefore **densified** once per orientation (memory 2 m n floats, on top
+of ``Y``); for large sparse data use ``solver="mu"``. Pure backend operations (NumPy,
+torch, array-API); no compiled kernel (the powers, not the loop, dominate).
+
+Measured (``benchmarks/bench_beta_cd.py``): see its docstring and
+:func:`nmfkit.models._core.resolve_solver`, which decides from it whether
+``solver="auto"`` runs this step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..losses import EPSILON, elementwise_divergence
+from .kl_cd import KLCDStep, _between, _mu_point, _newton, _pen_change
+from .mu import BlockPenalty
+
+__all__ = ["BetaCDStep", "beta_cd_left"]
+
+
+def _floor_pow(Y, p, b):
+    """``max(Y, EPSILON) ** p`` (``p < 0``)."""
+    return b.clamp_min(Y, EPSILON) ** p
+
+
+def _derivatives(MX, M, Y, Q, bj, beta, b, need_h=True):
+    """``(P, N, h)`` per row: ``P − N = f'`` without penalties, ``h = f''`` without ``l2``;
+    ``Q = max(Y, EPSILON)^(β−2)``."""
+    Yc = b.clamp_min(Y, EPSILON)
+    G = Yc * Q  # Y^(β−1)
+    P = (G if M is None else M * G) @ bj
+    R = MX * Q  # M X Y^(β−2)
+    N = R @ bj
+    if not need_h:
+        return P, N, None
+    bj2 = bj * bj
+    MQ = Q if M is None else M * Q
+    h = (beta - 1.0) * (MQ @ bj2) + (2.0 - beta) * ((R / Yc) @ bj2)
+    return P, N, h
+
+
+def _rise(MX, M, Y, bj, a0, a, beta, pen, b):
+    """``f(a) − f(a0)`` per row, with ``Y`` the product at ``a`` (the objective's own
+    conventions: ``Y^β`` at ``max(Y, 0)``, ``Y^(β−1)`` at ``max(Y, EPSILON)``)."""
+    D = a - a0
+    Y0 = Y - D[:, None] * bj[None, :]
+    Y1p, Y0p = b.clamp_min(Y, 0.0), b.clamp_min(Y0, 0.0)
+    E = (Y1p**beta - Y0p**beta) / beta
+    if M is not None:
+        E = M * E
+    F = MX * (b.clamp_min(Y, EPSILON) ** (beta - 1.0) - b.clamp_min(Y0, EPSILON) ** (beta - 1.0))
+    E = E - F / (beta - 1.0)
+    return _pen_change(a0, a, pen) + E @ b.ones((E.shape[1],), E.dtype)
+
+
+def _guard(MX, M, Y, bj, a0, a, P0, N0, g, beta, pen, b):
+    """Rows whose objective rose take the MU point, then (if still higher) their start.
+    Returns ``(a, changed)``; ``Y`` is updated in place to the returned point."""
+    check = ~_between(a0, a, g, P0 + pen.l1 + pen.l2 * a0 - N0, b)
+    if not bool(b.any(check)):
+        return a, False
+    bad = check & ~(_rise(MX, M, Y, bj, a0, a, beta, pen, b) <= 0)
+    if not bool(b.any(bad)):
+        return a, False
+    alt = b.where(bad, _mu_point(a0, N0, P0, pen, b), a)
+    Y += (alt - a)[:, None] * bj[None, :]
+    back = bad & ~(_rise(MX, M, Y, bj, a0, alt, beta, pen, b) <= 0)
+    if bool(b.any(back)):
+        last = b.where(back, a0, alt)
+        Y += (last - alt)[:, None] * bj[None, :]
+        alt = last
+    return alt, True
+
+
+def beta_cd_left(X, M, A, B, beta: float, pen: BlockPenalty, inner: int, b):
+    """One CD sweep over the columns of ``A`` (m × k, in place) for dense ``X`` (m × n).
+
+    ``M`` are element weights or None, ``1 < beta < 2``. Returns ``Y = A B`` after the
+    sweep (exact up to the incremental updates' round-off).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit.backends import get_namespace
+    >>> from nmfkit.solvers.mu import BlockPenalty
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((6, 5)) @ rng.random((5, 4))
+    >>> A, B = rng.random((6, 2)), rng.random((2, 4))
+    >>> Y = beta_cd_left(X, None, A, B, 1.5, BlockPenalty(), 1, get_namespace(X))
+    >>> bool(np.allclose(Y, A @ B))
+    True
+    """
+    MX = X if M is None else M * X
+    Y = A @ B
+    Q = _floor_pow(Y, beta - 2.0, b)
+    for j in range(A.shape[1]):
+        bj = B[j]
+        a0 = b.copy(A[:, j])
+        a = a0
+        P0 = N0 = None
+        for t in range(inner):
+            P, N, h = _derivatives(MX, M, Y, Q, bj, beta, b)
+            if t == 0:
+                P0, N0 = P, N
+            new = _newton(a, P + pen.l1 + pen.l2 * a - N, h + pen.l2, b)
+            Y += (new - a)[:, None] * bj[None, :]
+            a = new
+            Q = _floor_pow(Y, beta - 2.0, b)
+        P, N, _ = _derivatives(MX, M, Y, Q, bj, beta, b, need_h=False)
+        a, changed = _guard(MX, M, Y, bj, a0, a, P0, N0, P + pen.l1 + pen.l2 * a - N, beta, pen, b)
+        if changed:
+            Q = _floor_pow(Y, beta - 2.0, b)
+        A[:, j] = a
+    return Y
+
+
+class BetaCDStep(KLCDStep):
+    """One outer coordinate-descent iteration over ``blocks`` for one β-divergence term,
+    1 < β < 2 (β = 1: :class:`~nmfkit.solvers.kl_cd.KLCDStep`).
+
+    Parameters
+    ----------
+    terms : list of Term
+        One term with 1 < β < 2 and a positive weight (plain or masked NMF).
+    backend : Backend
+    blocks : tuple of str
+        Blocks updated, in order (``("W",)`` keeps ``H`` fixed).
+    penalties : dict
+        ``block -> BlockPenalty``.
+    inner : int
+        Newton steps per coordinate and sweep (each costs one power over ``Y``).
+
+    Calling it updates the state in place and returns the objective of every restart,
+    computed from the ``A B`` the last half-step maintained. A sparse ``X`` is densified
+    once per orientation (see the module docstring: the sweep is dense anyway).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit.backends import get_namespace
+    >>> from nmfkit.losses import Target, Term
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.poisson(rng.gamma(1, 1, (30, 2)) @ rng.gamma(1, 1, (2, 20))).astype(float)
+    >>> b = get_namespace(X)
+    >>> step = BetaCDStep([Term(Target(X, None, b), 1.5)], b)
+    >>> state = {"W": rng.random((1, 30, 2)), "H": rng.random((1, 2, 20))}
+    >>> first, later = step(state)[0], [step(state)[0] for _ in range(20)][-1]
+    >>> bool(later < first)
+    True
+    """
+
+    def __init__(self, terms, backend, blocks=("W", "H"), penalties=None, inner: int = 1):
+        if len(terms) != 1 or not 1 < terms[0].beta < 2 or terms[0].weight <= 0:
+            raise ValueError("BetaCDStep minimises one β-divergence term with 1 < beta < 2 and a "
+                             "positive weight (beta=1: KLCDStep)")
+        self.term, self.b, self.blocks = terms[0], backend, tuple(blocks)
+        self.terms = list(terms)
+        self.penalties = penalties or {}
+        self.inner = int(inner)
+        if self.term.target.stacked:
+            raise ValueError("coordinate descent does not take stacked targets")
+        self.kernel = "numpy"
+        self._rows, self._entries = {}, {}
+        self._dense = {}  # densified sparse X, per orientation
+
+    def _sweep(self, tgt, A, B, pen, want_loss):
+        X, M = tgt.X, tgt.M
+        if tgt.sparse:
+            if id(tgt) not in self._dense:
+                self._dense[id(tgt)] = np.ascontiguousarray(tgt.X.toarray())
+            X = self._dense[id(tgt)]
+        b, beta = self.b, self.term.beta
+        Y = beta_cd_left(X, M, A, B, beta, pen, self.inner, b)
+        if not want_loss:
+            return None
+        D = elementwise_divergence(X, b.clamp_min(Y, 0.0), beta, b)
+        return float(b.item(b.sum(D if M is None else M * D)))
