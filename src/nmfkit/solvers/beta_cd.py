@@ -21,7 +21,8 @@ MU engine).
 
 **Monotone.** ``f''' = (β−2) Σ M B³ Y^{β−4} ((β−1) Y + (3−β) X) ≤ 0``, as for KL: ``f'``
 is concave, so a step up never overshoots and the trapezoid bound of
-:func:`~nmfkit.solvers.kl_cd` spares most coordinates the exact check. The others get
+:mod:`~nmfkit.solvers.kl_cd` spares most coordinates the exact check (not rows where
+``Y < EPSILON`` somewhere: there the floored ``f'`` can have the wrong sign). The others get
 their exact 1-D change ``Σ M (d_β(X | Y₁) − d_β(X | Y₀))`` (+ penalties); where it rose,
 the coordinate takes the multiplicative (majorise-minimise, γ = 1) step from its start
 instead, and if even that is not lower it keeps its start. So no half-step increases
@@ -73,35 +74,52 @@ def _derivatives(MX, M, Y, Q, bj, beta, b, need_h=True):
 
 
 def _rise(MX, M, Y, bj, a0, a, beta, pen, b):
-    """``f(a) − f(a0)`` per row, with ``Y`` the product at ``a`` (the objective's own
-    conventions: ``Y^β`` at ``max(Y, 0)``, ``Y^(β−1)`` at ``max(Y, EPSILON)``)."""
+    """``f(a) − f(a0)`` per row, with ``Y`` the product at ``a`` (the dense objective's
+    convention, :func:`~nmfkit.losses.elementwise_divergence`: no floor, ``Y`` at
+    ``max(Y, 0)`` against round-off)."""
     D = a - a0
-    Y0 = Y - D[:, None] * bj[None, :]
-    Y1p, Y0p = b.clamp_min(Y, 0.0), b.clamp_min(Y0, 0.0)
-    E = (Y1p**beta - Y0p**beta) / beta
+    Y1 = b.clamp_min(Y, 0.0)
+    Y0 = b.clamp_min(Y - D[:, None] * bj[None, :], 0.0)
+    G1, G0 = Y1 ** (beta - 1.0), Y0 ** (beta - 1.0)
+    E = (Y1 * G1 - Y0 * G0) / beta
     if M is not None:
         E = M * E
-    F = MX * (b.clamp_min(Y, EPSILON) ** (beta - 1.0) - b.clamp_min(Y0, EPSILON) ** (beta - 1.0))
-    E = E - F / (beta - 1.0)
+    E = E - MX * (G1 - G0) / (beta - 1.0)
     return _pen_change(a0, a, pen) + E @ b.ones((E.shape[1],), E.dtype)
 
 
-def _guard(MX, M, Y, bj, a0, a, P0, N0, g, beta, pen, b):
+def _move(Y, A, B, j, a, new, b):
+    """Column j of ``A`` from ``a`` to ``new``, ``Y = A B`` updated in place by the
+    rank-one change; rows where the coordinate fell to 0 get their row of ``A B`` afresh
+    (a residue of the incremental updates where ``Y`` should be 0 would shift
+    ``Y^(β−1)``, whose slope is infinite at 0, by far more than round-off)."""
+    A[:, j] = new
+    Y += (new - a)[:, None] * B[j][None, :]
+    zeroed = (new == 0) & (a != 0)
+    if bool(b.any(zeroed)):
+        Y[zeroed] = A[zeroed] @ B
+    return new
+
+
+def _guard(MX, M, Y, A, B, j, a0, a, P0, N0, g, beta, pen, b):
     """Rows whose objective rose take the MU point, then (if still higher) their start.
-    Returns ``(a, changed)``; ``Y`` is updated in place to the returned point."""
-    check = ~_between(a0, a, g, P0 + pen.l1 + pen.l2 * a0 - N0, b)
+    Returns ``(a, changed)``; ``Y`` is updated in place to the returned point.
+
+    The bound of :func:`~nmfkit.solvers.kl_cd._between` needs the true signs of ``f'``;
+    the floored derivatives can have the wrong one where ``Y < EPSILON`` (the true
+    ``f'`` tends to −∞ at ``Y = 0 < X``), so rows with such an entry get the exact check."""
+    bj = B[j]
+    low = b.min(Y, axis=1) < EPSILON
+    check = low | ~_between(a0, a, g, P0 + pen.l1 + pen.l2 * a0 - N0, b)
     if not bool(b.any(check)):
         return a, False
     bad = check & ~(_rise(MX, M, Y, bj, a0, a, beta, pen, b) <= 0)
     if not bool(b.any(bad)):
         return a, False
-    alt = b.where(bad, _mu_point(a0, N0, P0, pen, b), a)
-    Y += (alt - a)[:, None] * bj[None, :]
+    alt = _move(Y, A, B, j, a, b.where(bad, _mu_point(a0, N0, P0, pen, b), a), b)
     back = bad & ~(_rise(MX, M, Y, bj, a0, alt, beta, pen, b) <= 0)
     if bool(b.any(back)):
-        last = b.where(back, a0, alt)
-        Y += (last - alt)[:, None] * bj[None, :]
-        alt = last
+        alt = _move(Y, A, B, j, alt, b.where(back, a0, alt), b)
     return alt, True
 
 
@@ -135,15 +153,12 @@ def beta_cd_left(X, M, A, B, beta: float, pen: BlockPenalty, inner: int, b):
             P, N, h = _derivatives(MX, M, Y, Q, bj, beta, b)
             if t == 0:
                 P0, N0 = P, N
-            new = _newton(a, P + pen.l1 + pen.l2 * a - N, h + pen.l2, b)
-            Y += (new - a)[:, None] * bj[None, :]
-            a = new
+            a = _move(Y, A, B, j, a, _newton(a, P + pen.l1 + pen.l2 * a - N, h + pen.l2, b), b)
             Q = _floor_pow(Y, beta - 2.0, b)
         P, N, _ = _derivatives(MX, M, Y, Q, bj, beta, b, need_h=False)
-        a, changed = _guard(MX, M, Y, bj, a0, a, P0, N0, P + pen.l1 + pen.l2 * a - N, beta, pen, b)
+        _, changed = _guard(MX, M, Y, A, B, j, a0, a, P0, N0, P + pen.l1 + pen.l2 * a - N, beta, pen, b)
         if changed:
             Q = _floor_pow(Y, beta - 2.0, b)
-        A[:, j] = a
     return Y
 
 
@@ -203,8 +218,9 @@ class BetaCDStep(KLCDStep):
                 self._dense[id(tgt)] = np.ascontiguousarray(tgt.X.toarray())
             X = self._dense[id(tgt)]
         b, beta = self.b, self.term.beta
-        Y = beta_cd_left(X, M, A, B, beta, pen, self.inner, b)
+        beta_cd_left(X, M, A, B, beta, pen, self.inner, b)
         if not want_loss:
             return None
-        D = elementwise_divergence(X, b.clamp_min(Y, 0.0), beta, b)
+        # from A B afresh (one product): Y^(β−1) is too steep at 0 for the incremental Y
+        D = elementwise_divergence(X, A @ B, beta, b)
         return float(b.item(b.sum(D if M is None else M * D)))

@@ -1,0 +1,135 @@
+"""β-divergence NMF with 1 < β < 2: coordinate descent (``solver="cd"``) against MU and
+scikit-learn, same start.
+
+Issue 16 point 1 (remainder). For each data set, β and rank, in one process from one
+start (scaled uniform random factors, the same arrays for every method), each nmfkit
+method runs step by step; only the steps are timed (the objective is evaluated outside
+the timed region, except where a method needs it: extrapolation's safeguard, CD's own
+value). The reference objective is nmfkit MU's after 200 iterations (``mu200``).
+
+Printed per case: the time of each method to reach ``mu200`` and its ratio to MU's time
+(``/mu``); scikit-learn ``NMF(solver="mu", beta_loss=β)`` runs 200 iterations from the
+same start: its time, its objective, and the ratio of each method's time to its time
+(``/sk200``). The machine is shared: compare the ratios, not the seconds.
+
+    python benchmarks/bench_beta_cd.py --quick       # pbmc68k, beta 1.5, a minute
+    python benchmarks/bench_beta_cd.py               # pbmc68k + mouse10k[:2000], beta 1.5, 1.2
+
+Measured: see the session's report / BENCHMARKS.md (filled in from this script's output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+import numpy as np
+
+from nmfkit.backends import get_namespace
+from nmfkit.datasets import load_mouse10k, load_pbmc68k
+from nmfkit.losses import Target, Term
+from nmfkit.solvers import Extrapolated, MUStep, objective_fn
+from nmfkit.solvers.beta_cd import BetaCDStep
+
+
+def _data(name: str) -> np.ndarray:
+    """The data set as a dense float64 array without empty rows or columns."""
+    X = {"pbmc68k": lambda: load_pbmc68k().X, "mouse10k": lambda: load_mouse10k().X[:2000]}[name]()
+    X = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float64)
+    X = X[:, X.sum(axis=0) > 0]
+    return np.ascontiguousarray(X[X.sum(axis=1) > 0])
+
+
+def _start(X, k, seed=0):
+    rng = np.random.default_rng(seed)
+    m, n = X.shape
+    s = np.sqrt(X.mean() / k)
+    return s * rng.random((m, k)), s * rng.random((k, n))
+
+
+def _trace(step, state, objective, budget_s, max_iter):
+    """(times, running-minimum objectives) of ``step`` run from ``state``: step time only."""
+    times, objs, spent = [0.0], [float(objective(state)[0])], 0.0
+    for _ in range(max_iter):
+        t0 = time.perf_counter()
+        step(state, np.arange(1), True)
+        spent += time.perf_counter() - t0
+        times.append(spent)
+        objs.append(float(objective(state)[0]))
+        if spent > budget_s:
+            break
+    return np.array(times), np.minimum.accumulate(np.array(objs))
+
+
+def _sklearn(X, W0, H0, beta, objective):
+    from sklearn.decomposition import NMF
+
+    model = NMF(W0.shape[1], solver="mu", beta_loss=beta, init="custom", max_iter=200, tol=0.0)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        W = model.fit_transform(X, W=W0.copy(), H=H0.copy())
+    dt = time.perf_counter() - t0
+    return dt, float(objective({"W": W[None], "H": model.components_[None]})[0])
+
+
+def _reach(times, objs, target):
+    hit = np.flatnonzero(objs <= target)
+    return float(times[hit[0]]) if hit.size else np.inf
+
+
+def _methods(t, b, objective):
+    return {"mu": MUStep([t], b), "mu+ex": Extrapolated(MUStep([t], b), objective, b),
+            "cd": BetaCDStep([t], b), "cd+ex": Extrapolated(BetaCDStep([t], b), objective, b)}
+
+
+def run_case(name, beta, k, budget, sklearn=True):
+    X = _data(name)
+    b = get_namespace(X)
+    t = Term(Target(X, None, b), beta)
+    objective = objective_fn([t], b)
+    W0, H0 = _start(X, k)
+    print(f"\n== {name} {X.shape[0]}x{X.shape[1]} beta={beta} k={k}")
+    traces = {}
+    for label, step in _methods(t, b, objective).items():
+        state = step.prepare({"W": W0.copy()[None], "H": H0.copy()[None]})
+        if isinstance(step, Extrapolated):
+            step.start(objective(state))
+        # MU: exactly 200 iterations (the reference); the others until the budget
+        traces[label] = _trace(step, state, objective, np.inf if label == "mu" else budget,
+                               200 if label == "mu" else 100_000)
+    mu_t, mu_o = traces["mu"]
+    target = float(mu_o[-1])
+    t_mu = float(mu_t[-1])
+    t_sk, f_sk = _sklearn(X, W0, H0, beta, objective) if sklearn else (np.nan, np.nan)
+    print(f"nmfkit mu 200 iterations: {t_mu:.2f} s, objective {target:.8e}; "
+          f"sklearn mu 200 iterations: {t_sk:.2f} s, objective {f_sk:.8e}")
+    print(f"{'method':>8} {'to mu200 (s)':>13} {'iters':>6} {'/mu':>7} {'/sk200':>7} {'best f':>15}")
+    for label, (times, objs) in traces.items():
+        r = _reach(times, objs, target * (1 + 1e-12))
+        it = int(np.flatnonzero(objs <= target * (1 + 1e-12))[0]) if np.isfinite(r) else -1
+        print(f"{label:>8} {r:13.3f} {it:6d} {r / t_mu:7.3f} {r / t_sk:7.3f} {objs[-1]:15.8e}")
+    return traces
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="pbmc68k, beta 1.5 only")
+    p.add_argument("--budget", type=float, default=None, help="seconds of steps per CD method")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--no-sklearn", action="store_true")
+    args = p.parse_args(argv)
+    names = ("pbmc68k",) if args.quick else ("pbmc68k", "mouse10k")
+    betas = (1.5,) if args.quick else (1.5, 1.2)
+    print(f"load: {os.getloadavg()} on {os.cpu_count()} cores")
+    budget = args.budget or (20.0 if args.quick else 60.0)
+    for name in names:
+        for beta in betas:
+            run_case(name, beta, args.k, budget, not args.no_sklearn)
+    print(f"load after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
