@@ -17,7 +17,9 @@ from nmfkit.exceptions import NMFInputError
 from nmfkit.losses import Target, Term
 from nmfkit.solvers import BlockPenalty, LoopOptions, MUStep, make_step, objective_fn, run_terms
 from nmfkit.solvers.beta_cd import BetaCDStep
-from nmfkit.solvers.kl_cd import KLCDStep
+from nmfkit.solvers.kl_cd import KLCDStep, numba_available
+
+KERNELS = ["numpy"] + (["numba"] if numba_available() else [])
 
 
 def _counts(seed, m, n, k, zeros=0.3):
@@ -39,8 +41,8 @@ def _planted(seed=0, m=150, n=100, k=3):
 @settings(max_examples=50, deadline=None)
 @given(seed=st.integers(0, 10_000), m=st.integers(2, 20), n=st.integers(2, 20), k=st.integers(1, 4),
        beta=st.floats(1.01, 1.99), kind=st.sampled_from(["dense", "sparse", "masked"]),
-       l1=st.sampled_from([0.0, 0.5]), inner=st.sampled_from([1, 2]))
-def test_no_half_step_increases_the_objective(seed, m, n, k, beta, kind, l1, inner):
+       l1=st.sampled_from([0.0, 0.5]), inner=st.sampled_from([1, 2]), kernel=st.sampled_from(KERNELS))
+def test_no_half_step_increases_the_objective(seed, m, n, k, beta, kind, l1, inner, kernel):
     X = _counts(seed, m, n, k)
     M = (np.random.default_rng(seed + 1).random((m, n)) > 0.2).astype(float) if kind == "masked" else None
     if not (X if M is None else X * M).sum() > 0:
@@ -49,7 +51,8 @@ def test_no_half_step_increases_the_objective(seed, m, n, k, beta, kind, l1, inn
     b = get_namespace(data)
     t = Term(Target(data, M, b), beta)
     pens = {"W": BlockPenalty(l1, 0.1 * l1), "H": BlockPenalty(0.0, l1)} if l1 else {}
-    halves = [BetaCDStep([t], b, blocks=(blk,), penalties=pens, inner=inner) for blk in ("W", "H")]
+    halves = [BetaCDStep([t], b, blocks=(blk,), penalties=pens, inner=inner, kernel=kernel)
+              for blk in ("W", "H")]
     # the step densifies a sparse X, so it is monotone in the dense objective; the sparse
     # value of nmfkit.losses floors y at EPSILON in x y^(β−1), the dense one does not
     # (they differ where y < EPSILON < x)
@@ -173,3 +176,23 @@ def test_engine_dispatch_and_errors_name_the_fix():
         nmfkit.MiniBatchNMF(2, loss=1.5, solver="cd").fit(X)
     with pytest.raises(ValueError, match="1 < beta < 2"):
         BetaCDStep([Term(Target(X, None, b), 1.0)], b)
+
+
+@pytest.mark.skipif(not numba_available(), reason="numba not installed")
+@pytest.mark.parametrize("weights", [False, True])
+def test_numba_kernel_matches_numpy_path(weights):
+    X = _counts(5, 30, 20, 3)
+    M = (np.random.default_rng(1).random(X.shape) > 0.2) * 1.0 if weights else None
+    b = get_namespace(X)
+    t = Term(Target(X, M, b), 1.4)
+    pens = {"W": BlockPenalty(0.3, 0.1)}
+    states, values = [], []
+    for kernel in ("numpy", "numba"):
+        rng = np.random.default_rng(6)
+        state = {"W": rng.random((2, 30, 3)) + 0.01, "H": rng.random((2, 3, 20)) + 0.01}
+        step = BetaCDStep([t], b, penalties=pens, kernel=kernel, inner=2)
+        values.append([step(state, np.arange(2), True) for _ in range(10)])
+        states.append(state)
+    for key in ("W", "H"):
+        np.testing.assert_allclose(states[0][key], states[1][key], rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(values[0], values[1], rtol=1e-10)

@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..losses import EPSILON, elementwise_divergence
-from .kl_cd import KLCDStep, _between, _mu_point, _newton, _pen_change
+from .kl_cd import KLCDStep, _between, _mu_point, _newton, _pen_change, numba_available
 from .mu import BlockPenalty
 
 __all__ = ["BetaCDStep", "beta_cd_left"]
@@ -177,6 +177,10 @@ class BetaCDStep(KLCDStep):
         ``block -> BlockPenalty``.
     inner : int
         Newton steps per coordinate and sweep (each costs one power over ``Y``).
+    kernel : {"auto", "numpy", "numba"}
+        The per-row compiled kernel of :mod:`nmfkit.solvers._beta_cd_numba` (NumPy /
+        SciPy inputs only; "auto" uses it when numba is installed) or the vectorised
+        backend path (:func:`beta_cd_left`).
 
     Calling it updates the state in place and returns the objective of every restart,
     computed from the ``A B`` the last half-step maintained. A sparse ``X`` is densified
@@ -197,7 +201,8 @@ class BetaCDStep(KLCDStep):
     True
     """
 
-    def __init__(self, terms, backend, blocks=("W", "H"), penalties=None, inner: int = 1):
+    def __init__(self, terms, backend, blocks=("W", "H"), penalties=None, inner: int = 1,
+                 kernel: str = "auto"):
         if len(terms) != 1 or not 1 < terms[0].beta < 2 or terms[0].weight <= 0:
             raise ValueError("BetaCDStep minimises one β-divergence term with 1 < beta < 2 and a "
                              "positive weight (beta=1: KLCDStep)")
@@ -207,17 +212,33 @@ class BetaCDStep(KLCDStep):
         self.inner = int(inner)
         if self.term.target.stacked:
             raise ValueError("coordinate descent does not take stacked targets")
-        self.kernel = "numpy"
+        t = self.term.target
+        numpy_data = t.sparse or isinstance(t.X, np.ndarray)
+        if kernel == "auto":
+            kernel = "numba" if numpy_data and numba_available() else "numpy"
+        if kernel == "numba" and not numpy_data:
+            raise ValueError("the numba kernel runs on NumPy / scipy.sparse inputs only")
+        self.kernel = kernel
         self._rows, self._entries = {}, {}
-        self._dense = {}  # densified sparse X, per orientation
+        self._dense = {}  # per orientation: X (densified if sparse) and M, C-contiguous for numba
+
+    def _data(self, tgt):
+        """``(X, M)`` of one orientation: dense; C-contiguous for the compiled kernel."""
+        if not tgt.sparse and self.kernel == "numpy":
+            return tgt.X, tgt.M
+        if id(tgt) not in self._dense:
+            X = tgt.X.toarray() if tgt.sparse else tgt.X
+            M = None if tgt.M is None else np.ascontiguousarray(tgt.M, dtype=np.float64)
+            self._dense[id(tgt)] = (np.ascontiguousarray(X, dtype=np.float64), M)
+        return self._dense[id(tgt)]
 
     def _sweep(self, tgt, A, B, pen, want_loss):
-        X, M = tgt.X, tgt.M
-        if tgt.sparse:
-            if id(tgt) not in self._dense:
-                self._dense[id(tgt)] = np.ascontiguousarray(tgt.X.toarray())
-            X = self._dense[id(tgt)]
+        X, M = self._data(tgt)
         b, beta = self.b, self.term.beta
+        if self.kernel == "numba":
+            from ._beta_cd_numba import beta_cd_left_numba
+
+            return beta_cd_left_numba(X, M, A, B, beta, pen.l1, pen.l2, self.inner, want_loss)
         beta_cd_left(X, M, A, B, beta, pen, self.inner, b)
         if not want_loss:
             return None
