@@ -59,9 +59,11 @@ def resolve_solver(solver: str, beta, *, cd_backend=None) -> str:
     and its batched restarts), which pass their data's backend as ``cd_backend``. "auto"
     is "hals" for Frobenius; for KL it is "cd" where that is the faster (NumPy / SciPy
     data with the compiled kernel, numba, installed: measured in
-    ``benchmarks/bench_kl_cd.py``), else "mu"; for 1 < β < 2 it stays "mu" (CD is not faster in time there,
-    ``benchmarks/bench_beta_cd.py``);
-    every other β and the negative binomial run multiplicative updates.
+    ``benchmarks/bench_kl_cd.py``), else "mu"; the same for 1 < β < 2 (the compiled
+    kernel of :mod:`nmfkit.solvers._beta_cd_numba` reached MU's 200-iteration objective
+    in 0.13 of MU's time at β = 1.5 on pbmc68k, ``benchmarks/bench_beta_cd.py``; the NumPy
+    path is not clearly faster than MU, 0.75, so without numba "auto" is "mu"); every
+    other β and the negative binomial run multiplicative updates.
     """
     if solver not in SOLVERS:
         raise NMFInputError(f"solver={solver!r} is not known; use one of {', '.join(map(repr, SOLVERS))}")
@@ -75,7 +77,7 @@ def resolve_solver(solver: str, beta, *, cd_backend=None) -> str:
     if solver == "auto":
         if beta == 2:
             return "hals"
-        return "cd" if beta == 1 and _cd_is_faster(cd_backend) else "mu"
+        return "cd" if 1 <= beta < 2 and _cd_is_faster(cd_backend) else "mu"
     if solver == "hals" and beta != 2:
         raise NMFInputError(
             f"solver='hals' minimises the Frobenius loss only (beta=2), not beta={beta:g}; "

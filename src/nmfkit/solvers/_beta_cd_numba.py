@@ -9,7 +9,8 @@ above ``PARALLEL_SIZE`` entries. Each entry's power ``max(y, EPSILON)^(β−2)``
 once per coordinate: the pass that forms the derivative at a coordinate's final point
 keeps it in a row buffer for the next coordinate's Newton step. Dense rows only (the
 sweep is dense for β > 1 whatever ``X`` is). The row's share of the divergence after its
-sweep, from its row of ``A B`` formed afresh, is summed in the same call.
+sweep, from its row of ``A B`` formed afresh, is summed in the same call. A CSR ``X`` is
+read row by row into a length-n buffer (no dense copy of ``X``: memory O(n) per thread).
 """
 
 from __future__ import annotations
@@ -93,11 +94,16 @@ def _rise(x, w, y, bj, a0, a, beta, l1, l2):
     return r
 
 
-def _sweep_rows(X, W, A, B, beta, l1, l2, inner, want_loss, out):
+def _sweep_rows(X, indptr, indices, data, sparse, W, A, B, beta, l1, l2, inner, want_loss, out):
     m, k = A.shape
     n = B.shape[1]
     for i in prange(m):
-        x = X[i]
+        if sparse:
+            x = np.zeros(n)
+            for p in range(indptr[i], indptr[i + 1]):
+                x[indices[p]] = data[p]
+        else:
+            x = X[i]
         w = W[i] if W.shape[0] == m else W[0]
         Ai = A[i]
         y = np.zeros(n)
@@ -163,8 +169,9 @@ PARALLEL_SIZE = 1 << 17
 
 
 def beta_cd_left_numba(X, M, A, B, beta: float, l1: float, l2: float, inner: int, want_loss: bool):
-    """One sweep over the columns of ``A`` (m × k, float64, C-contiguous, in place) for a
-    dense C-contiguous ``X`` (m × n) and weights ``M`` (or None). Returns the divergence
+    """One sweep over the columns of ``A`` (m × k, float64, C-contiguous, in place) for
+    ``X`` (m × n): a dense C-contiguous float64 array with weights ``M`` (or None), or the
+    :class:`~nmfkit.backends._sparse.SparseInfo` of a CSR matrix (``M`` None). Returns the divergence
     ``Σ M d_β(X | A B)`` after the sweep when ``want_loss`` (else None).
 
     Examples
@@ -177,8 +184,14 @@ def beta_cd_left_numba(X, M, A, B, beta: float, l1: float, l2: float, inner: int
     >>> bool(d >= 0)
     True
     """
-    W = np.ones((1, X.shape[1])) if M is None else M
+    m, n = X.shape
+    W = np.ones((1, n)) if M is None else M
     out = np.zeros(A.shape[0])
-    sweep = _sweep_parallel if X.shape[0] * X.shape[1] >= PARALLEL_SIZE else _sweep_serial
-    sweep(X, W, A, B, float(beta), float(l1), float(l2), int(inner), bool(want_loss), out)
+    sweep = _sweep_parallel if m * n >= PARALLEL_SIZE else _sweep_serial
+    if isinstance(X, np.ndarray):
+        none_i = np.zeros(1, dtype=np.int32)
+        args = (X, none_i, none_i, np.zeros(1), False)
+    else:
+        args = (np.zeros((1, 1)), X.indptr, X.indices, np.asarray(X.data, dtype=np.float64), True)
+    sweep(*args, W, A, B, float(beta), float(l1), float(l2), int(inner), bool(want_loss), out)
     return float(out.sum()) if want_loss else None
