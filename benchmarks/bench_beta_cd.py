@@ -94,7 +94,7 @@ def _methods(t, b, objective):
     return out
 
 
-def run_case(name, beta, k, budget, sklearn=True):
+def run_case(name, beta, k, budget, sklearn=True, methods=None):
     X = _data(name)
     b = get_namespace(X)
     t = Term(Target(X, None, b), beta)
@@ -103,6 +103,8 @@ def run_case(name, beta, k, budget, sklearn=True):
     print(f"\n== {name} {X.shape[0]}x{X.shape[1]} beta={beta} k={k}")
     traces = {}
     for label, step in _methods(t, b, objective).items():
+        if methods and label not in methods and label != "mu":  # MU: the reference
+            continue
         state = step.prepare({"W": W0.copy()[None], "H": H0.copy()[None]})
         if isinstance(step, Extrapolated):
             step.start(objective(state))
@@ -133,14 +135,20 @@ def main(argv=None):
     p.add_argument("--budget", type=float, default=None, help="seconds of steps per CD method")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--no-sklearn", action="store_true")
+    p.add_argument("--names", default=None, help="data sets, e.g. pbmc68k,mouse10k")
+    p.add_argument("--betas", default=None, help="e.g. 1.5,1.2")
+    p.add_argument("--methods", default=None, help="subset, e.g. cd-nb,cd-nb+ex (MU always runs)")
     args = p.parse_args(argv)
     names = ("pbmc68k",) if args.quick else ("pbmc68k", "mouse10k")
     betas = (1.5,) if args.quick else (1.5, 1.2)
+    names = tuple(args.names.split(",")) if args.names else names
+    betas = tuple(float(v) for v in args.betas.split(",")) if args.betas else betas
+    methods = set(args.methods.split(",")) if args.methods else None
     print(f"load: {os.getloadavg()} on {os.cpu_count()} cores")
     budget = args.budget or (20.0 if args.quick else 60.0)
     for name in names:
         for beta in betas:
-            run_case(name, beta, args.k, budget, not args.no_sklearn)
+            run_case(name, beta, args.k, budget, not args.no_sklearn, methods)
     print(f"load after: {os.getloadavg()}")
 
 

@@ -7,7 +7,9 @@ rows whose final point is not certified by the trapezoid bound or that hold an e
 coordinate fell to 0), written as loops over each row, rows in parallel (``prange``)
 above ``PARALLEL_SIZE`` entries. Each entry's power ``max(y, EPSILON)^(β−2)`` is taken
 once per coordinate: the pass that forms the derivative at a coordinate's final point
-keeps it in a row buffer for the next coordinate's Newton step. Dense rows only (the
+keeps it in a row buffer for the next coordinate's Newton step, refreshed only where
+``B_j ≠ 0`` (the entries a move changes) and not at all for a coordinate that did not
+move (a zero held at 0), so sparse factors cost fewer powers. Each row is swept densely (the
 sweep is dense for β > 1 whatever ``X`` is). The row's share of the divergence after its
 sweep, from its row of ``A B`` formed afresh, is summed in the same call. A CSR ``X`` is
 read row by row into a length-n buffer (no dense copy of ``X``: memory O(n) per thread).
@@ -44,11 +46,14 @@ def _derivs(x, w, y, q, bj, beta):
 
 @njit(cache=True)
 def _powers(x, w, y, q, bj, beta):
-    """Refill ``q`` at the current ``y``; returns ``(P, N, min y)``."""
+    """Refill ``q`` at the current ``y`` where ``bj ≠ 0`` (the only entries a move of
+    coordinate j changes); returns ``(P, N, min y)`` over those entries."""
     P = 0.0
     N = 0.0
     low = np.inf
     for f in range(y.shape[0]):
+        if bj[f] == 0.0:
+            continue
         yy = y[f]
         low = min(low, yy)
         yc = max(yy, EPSILON)
@@ -119,8 +124,9 @@ def _sweep_rows(X, indptr, indices, data, sparse, W, A, B, beta, l1, l2, inner, 
             a = a0
             P0 = 0.0
             N0 = 0.0
+            moved = False
             for t in range(inner):
-                if t > 0:
+                if moved:
                     _powers(x, w, y, q, bj, beta)
                 P, N, h = _derivs(x, w, y, q, bj, beta)
                 if t == 0:
@@ -131,8 +137,12 @@ def _sweep_rows(X, indptr, indices, data, sparse, W, A, B, beta, l1, l2, inner, 
                     new = max(a - g / h, 0.0)
                 else:
                     new = 0.0 if g > 0 else a
-                _move(y, Ai, B, j, a, new)
+                moved = new != a
+                if moved:
+                    _move(y, Ai, B, j, a, new)
                 a = new
+            if a == a0:  # no move (e.g. held at 0): nothing changed, q still holds
+                continue
             P, N, low = _powers(x, w, y, q, bj, beta)
             g = P + l1 + l2 * a - N
             g0 = P0 + l1 + l2 * a0 - N0
@@ -146,8 +156,7 @@ def _sweep_rows(X, indptr, indices, data, sparse, W, A, B, beta, l1, l2, inner, 
             _move(y, Ai, B, j, a, alt)
             if not _rise(x, w, y, bj, a0, alt, beta, l1, l2) <= 0:
                 _move(y, Ai, B, j, alt, a0)
-            for f in range(n):
-                q[f] = max(y[f], EPSILON) ** (beta - 2.0)
+            _powers(x, w, y, q, bj, beta)
         if want_loss:
             s = 0.0
             for f in range(n):

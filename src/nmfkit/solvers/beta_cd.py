@@ -114,9 +114,10 @@ def _guard(MX, M, Y, A, B, j, a0, a, P0, N0, g, beta, pen, b):
 
     The bound of :func:`~nmfkit.solvers.kl_cd._between` needs the true signs of ``f'``;
     the floored derivatives can have the wrong one where ``Y < EPSILON`` (the true
-    ``f'`` tends to −∞ at ``Y = 0 < X``), so rows with such an entry get the exact check."""
+    ``f'`` tends to −∞ at ``Y = 0 < X``), so rows with such an entry (where ``B_j > 0``)
+    get the exact check."""
     bj = B[j]
-    low = b.min(Y, axis=1) < EPSILON
+    low = b.min(b.where(bj[None, :] > 0, Y, 1.0), axis=1) < EPSILON  # entries f' sees
     check = low | ~_between(a0, a, g, P0 + pen.l1 + pen.l2 * a0 - N0, b)
     if not bool(b.any(check)):
         return a, False
