@@ -15,7 +15,24 @@ same start: its time, its objective, and the ratio of each method's time to its 
     python benchmarks/bench_beta_cd.py --quick       # pbmc68k, beta 1.5, a minute
     python benchmarks/bench_beta_cd.py               # pbmc68k + mouse10k[:2000], beta 1.5, 1.2
 
-Measured: see the session's report / BENCHMARKS.md (filled in from this script's output).
+Measured (2-core machine shared with other jobs, load 8-10: ratios only; ``--budget 40
+--methods cd-np+ex,cd-nb,cd-nb+ex`` on pbmc68k, ``--budget 70 --methods cd-nb,cd-nb+ex
+--no-sklearn`` on mouse10k), time to nmfkit MU's 200-iteration objective / MU's time
+(iterations):
+
+============================  =============  ============  ============
+case                          cd-nb+ex       cd-nb         cd-np+ex
+============================  =============  ============  ============
+pbmc68k 700×765, β = 1.5      0.090 (9)      0.21 (23)     0.87 (9)
+pbmc68k, β = 1.2              0.12 (17)      0.21 (31)     > 1 (40 s)
+mouse10k[:2000], β = 1.5      0.31 (26)      0.37 (32)     (not run)
+mouse10k[:2000], β = 1.2      0.17 (21)      0.31 (42)     (not run)
+============================  =============  ============  ============
+
+Against scikit-learn's 200 MU iterations (pbmc68k): cd-nb+ex 0.078 (β = 1.5), 0.14
+(β = 1.2); scikit-learn's MU took 0.86-1.16 of nmfkit MU's time, the same objective to
+1e-7. Extrapolated MU never reached the MU-200 objective within its budget (zeros MU
+cannot leave).
 """
 
 from __future__ import annotations

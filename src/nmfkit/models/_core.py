@@ -61,9 +61,10 @@ def resolve_solver(solver: str, beta, *, cd_backend=None) -> str:
     data with the compiled kernel, numba, installed: measured in
     ``benchmarks/bench_kl_cd.py``), else "mu"; the same for 1 < β < 2 (the compiled
     kernel of :mod:`nmfkit.solvers._beta_cd_numba` reached MU's 200-iteration objective
-    in 0.13 of MU's time at β = 1.5 on pbmc68k, ``benchmarks/bench_beta_cd.py``; the NumPy
-    path is not clearly faster than MU, 0.75, so without numba "auto" is "mu"); every
-    other β and the negative binomial run multiplicative updates.
+    in 0.09-0.31 of MU's time at β = 1.5 and 1.2 on pbmc68k and mouse10k,
+    ``benchmarks/bench_beta_cd.py``; the NumPy path is not faster than MU, 0.87 or worse,
+    so without numba "auto" is "mu"); every other β and the negative binomial run
+    multiplicative updates.
     """
     if solver not in SOLVERS:
         raise NMFInputError(f"solver={solver!r} is not known; use one of {', '.join(map(repr, SOLVERS))}")

@@ -39,13 +39,15 @@ sparse ``X`` once per orientation (memory 2 m n floats on top of ``Y``). The opt
 compiled kernel of :mod:`nmfkit.solvers._beta_cd_numba` (numba; ``kernel="auto"`` uses
 it for NumPy / SciPy data when numba imports) takes one power per entry and coordinate,
 rows in parallel, and reads a CSR ``X`` row by row (no dense copy). Measured
-(``benchmarks/bench_beta_cd.py``, pbmc68k 700 × 765 densified, β = 1.5, k = 10, same
-start, 2-core machine at load 8-10, so ratios only): time to nmfkit MU's 200-iteration
-objective / MU's time: compiled kernel with extrapolation 0.13 (9 iterations; 0.15 of
-scikit-learn's 200 MU iterations), without extrapolation 0.37, NumPy path with
-extrapolation 0.75 (the same 9 iterations: the kernel is 5.7× faster per sweep).
-So :func:`nmfkit.models._core.resolve_solver` lets ``solver="auto"`` run this step
-for 1 < β < 2 where the compiled kernel runs, as for KL.
+(``benchmarks/bench_beta_cd.py``, k = 10, same start, 2-core machine at load 8-10, so
+ratios only): time to nmfkit MU's 200-iteration objective / MU's time, compiled kernel
+with extrapolation (what ``solver="cd"`` runs): pbmc68k (700 × 765) 0.090 at β = 1.5
+(0.078 of scikit-learn's 200 MU iterations) and 0.12 at β = 1.2; mouse10k's first 2,000
+cells (1,999 × 590) 0.31 and 0.17; without extrapolation 0.21-0.37. The NumPy path with
+extrapolation: 0.87 on pbmc68k at β = 1.5 (the same 9 iterations as the kernel, 9.6×
+slower per sweep) and not there within MU's time at β = 1.2. So
+:func:`nmfkit.models._core.resolve_solver` lets ``solver="auto"`` run this step for
+1 < β < 2 only where the compiled kernel runs, as for KL.
 """
 
 from __future__ import annotations
