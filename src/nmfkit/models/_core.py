@@ -53,13 +53,18 @@ def build_target(data: CheckedData, mask=None) -> Target:
 def resolve_solver(solver: str, beta, *, cd_backend=None) -> str:
     """The solver for ``beta`` (a β or a :class:`~nmfkit.losses.LossSpec`).
 
-    "hals" is Frobenius only; "cd" (coordinate descent with extrapolation,
-    :mod:`nmfkit.solvers.kl_cd`) is KL only and only for callers that run it (plain and
-    masked NMF and its batched restarts), which pass their data's backend as
-    ``cd_backend``. "auto" is "hals" for Frobenius; for KL it is "cd" where that is the
-    faster (NumPy / SciPy data with the compiled kernel, numba, installed: measured in
-    ``benchmarks/bench_kl_cd.py``), else "mu"; every other β and the negative binomial
-    run multiplicative updates.
+    "hals" is Frobenius only; "cd" (coordinate descent with extrapolation) runs for
+    1 <= β < 2 (KL: :mod:`nmfkit.solvers.kl_cd`; 1 < β < 2:
+    :mod:`nmfkit.solvers.beta_cd`) and only for callers that run it (plain and masked NMF
+    and its batched restarts), which pass their data's backend as ``cd_backend``. "auto"
+    is "hals" for Frobenius; for KL it is "cd" where that is the faster (NumPy / SciPy
+    data with the compiled kernel, numba, installed: measured in
+    ``benchmarks/bench_kl_cd.py``), else "mu"; the same for 1 < β < 2 (the compiled
+    kernel of :mod:`nmfkit.solvers._beta_cd_numba` reached MU's 200-iteration objective
+    in 0.09-0.31 of MU's time at β = 1.5 and 1.2 on pbmc68k and mouse10k,
+    ``benchmarks/bench_beta_cd.py``; the NumPy path is not faster than MU, 0.87 or worse,
+    so without numba "auto" is "mu"); every other β and the negative binomial run
+    multiplicative updates.
     """
     if solver not in SOLVERS:
         raise NMFInputError(f"solver={solver!r} is not known; use one of {', '.join(map(repr, SOLVERS))}")
@@ -73,16 +78,18 @@ def resolve_solver(solver: str, beta, *, cd_backend=None) -> str:
     if solver == "auto":
         if beta == 2:
             return "hals"
-        return "cd" if beta == 1 and _cd_is_faster(cd_backend) else "mu"
+        return "cd" if 1 <= beta < 2 and _cd_is_faster(cd_backend) else "mu"
     if solver == "hals" and beta != 2:
         raise NMFInputError(
             f"solver='hals' minimises the Frobenius loss only (beta=2), not beta={beta:g}; "
             "use solver='mu' (or 'auto')"
         )
-    if solver == "cd" and (beta != 1 or cd_backend is None):
-        what = f"the KL loss only (beta=1), not beta={beta:g}" if beta != 1 else \
-            "plain and masked NMF (and their restarts) only, not this model"
-        raise NMFInputError(f"solver='cd' (coordinate descent) runs for {what}; use solver='mu' (or 'auto')")
+    if solver == "cd" and (not 1 <= beta < 2 or cd_backend is None):
+        what = f"the KL loss only (beta=1) and 1 < beta < 2, not beta={beta:g}" if not 1 <= beta < 2 \
+            else "plain and masked NMF (and their restarts) only, not this model"
+        hals = "; for beta=2, solver='hals' is exact coordinate descent" if beta == 2 else ""
+        raise NMFInputError(f"solver='cd' (coordinate descent) runs for {what}; use solver='mu' (or "
+                            f"'auto'){hals}")
     return solver
 
 

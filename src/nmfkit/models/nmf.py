@@ -60,11 +60,12 @@ def nmf(X, n_components, *, loss="frobenius", solver="auto", init="auto", W=None
         the negative binomial (counts with ``Var = μ + μ²/α``; see :class:`NMF`, Notes).
     solver : {"auto", "mu", "hals", "cd"}
         "hals" (accelerated HALS; Frobenius only), "cd" (coordinate descent with
-        extrapolation, :mod:`nmfkit.solvers.kl_cd`; KL only) or "mu" (multiplicative
-        updates, any β and "nb"). "auto" is "hals" for Frobenius; for KL it is "cd" on
-        NumPy / SciPy data when numba is installed (its compiled kernel reaches MU's
-        objective in a fraction of MU's time on count data:
-        ``benchmarks/bench_kl_cd.py``), else "mu"; "mu" for every other loss.
+        extrapolation; KL, :mod:`nmfkit.solvers.kl_cd`, and 1 < β < 2,
+        :mod:`nmfkit.solvers.beta_cd`) or "mu" (multiplicative updates, any β and "nb").
+        "auto" is "hals" for Frobenius; for 1 <= β < 2 (KL included) it is "cd" on NumPy /
+        SciPy data when numba is installed (its compiled kernels reach MU's objective in a
+        fraction of MU's time: ``benchmarks/bench_kl_cd.py``, ``bench_beta_cd.py``), else
+        "mu"; "mu" for every other loss.
     init : {"auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"}
         Start; "auto" is "nndsvda". "custom" starts from ``W`` and ``H``.
     W, H : arrays, optional

@@ -2,8 +2,8 @@
 
 A model declares its terms (:class:`nmfkit.losses.Term`), the blocks it updates and
 their penalties; :func:`make_step` picks the engine (one MU engine for every β, one
-HALS engine for Frobenius terms with positive weights, coordinate descent for one KL
-term), :func:`objective_fn` sums the terms and penalties, and :func:`run_terms` runs the one loop (optionally with the one
+HALS engine for Frobenius terms with positive weights, coordinate descent for one
+β-divergence term with 1 ≤ β < 2), :func:`objective_fn` sums the terms and penalties, and :func:`run_terms` runs the one loop (optionally with the one
 extrapolation) over a state whose blocks carry a leading restart axis.
 """
 
@@ -13,6 +13,7 @@ import numpy as np
 
 from ._loop import LoopOptions, run
 from .accelerate import Extrapolated
+from .beta_cd import BetaCDStep
 from .hals import HALSStep, penalty_values
 from .kl_cd import KLCDStep
 from .mu import BlockPenalty, MUStep, mu_gamma
@@ -31,13 +32,15 @@ def penalties_of(penalty) -> dict:
 
 
 def make_step(terms, backend, *, solver: str, blocks=("W", "H"), penalties=None):
-    """The engine step for ``terms``: ``"hals"``, ``"cd"`` (one KL term, coordinate
-    descent) or ``"mu"`` (γ from the terms' β)."""
+    """The engine step for ``terms``: ``"hals"``, ``"cd"`` (coordinate descent on one
+    term: :class:`KLCDStep` for β = 1, :class:`BetaCDStep` for 1 < β < 2) or ``"mu"``
+    (γ from the terms' β)."""
     penalties = penalties or {}
     if solver == "hals":
         return HALSStep(terms, backend, blocks, penalties)
     if solver == "cd":
-        return KLCDStep(list(terms), backend, tuple(blocks), penalties)
+        cd = BetaCDStep if len(terms) == 1 and 1 < terms[0].beta < 2 else KLCDStep
+        return cd(list(terms), backend, tuple(blocks), penalties)
     betas = {t.beta for t in terms}
     gamma = mu_gamma(betas.pop()) if len(betas) == 1 else 1.0
     return MUStep(list(terms), backend, tuple(blocks), penalties, gamma)
