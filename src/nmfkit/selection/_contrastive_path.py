@@ -34,7 +34,6 @@ planted-program benchmark of issue 17, ``benchmarks/bench_contrastive_real.py``)
 from __future__ import annotations
 
 import numbers
-import warnings
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Sequence
@@ -42,11 +41,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._matching import match_cosine
-from .._validation import check_data, check_positive_int
+from .._validation import check_positive_int
 from ..backends import get_namespace, to_numpy
 from ..backends._random import check_random_state
-from ..exceptions import ConvergenceWarning, NMFInputError
+from ..exceptions import NMFInputError
 from ..losses import Penalty, beta_divergence
+from ._contrastive_path_fit import PathData, PathOptions, fit_setting
 
 __all__ = ["ContrastivePathResult", "contrastive_path", "basis_stability", "choose_setting",
            "MIN_CONTRAST"]
@@ -161,12 +161,12 @@ def _rows(X, idx):
     return get_namespace(X).take(X, idx, axis=0)
 
 
-def _explained(X_test, H, beta: float, n_shared: int = 0) -> float:
-    """Share of the held-out divergence that ``H`` explains (beyond its first ``n_shared`` rows)."""
+def _explained(t, H, beta: float, n_shared: int = 0) -> float:
+    """Share of the held-out divergence (target ``t``) that ``H`` explains (beyond its
+    first ``n_shared`` rows)."""
     from ..models._contrastive_diagnostics import trivial_divergence
-    from ..models._core import build_target, project
+    from ..models._core import project
 
-    t = build_target(check_data(X_test, name="held-out data"))
     b = t.backend
 
     def divergence(B):
@@ -297,62 +297,31 @@ def contrastive_path(X_target, X_background,
         shared = shared_programs(dY, int(ns), beta=beta, basis_floor=1e-10, max_iter=max_iter,
                                  tol=tol, max_time=None, seed=int(rng.integers(0, 2**31 - 1)),
                                  verbose=verbose)
-    opts = _PathOptions(beta=beta, max_iter=max_iter, tol=tol, verbose=verbose, n_shared=int(ns),
-                        shared=shared)
+    opts = PathOptions(beta=beta, max_iter=max_iter, tol=tol, verbose=verbose, n_shared=int(ns),
+                       shared=shared)
+    data = PathData.build(dX, dY, Xt, Yt)
     rows, bases = [], {}
     for k in ks:
         for alpha in alphas:
-            fits = _fit_restarts(dX, dY, k, alpha, seeds, opts)
-            bases[(k, alpha)] = [to_numpy(f.H)[ns:] for f in fits]
-            rows.append(_score(fits, (Xt, Yt), bases[(k, alpha)], opts,
-                               {"n_components": k, "alpha": alpha}))
+            fit = fit_setting(data, k, alpha, seeds, opts)
+            bases[(k, alpha)] = fit.bases
+            rows.append(_score(fit, data, opts, {"n_components": k, "alpha": alpha}))
     table = pd.DataFrame(rows)
     first = table.groupby("n_components")["target_explained"].transform("first")
     table["target_explained_ratio"] = table["target_explained"] / first.where(first != 0)
     return ContrastivePathResult(table, bases)
 
 
-@dataclass(frozen=True)
-class _PathOptions:
-    """Options every fit of the path shares."""
-
-    beta: float
-    max_iter: int
-    tol: float
-    verbose: int
-    n_shared: int
-    shared: Any
-
-
-def _fit_restarts(dX, dY, k, alpha, seeds, o: _PathOptions) -> list:
-    """One contrastive fit per seed (convergence warnings dropped: the table counts them)."""
-    from ..models._contrastive_fit import fit_pair
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        fits = [fit_pair(dX, dY, k, alpha=alpha, beta=o.beta, n_restarts=1,
-                         max_iter=o.max_iter, tol=o.tol, max_time=None, batch_size=None,
-                         basis_floor=1e-10, random_state=int(s), verbose=o.verbose,
-                         n_shared=o.n_shared, shared=o.shared)
-                for s in seeds]
-    for w in caught:
-        if not issubclass(w.category, ConvergenceWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return fits
-
-
-def _score(fits, held_out, bases, o: _PathOptions, row: dict) -> dict:
+def _score(fit, data, o, row: dict) -> dict:
     """The table row of one ``(k, α)``: the best valid fit scored on the held-out samples."""
     ns = o.n_shared
-    valid = [f for f in fits if f.restart_valid[0]]
-    best = min(valid or fits, key=lambda f: f.loss)
-    H = to_numpy(best.H)
-    te, be = (_explained(X_held, H, o.beta, ns) for X_held in held_out)
+    H = to_numpy(fit.H_best)
+    te, be = (_explained(t, H, o.beta, ns) for t in data.held_out)
+    enr = fit.enrichment_best[ns:]
     return {
         **row, "target_explained": te, "background_explained": be,
         "contrast": float(np.log2(max(te, 1e-6) / max(be, 1e-6))),
-        "stability": basis_stability(bases), "objective": best.loss,
-        "min_enrichment": float(np.min(best.enrichment[ns:])),
-        "max_enrichment": float(np.max(best.enrichment[ns:])), "n_valid": len(valid),
-        "n_converged": sum(f.converged for f in fits),
+        "stability": basis_stability(fit.bases), "objective": fit.loss_best,
+        "min_enrichment": float(np.min(enr)), "max_enrichment": float(np.max(enr)),
+        "n_valid": fit.n_valid, "n_converged": fit.n_converged,
     }
