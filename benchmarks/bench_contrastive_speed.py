@@ -13,7 +13,15 @@ real cells × the 1,000 bundled genes; more iterations than the simulation). Tim
 - ``path``: ``contrastive_path`` with its defaults (k ∈ {1, 2, 3} × 7 α × 3 restarts)
   and ``preprocess="log1p_cp10k"`` — the label-free choice, run once per data set.
 
-Usage: ``python benchmarks/bench_contrastive_speed.py [--repeats 3] [--skip-path]``.
+``--path``: only the path of the README recipe (k ∈ {1, 2} × 7 α × 3 restarts,
+``preprocess="log1p_cp10k"``), before and after in one process, alternating
+(``--repeats`` pairs): *before* = one ``fit_pair`` call per restart seed, the targets
+built anew for every fit (the driver up to commit b2c7433); *after* = the shipped driver
+(:mod:`nmfkit.selection._contrastive_path_fit`: the restarts of a ``(k, α)`` batched,
+same starts). Prints the seconds, their ratio and the largest difference between the
+two tables (the same measurement: equal up to rounding).
+
+Usage: ``python benchmarks/bench_contrastive_speed.py [--repeats 3] [--skip-path] [--path]``.
 BLAS threads are left as they are (set ``OPENBLAS_NUM_THREADS=1`` on a loaded machine).
 """
 
@@ -34,6 +42,69 @@ def _time(fn, repeats):
     return statistics.median(out)
 
 
+def _per_seed_setting(data, k, alpha, seeds, o):
+    """The driver before the batching: one ``fit_pair`` per seed, targets rebuilt each time."""
+    import numpy as np
+
+    from nmfkit.backends import to_numpy
+    from nmfkit.models._contrastive_fit import fit_pair
+    from nmfkit.selection._contrastive_path_fit import SettingFit
+
+    dX, dY = data.raw
+    fits = [fit_pair(dX, dY, k, alpha=alpha, beta=o.beta, n_restarts=1, max_iter=o.max_iter,
+                     tol=o.tol, max_time=None, batch_size=None, basis_floor=1e-10,
+                     random_state=int(s), verbose=o.verbose, n_shared=o.n_shared,
+                     shared=o.shared) for s in seeds]
+    valid = [f for f in fits if f.restart_valid[0]]
+    best = min(valid or fits, key=lambda f: f.loss)
+    ns = o.n_shared
+    return SettingFit([to_numpy(f.H)[ns:] for f in fits], best.H, float(best.loss),
+                      np.asarray(best.enrichment), len(valid), sum(f.converged for f in fits))
+
+
+def path_ab(X, Y, repeats):
+    """Seconds of the recipe's path, before and after, alternating; and the table difference."""
+    import numpy as np
+
+    import nmfkit
+    from nmfkit.selection import _contrastive_path as cp
+    from nmfkit.selection import _contrastive_path_fit as cpf
+
+    shipped, build = cp.fit_setting, cpf.PathData.build
+
+    def per_seed_build(dX, dY, Xh, Yh):
+        data = build(dX, dY, Xh, Yh)
+        object.__setattr__(data, "raw", (dX, dY))
+        return data
+
+    def path(before):
+        cp.fit_setting = _per_seed_setting if before else shipped
+        cp.PathData.build = per_seed_build if before else build
+        try:
+            t0 = time.perf_counter()
+            p = nmfkit.contrastive_path(X, Y, n_components=(1, 2), preprocess="log1p_cp10k",
+                                        random_state=0)
+            return time.perf_counter() - t0, p
+        finally:
+            cp.fit_setting, cp.PathData.build = shipped, build
+
+    times = {True: [], False: []}
+    for _ in range(repeats):
+        for before in (True, False):
+            t, p = path(before)
+            times[before].append(t)
+            tables = getattr(path_ab, "tables", {})
+            tables[before] = p.table
+            path_ab.tables = tables
+    b, a = statistics.median(times[True]), statistics.median(times[False])
+    num = path_ab.tables[True].select_dtypes("number").columns
+    diff = np.nanmax(np.abs(path_ab.tables[True][num].to_numpy(float)
+                            - path_ab.tables[False][num].to_numpy(float)))
+    print(f"path k 1-2 x 7 alphas x 3 restarts: before {b:.1f} s (runs {np.round(times[True], 1)}),"
+          f" after {a:.1f} s (runs {np.round(times[False], 1)}), before/after {b / a:.2f}x;"
+          f" largest table difference {diff:.2g}", flush=True)
+
+
 def main(argv=None):
     import numpy as np
 
@@ -45,6 +116,7 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-path", action="store_true")
     ap.add_argument("--data", choices=("sim", "mouse"), default="sim")
+    ap.add_argument("--path", action="store_true", help="only the path, before/after (module doc)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     if args.data == "sim":
@@ -56,6 +128,8 @@ def main(argv=None):
         d = make_planted_program("mouse10k", n_cells=2000, random_state=0)
         X, Y = d.X, d.Y
     print(f"data {args.data}: target {X.shape}, background {Y.shape}")
+    if args.path:
+        return path_ab(X, Y, args.repeats)
     both = log1p_cp10k(np.vstack([X, Y]))
     for k in (1, 2):
         model = nmfkit.ContrastiveNMF(k, alpha=3, preprocess="log1p_cp10k", random_state=0)
