@@ -107,7 +107,7 @@ class ContrastivePathResult:
 
     def plot(self, fig=None, *, save=None, overwrite: bool = False, **choose_kw):
         """Draw the path (:func:`nmfkit.plotting.plot_contrastive_path`) with the
-        ``min_contrast`` line (dotted) and the chosen ``(k, α)`` of :meth:`choose`
+        ``min_contrast`` and ``min_stability`` lines (dotted) and the chosen ``(k, α)`` of :meth:`choose`
         (``choose_kw``) as a star on the contrast panel.
 
         Parameters
@@ -144,6 +144,8 @@ class ContrastivePathResult:
         ax.plot([alpha], [row["contrast"]], marker="*", markersize=14, color="black",
                 linestyle="none", label=f"chosen: k={k}, alpha={alpha:g}")
         ax.legend(fontsize="small", frameon=False)
+        fig.axes[2].axhline(choose_kw.get("min_stability", 0.9), color="0.5", linestyle=":",
+                            linewidth=1)
         return finish(fig, save, overwrite=overwrite)
 
 
