@@ -269,21 +269,21 @@ def contrastive_path(X_target, X_background,
     scored on the rest; the columns of the table are defined in the module
     docstring (:mod:`nmfkit.selection._contrastive_path`).
 
-    **How to read it.** At small α the basis is close to plain NMF of the target and
-    explains held-out background about as well as held-out target (``contrast`` near
-    0). As α grows, ``background_explained`` falls first: programs the two datasets
-    share are dropped, and ``contrast`` rises. Take the smallest α at which ``contrast``
-    has risen past ``log2(10)`` (the dotted line of the plot: new target samples
-    explained 10 times better than new background ones) while ``stability`` stays high
-    (≥ 0.9); past it the fits chase noise: ``target_explained`` keeps falling towards 0
-    and ``stability`` drops. For k, add components only while they raise the held-out
-    ``target_explained`` (by ≥ 5 %) and stay stable: a second component that only
-    splits the first program explains nothing new. :meth:`ContrastivePathResult.choose`
-    applies exactly this rule and the plot marks its choice (a star); on the
-    planted-program benchmark of real counts (issue 17) the chosen setting's ARI was
-    within 0.05 of the best setting's on 14 of 15 cases; on the 15th (a weak program,
-    20 genes × mean 1) it chose α = 10 (ARI 0.90) where α = 5 gave 0.985
-    (``BENCHMARKS.md``).
+    **How to read it** (:meth:`ContrastivePathResult.plot`; ``docs/guide/contrastive.md``).
+    At small α the basis is close to plain NMF of the target and explains held-out
+    background about as well as held-out target (``contrast`` near 0). As α grows,
+    ``background_explained`` falls first: programs the two datasets share are dropped,
+    and ``contrast`` rises. The chosen α is the point of the scan nearest to where
+    ``contrast`` crosses ``log2(10)`` (the dotted line of the plot: new target samples
+    explained 10 times better than new background ones), among the α whose restarts
+    agree (``stability`` ≥ 0.9); past it ``contrast`` keeps rising only as the basis
+    narrows onto the features least present in the background, ``target_explained``
+    keeps falling and the codes get noisier. For k, add components only while they raise
+    the held-out ``target_explained`` (by ≥ 5 %) and stay stable: a second component that
+    only splits the first program explains nothing new. :meth:`ContrastivePathResult.choose`
+    applies exactly this rule (module docstring) and the plot marks its choice (a star).
+    On the planted-program benchmark of real counts (issue 17, ``BENCHMARKS.md``) the
+    chosen setting's ARI is within 0.05 of the best setting's on every case.
 
     With background programs (``n_background_components``) the explained shares are
     what the contrastive components add to the background programs, so ``contrast`` is
