@@ -45,18 +45,15 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Any, Sequence
 
 import numpy as np
 
-from .._matching import match_cosine
 from .._validation import check_positive_int
-from ..backends import get_namespace, to_numpy
+from ..backends import get_namespace
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
-from ..losses import Penalty, beta_divergence
-from ._contrastive_path_fit import PathData, PathOptions, fit_setting
+from ._contrastive_path_fit import PathData, PathOptions, basis_stability, fit_setting, score_row
 
 __all__ = ["ContrastivePathResult", "contrastive_path", "basis_stability", "choose_setting",
            "MIN_CONTRAST"]
@@ -215,13 +212,6 @@ def choose_setting(table, *, min_contrast: float = MIN_CONTRAST, min_stability: 
     return k, alpha
 
 
-def basis_stability(bases: Sequence[np.ndarray]) -> float:
-    """Mean Hungarian-matched cosine similarity of the rows of every pair of bases."""
-    if len(bases) < 2:
-        return float("nan")
-    return float(np.mean([float(match_cosine(A, B)[2].mean()) for A, B in combinations(bases, 2)]))
-
-
 def _split(n: int, test_size: float, rng: np.random.Generator):
     perm = rng.permutation(n)
     n_test = int(round(n * test_size))
@@ -233,26 +223,6 @@ def _rows(X, idx):
     if hasattr(X, "iloc"):
         return X.iloc[idx]
     return get_namespace(X).take(X, idx, axis=0)
-
-
-def _explained(t, H, beta: float, n_shared: int = 0) -> float:
-    """Share of the held-out divergence (target ``t``) that ``H`` explains (beyond its
-    first ``n_shared`` rows)."""
-    from ..models._contrastive_diagnostics import trivial_divergence
-    from ..models._core import project
-
-    b = t.backend
-
-    def divergence(B):
-        if b.name == "numpy":
-            B = np.asarray(B, dtype=t.X.dtype)
-        else:
-            B = b.from_numpy(np.asarray(B)).to(device=t.X.device, dtype=t.X.dtype)
-        W = project(t, B, beta=beta, penalty=Penalty())
-        return float(beta_divergence(t, W, B, beta))
-
-    ref = divergence(H[:n_shared]) if n_shared else trivial_divergence(t, beta)
-    return 1.0 - divergence(H) / ref
 
 
 def contrastive_path(X_target, X_background,
@@ -379,23 +349,8 @@ def contrastive_path(X_target, X_background,
         for alpha in alphas:
             fit = fit_setting(data, k, alpha, seeds, opts)
             bases[(k, alpha)] = fit.bases
-            rows.append(_score(fit, data, opts, {"n_components": k, "alpha": alpha}))
+            rows.append(score_row(fit, data, opts, {"n_components": k, "alpha": alpha}))
     table = pd.DataFrame(rows)
     first = table.groupby("n_components")["target_explained"].transform("first")
     table["target_explained_ratio"] = table["target_explained"] / first.where(first != 0)
     return ContrastivePathResult(table, bases)
-
-
-def _score(fit, data, o, row: dict) -> dict:
-    """The table row of one ``(k, α)``: the best valid fit scored on the held-out samples."""
-    ns = o.n_shared
-    H = to_numpy(fit.H_best)
-    te, be = (_explained(t, H, o.beta, ns) for t in data.held_out)
-    enr = fit.enrichment_best[ns:]
-    return {
-        **row, "target_explained": te, "background_explained": be,
-        "contrast": float(np.log2(max(te, 1e-6) / max(be, 1e-6))),
-        "stability": basis_stability(fit.bases), "objective": fit.loss_best,
-        "min_enrichment": float(np.min(enr)), "max_enrichment": float(np.max(enr)),
-        "n_valid": fit.n_valid, "n_converged": fit.n_converged,
-    }

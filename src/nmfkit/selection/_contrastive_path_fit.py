@@ -5,19 +5,23 @@
 exactly the random starts that one :func:`~nmfkit.models._contrastive_fit.fit_pair`
 call per seed would use, so the path measures what it measured with one fit per seed;
 the targets of both datasets are built once per path (:class:`PathData`) and the
-held-out targets once too. Only the time changes.
+held-out targets once too. Only the time changes. :func:`score_row` scores a setting on
+the held-out samples (the columns of the table).
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from itertools import combinations
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..backends import to_numpy
+from .._matching import match_cosine
 from ..exceptions import ConvergenceWarning
+from ..losses import Penalty, beta_divergence
 
 
 @dataclass(frozen=True)
@@ -103,3 +107,45 @@ def fit_setting(data: PathData, k: int, alpha: float, seeds, o: PathOptions) -> 
                       loss_best=float(loss),
                       enrichment_best=enrichment(W_X, W_Y, data.tX, data.tY, b),
                       n_valid=len(valid), n_converged=sum(bool(r[0].converged) for r in runs))
+
+
+def basis_stability(bases: Sequence[np.ndarray]) -> float:
+    """Mean Hungarian-matched cosine similarity of the rows of every pair of bases."""
+    if len(bases) < 2:
+        return float("nan")
+    return float(np.mean([float(match_cosine(A, B)[2].mean()) for A, B in combinations(bases, 2)]))
+
+
+def explained(t, H, beta: float, n_shared: int = 0) -> float:
+    """Share of the held-out divergence (target ``t``) that ``H`` explains (beyond its
+    first ``n_shared`` rows)."""
+    from ..models._contrastive_diagnostics import trivial_divergence
+    from ..models._core import project
+
+    b = t.backend
+
+    def divergence(B):
+        if b.name == "numpy":
+            B = np.asarray(B, dtype=t.X.dtype)
+        else:
+            B = b.from_numpy(np.asarray(B)).to(device=t.X.device, dtype=t.X.dtype)
+        W = project(t, B, beta=beta, penalty=Penalty())
+        return float(beta_divergence(t, W, B, beta))
+
+    ref = divergence(H[:n_shared]) if n_shared else trivial_divergence(t, beta)
+    return 1.0 - divergence(H) / ref
+
+
+def score_row(fit, data, o, row: dict) -> dict:
+    """The table row of one ``(k, α)``: the best valid fit scored on the held-out samples."""
+    ns = o.n_shared
+    H = to_numpy(fit.H_best)
+    te, be = (explained(t, H, o.beta, ns) for t in data.held_out)
+    enr = fit.enrichment_best[ns:]
+    return {
+        **row, "target_explained": te, "background_explained": be,
+        "contrast": float(np.log2(max(te, 1e-6) / max(be, 1e-6))),
+        "stability": basis_stability(fit.bases), "objective": fit.loss_best,
+        "min_enrichment": float(np.min(enr)), "max_enrichment": float(np.max(enr)),
+        "n_valid": fit.n_valid, "n_converged": fit.n_converged,
+    }
