@@ -106,3 +106,27 @@ def test_batched_restarts_equal_one_fit_per_seed():
             assert fit.loss_best == pytest.approx(min(f.loss for f in ref), rel=1e-10)
             assert fit.n_converged == sum(f.converged for f in ref)
             assert fit.n_valid == sum(bool(f.restart_valid[0]) for f in ref)
+
+
+def test_splits_are_disjoint_folds_and_pooled():
+    """n_splits held-out parts are disjoint (5 x 0.2 = each sample held out once), the
+    first is the single split of n_splits=1; too many splits name the fix."""
+    from nmfkit.exceptions import NMFInputError
+    from nmfkit.selection._contrastive_path import _folds, _pool
+
+    folds = _folds(50, 0.2, 5, np.random.default_rng(0), "X_target")
+    held = np.concatenate([t for _, t in folds])
+    assert np.array_equal(np.sort(held), np.arange(50))
+    assert all(np.intersect1d(f, t).size == 0 and f.size + t.size == 50 for f, t in folds)
+    one = _folds(50, 0.2, 1, np.random.default_rng(0), "X_target")
+    assert np.array_equal(one[0][1], folds[0][1])
+    with pytest.raises(NMFInputError, match="n_splits=6.*lower n_splits or test_size"):
+        _folds(50, 0.2, 6, np.random.default_rng(0), "X_target")
+    rows = [dict(n_components=1, alpha=2.0, target_explained=t, background_explained=b,
+                 contrast=0.0, stability=s, objective=-1.0, min_enrichment=1.0,
+                 max_enrichment=1.0, n_valid=3, n_converged=2)
+            for t, b, s in ((0.02, 0.002, 1.0), (0.04, 0.003, 0.8))]
+    out = _pool(rows)
+    assert out["target_explained"] == pytest.approx(0.03)
+    assert out["contrast"] == pytest.approx(np.log2(0.03 / 0.0025), abs=1e-12)
+    assert out["stability"] == pytest.approx(0.9) and out["n_valid"] == 6
