@@ -58,7 +58,7 @@ def _ari(labels, codes):
 def test_choice_within_005_of_the_best_on_the_formerly_failing_case():
     """pbmc68k seed 1, 20 genes x mean 1: the README recipe's (k, alpha) is within 0.05
     of the best ARI of the grid k in {1, 2} x 7 alphas (measured: (1, 5) chosen, ARI
-    0.985 = the best; the old rule took alpha 10: 0.897)."""
+    0.985 = the best; the previous rule, on the same table, takes alpha 10: 0.897)."""
     from nmfkit.datasets._planted import make_planted_program
 
     d = make_planted_program("pbmc68k", n_genes=20, strength=1.0, random_state=1)

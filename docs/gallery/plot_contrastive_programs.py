@@ -197,8 +197,9 @@ ax.set_title("mice: enrichment in the target")
 # benchmark of ``BENCHMARKS.md`` (issue 17). The README recipe: log1p of counts scaled
 # to 10,000 per cell, the Frobenius loss, no background programs, and ``(k, alpha)``
 # from :func:`nmfkit.contrastive_path`, which cross-validates every ``(k, alpha)`` of the
-# scan: 5 folds of the cells, on each 3 restarts fitted on four fifths and the best scored
-# on the held-out fifth; the table averages the folds.
+# scan: three fifths of the cells are held out in turn; each time 3 restarts are fitted
+# on the other four fifths and the best is scored on the held-out fifth; the table
+# averages the three.
 from nmfkit.datasets import make_planted_program
 
 planted = make_planted_program("pbmc68k", n_genes=20, strength=1.0, random_state=1)
