@@ -72,7 +72,7 @@ def test_preprocess_option_is_log1p_cp10k_everywhere():
 
 
 def test_choose_rule_on_a_table():
-    """α: the smallest stable α reaching the contrast threshold; k: only while it adds."""
+    """α: of the stable α either side of the contrast line, the nearer; k: only while it adds."""
     t = pd.DataFrame({"n_components": [1] * 3 + [2] * 3, "alpha": [1.0, 2.0, 5.0] * 2,
                       "target_explained": [.30, .10, .05, .40, .20, .08],
                       "contrast": [.5, 2.0, 3.5, .5, 2.0, 3.5],

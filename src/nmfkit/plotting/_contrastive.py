@@ -90,6 +90,10 @@ def plot_contrastive_path(path: Any, fig=None, *, save: str | os.PathLike | None
                           overwrite: bool = False):
     """Three panels against α: held-out explained shares, contrast and restart stability.
 
+    The explained shares are drawn on a log scale when all are positive (they fall by
+    decades as α grows). :meth:`nmfkit.ContrastivePathResult.plot` adds the line of
+    the label-free rule and a star at its chosen ``(k, α)``.
+
     Parameters
     ----------
     path : ContrastivePathResult or DataFrame
@@ -144,6 +148,9 @@ def plot_contrastive_path(path: Any, fig=None, *, save: str | os.PathLike | None
         ax.set_title(title, fontsize="medium")
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("1 - D(held-out | fit) / D(held-out | trivial)")
+    shares = table[["target_explained", "background_explained"]].to_numpy(dtype=float)
+    if np.isfinite(shares).all() and (shares > 0).all():  # shares span decades: log scale
+        axes[0].set_yscale("log")
     axes[1].set_ylabel("log2 target / background")
     axes[2].set_ylabel("matched cosine similarity")
     axes[2].set_ylim(min(0.0, float(np.nanmin(table["stability"])) - 0.05)
