@@ -26,6 +26,8 @@ poor (ContrastiveNMF, objective D(X|W_X H)/E_X - alpha D(Y|W_Y H)/E_Y). Writes D
   summary.json          inputs, parameters, objective, iterations, versions
   loss.png  enrichment.png  basis.png
   report.html           with --report: one self-contained HTML page of all of it
+with -k auto and/or --alpha auto (the label-free choice of contrastive_path):
+  path.tsv  path.png    the scan of (k, alpha) on held-out samples, the choice starred
 and with --background-components B:
   background_basis.tsv  contrastivenmf_bg0.. x features: the background's own NMF, held fixed
   target_background_codes.tsv, background_background_codes.tsv  codes on them
@@ -39,6 +41,8 @@ with --force."""
 EPILOG = """\
 examples:
   nmfkit contrast disease.csv healthy.csv -k 3 --alpha 2 --out contrast-k3
+  nmfkit contrast counts_t.h5ad counts_b.h5ad -k auto --alpha auto --preprocess log1p_cp10k --out rec
+      (the recommended recipe for single-cell counts: k and alpha chosen without labels)
   nmfkit contrast tgt.tsv bg.tsv -k 5 --loss kl --alpha 0.5 --seed 0 --out run1 --force
   nmfkit contrast counts_t.tsv counts_b.tsv -k 2 --loss kl --background-components 7 --out run2"""
 
@@ -54,10 +58,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("target", metavar="TARGET", help="target matrix file, samples as rows")
     p.add_argument("background", metavar="BACKGROUND", help="background matrix file, same features")
-    p.add_argument("-k", "--n-components", dest="k", type=positive_int, required=True, metavar="K",
-                   help="number of shared components")
-    p.add_argument("--alpha", type=_non_negative_float, default=2.0, metavar="A",
-                   help="contrast strength >= 0 (default: 2)")
+    p.add_argument("-k", "--n-components", dest="k", type=_auto(positive_int), required=True,
+                   metavar="K", help="number of shared components, or 'auto': chosen without "
+                                     "labels among --path-ks by contrastive_path")
+    p.add_argument("--alpha", type=_auto(_non_negative_float), default=2.0, metavar="A",
+                   help="contrast strength >= 0 (default: 2), or 'auto': chosen without labels "
+                        "among --path-alphas by contrastive_path")
     p.add_argument("--out", required=True, metavar="DIR", help="result folder to create")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists")
     model = p.add_argument_group("model and solver")
@@ -67,6 +73,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="learn B programs on the background first and hold them fixed in "
                             "the basis; the K components then carry only target-specific "
                             "programs, and KL works for any alpha (default: 0)")
+    model.add_argument("--preprocess", choices=_PREPROCESS_CHOICES, default="none",
+                       help="transform both files first: log1p_cp10k (raw counts: each sample "
+                            "scaled to 10,000, then log1p; recommended for single-cell counts "
+                            "with the frobenius loss) or none (default)")
+    model.add_argument("--path-ks", type=_int_list, default=(1, 2), metavar="K1,K2,..",
+                       help="the k scanned for -k auto (default: 1,2)")
+    model.add_argument("--path-alphas", type=_float_list, default=(0.5, 1, 2, 3, 5, 10, 20),
+                       metavar="A1,A2,..", help="the alpha scanned for --alpha auto "
+                                                "(default: 0.5,1,2,3,5,10,20)")
     model.add_argument("--restarts", type=positive_int, default=4, metavar="N",
                        help="random restarts, best non-degenerate kept (default: 4)")
     model.add_argument("--seed", type=int, default=None, metavar="N", help="random seed")
@@ -88,6 +103,52 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_report_flag(p)
     p.set_defaults(handler=run)
     return p
+
+
+def _preprocess_choices():
+    from ..models._contrastive_preprocess import PREPROCESS
+
+    return ["none"] + [v for v in PREPROCESS if v is not None]
+
+
+_PREPROCESS_CHOICES = _preprocess_choices()
+
+
+def _auto(kind):
+    """argparse type: ``kind`` or the word ``auto``."""
+    def parse(text: str):
+        return "auto" if text.strip().lower() == "auto" else kind(text)
+
+    parse.__name__ = getattr(kind, "__name__", "value")
+    return parse
+
+
+def _int_list(text: str) -> tuple:
+    return tuple(positive_int(v) for v in text.split(",") if v.strip())
+
+
+def _float_list(text: str) -> tuple:
+    return tuple(_non_negative_float(v) for v in text.split(",") if v.strip())
+
+
+def _choose(T, B, args, preprocess, verbose):
+    """``(k, alpha, path)``: the label-free choice of :func:`nmfkit.contrastive_path`
+    where ``-k`` or ``--alpha`` is ``auto`` (the other held at its value)."""
+    from ..selection import contrastive_path
+
+    ks = args.path_ks if args.k == "auto" else (args.k,)
+    alphas = args.path_alphas if args.alpha == "auto" else (args.alpha,)
+    if not ks or not alphas:
+        from ..exceptions import NMFInputError
+
+        raise NMFInputError("--path-ks / --path-alphas is empty; give a comma-separated list, "
+                            "e.g. --path-ks 1,2 --path-alphas 0.5,1,2,5")
+    path = contrastive_path(T, B, alphas=alphas, n_components=ks, loss=args.loss,
+                            n_restarts=min(args.restarts, 3), max_iter=min(args.max_iter, 300),
+                            tol=args.tol, n_background_components=args.background_components,
+                            preprocess=preprocess, random_state=args.seed, verbose=verbose)
+    k, alpha = path.choose()
+    return int(k), float(alpha), path
 
 
 def _frame(data, name):
@@ -120,13 +181,17 @@ def run(args: argparse.Namespace) -> int:
             f"TARGET has {T.shape[1]} features but BACKGROUND has {B.shape[1]}; both files must "
             "hold the same features (columns; rows with --transpose)"
         )
-    params = dict(alpha=args.alpha, loss=args.loss, n_restarts=args.restarts,
-                  max_iter=args.max_iter, tol=args.tol, max_time=args.max_time,
-                  batch_size=args.batch_size, random_state=args.seed,
-                  n_background_components=args.background_components)
+    preprocess = None if args.preprocess == "none" else args.preprocess
     verbose = 0 if args.quiet else 1  # a bar on a terminal, else a plain line every few s
+    path = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
+        if args.k == "auto" or args.alpha == "auto":
+            args.k, args.alpha, path = _choose(T, B, args, preprocess, verbose)
+        params = dict(alpha=args.alpha, loss=args.loss, n_restarts=args.restarts,
+                      max_iter=args.max_iter, tol=args.tol, max_time=args.max_time,
+                      batch_size=args.batch_size, random_state=args.seed,
+                      n_background_components=args.background_components, preprocess=preprocess)
         res = contrastive_nmf(T, B, args.k, verbose=verbose, **params)
     for text in dict.fromkeys(str(w.message) for w in caught):
         print_warning(text)
@@ -164,6 +229,12 @@ def run(args: argparse.Namespace) -> int:
                        partial=res.stop_reason == "interrupted",
                        restart_losses=[float(v) for v in res.restart_losses],
                        elapsed=res.elapsed, versions=versions())
+        if path is not None:
+            io.write_table(path.table.set_index(["n_components", "alpha"]), stage / "path.tsv")
+            summary["chosen_by_path"] = dict(k=args.k, alpha=args.alpha,
+                                             ks=sorted({int(v) for v in path.table.n_components}),
+                                             alphas=sorted({float(v) for v in path.table.alpha}))
+            save_figure(path.plot(), stage / "path.png")
         write_json(summary, stage / "summary.json")
         fig = figure(6.0, 4.0)
         plot_loss(res, ax=fig.add_subplot(), log=False)
@@ -183,6 +254,9 @@ def run(args: argparse.Namespace) -> int:
               f"{args.out} as a partial result (summary.json: \"partial\": true)", file=sys.stderr)
         return 130
     if not args.quiet:
+        if path is not None:
+            print(f"nmfkit: label-free choice (contrastive_path, path.tsv / path.png): k={args.k}, "
+                  f"alpha={args.alpha:g}")
         print(f"nmfkit: contrasted {T.shape[0]} target vs {B.shape[0]} background samples "
               f"({m} features), k={args.k}, alpha={args.alpha:g}, {args.loss}, in {res.elapsed:.2f} s")
         print(f"  objective {res.loss:.6g}: target term {res.target_loss:.4g}, background term "
