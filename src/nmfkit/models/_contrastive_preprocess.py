@@ -1,11 +1,24 @@
-"""The ``preprocess`` option of :class:`nmfkit.ContrastiveNMF`: counts to log1p-CP10k.
+"""The ``preprocess`` option of :class:`nmfkit.ContrastiveNMF`.
 
-Why it exists (issue 17, ``BENCHMARKS.md`` "Contrastive NMF on real single-cell
-counts"): on real UMI counts a program carried by a few tens of weakly expressed genes
-is a small share of either divergence of the raw counts, which the library-size and
-highly expressed genes dominate; scaling each cell to 10,000 counts and taking
-``log1p`` compresses both, and the Frobenius contrast on the result recovers the
-program where KL on the raw counts did not.
+``"log1p_cp10k"`` (counts to log1p-CP10k). Why it exists (issue 17, ``BENCHMARKS.md``
+"Contrastive NMF on real single-cell counts"): on real UMI counts a program carried by a
+few tens of weakly expressed genes is a small share of either divergence of the raw
+counts, which the library-size and highly expressed genes dominate; scaling each cell to
+10,000 counts and taking ``log1p`` compresses both, and the Frobenius contrast on the
+result recovers the program where KL on the raw counts did not.
+
+``"scale"`` (per-feature levels, each dataset on its own). Why it exists (issue 17
+point 5, ``BENCHMARKS.md`` "Mice protein"): on measurements whose features have very
+different levels and spreads (protein levels, intensities), the uncentred Frobenius fit
+spends its components on each feature's mean level, and a target that differs from its
+background by a constant shift of many features (the mice's behavioural protocol) gives
+the contrast a target-only "program" that is that shift. Contrastive PCA (Abid et al.
+2018) avoids both by centring each dataset on its own and standardising features. NMF
+cannot centre (the data must stay non-negative), so ``"scale"`` does the non-negative
+analogue: in each dataset separately, every feature is shifted so that its smallest
+observed value is 0 and divided by its standard deviation. The per-dataset shift
+removes the datasets' mean difference (up to the spread of the minima) and the division
+gives every feature the same weight, as in cPCA.
 """
 
 from __future__ import annotations
@@ -18,17 +31,19 @@ from ..exceptions import NMFInputError
 __all__ = ["PREPROCESS", "check_preprocess", "apply_preprocess"]
 
 #: The accepted values of ``preprocess``.
-PREPROCESS = (None, "log1p_cp10k")
+PREPROCESS = (None, "log1p_cp10k", "scale")
 TARGET_SUM = 1e4
 
 
 def check_preprocess(value, name: str = "preprocess", spec=None):
-    """``None`` or ``"log1p_cp10k"``."""
+    """``None``, ``"log1p_cp10k"`` or ``"scale"``."""
     if value is None or (isinstance(value, str) and value in PREPROCESS):
         return value
     raise NMFInputError(
         f"{name}={value!r} is not one of {list(PREPROCESS)}; use 'log1p_cp10k' for raw counts "
-        "(each sample scaled to 10,000, then log1p) or None for data already transformed"
+        "(each sample scaled to 10,000, then log1p), 'scale' for measurements such as protein "
+        "levels (each feature shifted to minimum 0 and divided by its standard deviation, per "
+        "dataset) or None for data already transformed"
     )
 
 
@@ -57,23 +72,113 @@ def _negative(name):
     )
 
 
+def _few_rows(name, n):
+    return NMFInputError(
+        f"{name} has {n} sample(s), but preprocess='scale' standardises each feature over the "
+        "dataset's samples and needs at least 2; pass the samples as one batch, or scale them "
+        "yourself and use preprocess=None"
+    )
+
+
+def _divisor(sd):
+    """Standard deviations with 0 / NaN (constant or unobserved features) replaced by 1."""
+    return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
+
+
+def _scale_dense(X, name):
+    X = np.asarray(X)
+    X = X.astype(X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
+    if X.shape[0] < 2:
+        raise _few_rows(name, X.shape[0])
+    seen = ~np.isnan(X).all(axis=0)
+    lo = np.zeros(X.shape[1], dtype=X.dtype)
+    sd = np.ones(X.shape[1])
+    if seen.any():
+        lo[seen] = np.nanmin(X[:, seen], axis=0)
+        sd[seen] = np.nanstd(X[:, seen], axis=0)
+    return ((X - lo) / _divisor(sd).astype(X.dtype)).astype(X.dtype)
+
+
+def _scale_sparse(X, name):
+    X = sp.csc_matrix(X, dtype=np.float32 if X.dtype == np.float32 else np.float64, copy=True)
+    n = X.shape[0]
+    if n < 2:
+        raise _few_rows(name, n)
+    col = np.repeat(np.arange(X.shape[1]), np.diff(X.indptr))
+    zeros = (np.diff(X.indptr) < n) | (np.bincount(col, weights=X.data == 0, minlength=X.shape[1]) > 0)
+    if not zeros.all() or (X.data.size and np.nanmin(X.data) < 0):
+        raise NMFInputError(
+            f"{name} is sparse with a feature whose smallest value is not 0 (a column without "
+            "zeros, or negative entries); preprocess='scale' would shift its zeros and make the "
+            "matrix dense: pass X.toarray()"
+        )
+    nan = np.isnan(X.data)
+    vals = np.where(nan, 0.0, X.data)
+    miss = np.bincount(col, weights=nan, minlength=X.shape[1])
+    s1 = np.bincount(col, weights=vals, minlength=X.shape[1])
+    s2 = np.bincount(col, weights=vals**2, minlength=X.shape[1])
+    cnt = n - miss
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / cnt
+        sd = np.sqrt(np.maximum(s2 / cnt - mean**2, 0.0))
+    X.data = X.data / np.repeat(_divisor(sd), np.diff(X.indptr)).astype(X.dtype)
+    return X.tocsr()
+
+
+def _scale_torch(X, name):
+    import torch
+
+    if X.shape[0] < 2:
+        raise _few_rows(name, X.shape[0])
+    nan = torch.isnan(X)
+    lo = torch.where(nan, torch.full_like(X, float("inf")), X).amin(dim=0)
+    lo = torch.where(torch.isfinite(lo), lo, torch.zeros_like(lo))
+    cnt = (~nan).sum(dim=0).clamp_min(1)
+    mean = X.nansum(dim=0) / cnt
+    var = torch.where(nan, torch.zeros_like(X), (X - mean) ** 2).sum(dim=0) / cnt
+    sd = var.sqrt()
+    sd = torch.where(sd > 0, sd, torch.ones_like(sd))
+    return (X - lo) / sd
+
+
 def apply_preprocess(X, how, name: str = "X"):
     """``X`` transformed by ``how`` (see :data:`PREPROCESS`), in its own container type.
 
     ``"log1p_cp10k"``: each row (sample) scaled to total 10,000 over its observed
-    entries, then ``log1p``; NaN (missing) entries stay NaN, rows of zeros stay zero,
-    sparse stays sparse, DataFrames keep their labels, torch tensors their device.
+    entries, then ``log1p``. ``"scale"``: each column (feature) shifted by its smallest
+    observed value and divided by its standard deviation (over the observed entries of
+    this ``X``; constant or wholly missing features are only shifted), so every feature
+    has minimum 0 and unit spread; at least 2 samples; a sparse ``X`` is only divided
+    (its features' minimum must be 0, else the error says to pass a dense array). In both,
+    NaN (missing) entries stay NaN, sparse stays sparse, DataFrames keep their labels,
+    torch tensors their device and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> apply_preprocess(np.array([[1.0, 5.0], [3.0, np.nan], [5.0, 7.0]]), "scale")
+    array([[0.        , 0.        ],
+           [1.22474487,        nan],
+           [2.44948974, 2.        ]])
     """
     if how is None:
         return X
     if hasattr(X, "iloc"):  # pandas DataFrame
         import pandas as pd
 
-        return pd.DataFrame(_numpy(X.to_numpy(), name), index=X.index, columns=X.columns)
+        arr = X.to_numpy()
+        out = _scale_dense(arr, name) if how == "scale" else _numpy(arr, name)
+        return pd.DataFrame(out, index=X.index, columns=X.columns)
     if type(X).__module__.startswith("torch"):
-        if X.is_sparse or bool((X < 0).any()):
-            raise _negative(name) if not X.is_sparse else NMFInputError(
-                f"{name}: preprocess='log1p_cp10k' takes dense torch tensors; pass X.to_dense()")
+        if X.is_sparse:
+            raise NMFInputError(f"{name}: preprocess={how!r} takes dense torch tensors; pass "
+                                "X.to_dense()")
+        if how == "scale":
+            return _scale_torch(X, name)
+        if bool((X < 0).any()):
+            raise _negative(name)
         tot = X.nansum(dim=1, keepdim=True)
         return (X * (TARGET_SUM / tot.clamp_min(1e-300).where(tot > 0, tot.new_ones(())))).log1p()
+    if how == "scale":
+        return _scale_sparse(X, name) if sp.issparse(X) else _scale_dense(X, name)
     return _numpy(X, name)

@@ -60,7 +60,9 @@ def contrastive_nmf(adata: Any, groupby: str, target: Any, background: Any, n_co
         ``preprocess="log1p_cp10k"`` (each cell scaled to 10,000, then log1p: the
         recommended recipe, with the Frobenius loss and ``(k, alpha)`` from
         :func:`nmfkit.contrastive_path`, which takes the same ``preprocess``); for data
-        already normalised and log-transformed leave it None.
+        already normalised and log-transformed leave it None; for measurements such as
+        protein levels, ``preprocess="scale"`` (each feature shifted to minimum 0 and
+        divided by its standard deviation, in target and background separately).
 
     Returns
     -------
