@@ -7,16 +7,16 @@ bundled (no scaling by hand); NaN entries stay masked for the NMF models. Score:
 
 Methods:
 
-- ``cnmf``: **the point-5 path**. ``ContrastiveNMF(k, preprocess="scale")`` with every
-  other parameter at its default (α = 2, Frobenius, no background programs, 4 restarts,
-  seed s), k label-free: ``contrastive_path(X, Y, alphas=[2.0], n_components=(1, ..., 5),
-  preprocess="scale", random_state=s).choose()`` (the path scanned at the default α; k
-  grows while a component raises the held-out target's explained share by 5 %), seeds
-  s = 0..4. Computed from the rows α = 2 of the full path below (the same split and the
-  same restarts, so the same rows);
-- ``cnmf_choose``: ``(k, α)`` both from ``choose()`` of the full path (α in ALPHAS, k 1-5);
-- ``cnmf_capped``: the proposed ``choose`` fallback (``proposed_choose``): when no stable α
-  reaches ``min_contrast``, α is capped at the default 2;
+- ``cnmf``: **the point-5 path**. ``ContrastiveNMF(k, alpha=α, preprocess="scale")`` with
+  every other parameter at its default (Frobenius, no background programs, 4 restarts,
+  seed s), ``(k, α)`` label-free: ``contrastive_path(X, Y, alphas=ALPHAS,
+  n_components=(1, ..., 5), preprocess="scale", random_state=s).choose()`` (the rule of
+  issue 17 point 4; here no α reaches the contrast line, so the rule's fallback applies:
+  α not past the default 2, with a warning), seeds s = 0..4;
+- ``cnmf_k_at_default_alpha``: k from the rows α = 2 of the same path (a path scanned at
+  the default α only);
+- ``cnmf_uncapped``: ``choose(max_fallback_alpha=inf)``: the fallback before the cap (the
+  largest stable contrast at any α);
 - ``cnmf_none``: the point-5 path with ``preprocess=None`` on the bundled proteins;
 - ``grid``: with ``--grid``, the ARI of ``preprocess="scale"`` over k 1-5 × the path's α
   (seed 0), i.e. the ceiling of the setting chosen with the labels;
@@ -64,16 +64,6 @@ def ari(labels, Z) -> float:
     return float(adjusted_rand_score(labels, KMeans(2, n_init=10, random_state=0).fit_predict(Z)))
 
 
-def proposed_choose(table, default_alpha=2.0):
-    """``choose_setting`` whose fallback (no stable α reaches ``min_contrast``) stops at the
-    default α: past it, on these data, the contrast isolates a few outlier replicates."""
-    from nmfkit.selection._contrastive_path import MIN_CONTRAST, _stable, choose_setting
-
-    first = table[table["n_components"] == table["n_components"].min()]
-    hit = first[_stable(first, 0.9) & (first["contrast"] >= MIN_CONTRAST)]
-    return choose_setting(table if len(hit) else table[table["alpha"] <= default_alpha])
-
-
 def cnmf_label_free(X, Y, labels, seed, preprocess="scale"):
     """``{name: (k, α, ARI)}`` of the label-free rules on one path (module docstring)."""
     import nmfkit
@@ -81,8 +71,8 @@ def cnmf_label_free(X, Y, labels, seed, preprocess="scale"):
     path = nmfkit.contrastive_path(X, Y, alphas=ALPHAS, n_components=(1, 2, 3, 4, 5),
                                    preprocess=preprocess, random_state=seed)
     t = path.table
-    picks = {"cnmf": choose_setting_at(t, 2.0), "cnmf_choose": path.choose(),
-             "cnmf_capped": proposed_choose(t)}
+    picks = {"cnmf": path.choose(), "cnmf_k_at_default_alpha": choose_setting_at(t, 2.0),
+             "cnmf_uncapped": path.choose(max_fallback_alpha=np.inf)}
     out = {}
     for name, (k, a) in picks.items():
         model = nmfkit.ContrastiveNMF(k, alpha=a, preprocess=preprocess, random_state=seed)

@@ -66,6 +66,39 @@ def test_contrast_writes_codes_basis_enrichment_and_plots(pair, tmp_path, capsys
     assert summary["objective"] <= summary["loss_initial"]
 
 
+def test_contrast_auto_chooses_k_and_alpha_without_labels(pair, tmp_path, capsys):
+    """-k auto --alpha auto: the label-free (k, alpha) of contrastive_path (path.tsv, path.png,
+    summary), and its fit separates the target's program cells (t20..t39) from the rest."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    tp, bp = pair
+    out = tmp_path / "auto"
+    rc = main(["contrast", str(tp), str(bp), "-k", "auto", "--alpha", "auto", "--path-ks", "1,2",
+               "--path-alphas", "0.5,1,2,5", "--seed", "0", "--restarts", "2", "--out", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    chosen = summary["chosen_by_path"]
+    assert f"k={chosen['k']}, alpha={chosen['alpha']:g}" in text
+    assert summary["k"] == chosen["k"] and summary["alpha"] == chosen["alpha"]
+    assert chosen["ks"] == [1, 2] and chosen["alphas"] == [0.5, 1.0, 2.0, 5.0]
+    path = pd.read_csv(out / "path.tsv", sep="\t")
+    assert len(path) == 8 and {"contrast", "stability", "target_explained"} <= set(path.columns)
+    assert (out / "path.png").read_bytes()[:8] == PNG_MAGIC
+    W = pd.read_csv(out / "target_codes.tsv", sep="\t", index_col=0)
+    labels = np.repeat([0, 1], 20)
+    pred = KMeans(2, n_init=10, random_state=0).fit_predict(W.to_numpy())
+    assert adjusted_rand_score(labels, pred) >= 0.9
+    # k held, alpha auto: only alpha is scanned
+    out2 = tmp_path / "alpha_only"
+    assert main(["contrast", str(tp), str(bp), "-k", "1", "--alpha", "auto", "--path-alphas",
+                 "1,2", "--seed", "0", "--restarts", "2", "--out", str(out2), "-q"]) == 0
+    s2 = json.loads((out2 / "summary.json").read_text())
+    assert s2["k"] == 1 and s2["chosen_by_path"]["ks"] == [1] and s2["alpha"] in (1.0, 2.0)
+    capsys.readouterr()
+
+
 def test_contrast_with_background_programs(pair, tmp_path, capsys):
     tp, bp = pair
     out = tmp_path / "res"
@@ -98,6 +131,7 @@ def test_contrast_errors_are_one_line_exit_2(pair, tmp_path, capsys):
     assert "--force" in _one_error_line(capsys.readouterr().err)
     assert main(["contrast", str(tp), str(bp), "-k", "2", "--out", str(out), "-q", "--force",
                  "--restarts", "1"]) == 0
+    capsys.readouterr()  # unseeded: a restart that stops at max_iter warns on stderr
     # mismatched features
     other = tmp_path / "other.csv"
     pd.read_csv(bp, sep="\t", index_col=0).iloc[:, :20].to_csv(other)

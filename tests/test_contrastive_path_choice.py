@@ -32,8 +32,16 @@ def test_alpha_is_the_grid_point_nearest_the_crossing():
     # a tie goes to the smaller alpha; the first alpha already above the line is kept
     assert choose_setting(_table((2, 5), [MIN_CONTRAST - .5, MIN_CONTRAST + .5])) == (1, 2.0)
     assert choose_setting(_table((2, 5), [MIN_CONTRAST + .1, MIN_CONTRAST + 1])) == (1, 2.0)
-    # never reaching the line: the largest contrast
-    assert choose_setting(_table((1, 2, 5), [0.5, 2.0, 1.9])) == (1, 2.0)
+    # never reaching the line: the largest contrast, not past the default alpha 2, warned
+    with pytest.warns(UserWarning, match="no decisive"):
+        assert choose_setting(_table((1, 2, 5), [0.5, 2.0, 1.9])) == (1, 2.0)
+    with pytest.warns(UserWarning, match="alpha <= 2"):  # the mice: 2.1 at alpha 3 is not taken
+        assert choose_setting(_table((0.5, 1, 2, 3, 5), [0.3, 0.8, 1.6, 2.1, 1.9])) == (1, 2.0)
+    with pytest.warns(UserWarning):
+        assert choose_setting(_table((0.5, 1, 2, 3, 5), [0.3, 0.8, 1.6, 2.1, 1.9]),
+                              max_fallback_alpha=10) == (1, 3.0)
+    with pytest.warns(UserWarning):  # a scan above the cap only: its largest contrast
+        assert choose_setting(_table((3, 5), [1.0, 2.0])) == (1, 5.0)
     # unstable alphas do not count: the crossing among the stable ones
     t = _table(alphas, [0.08, 0.23, 1.61, 2.58, 3.31, 3.93, 4.57],
                stability=[1, 1, 1, 1, 0.5, 1, 1])
