@@ -76,7 +76,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     model.add_argument("--preprocess", choices=_PREPROCESS_CHOICES, default="none",
                        help="transform both files first: log1p_cp10k (raw counts: each sample "
                             "scaled to 10,000, then log1p; recommended for single-cell counts "
-                            "with the frobenius loss) or none (default)")
+                            "with the frobenius loss), scale (measurements such as protein "
+                            "levels: each feature shifted to minimum 0 and divided by its "
+                            "standard deviation, in each file separately) or none (default)")
     model.add_argument("--path-ks", type=_int_list, default=(1, 2), metavar="K1,K2,..",
                        help="the k scanned for -k auto (default: 1,2)")
     model.add_argument("--path-alphas", type=_float_list, default=(0.5, 1, 2, 3, 5, 10, 20),
