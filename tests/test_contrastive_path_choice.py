@@ -120,7 +120,8 @@ def test_splits_are_disjoint_folds_and_pooled():
     """n_splits held-out parts are disjoint (5 x 0.2 = each sample held out once), the
     first is the single split of n_splits=1; too many splits name the fix."""
     from nmfkit.exceptions import NMFInputError
-    from nmfkit.selection._contrastive_path import _folds, _pool
+    from nmfkit.selection._contrastive_path_fit import folds as _folds
+    from nmfkit.selection._contrastive_path_fit import pool as _pool
 
     folds = _folds(50, 0.2, 5, np.random.default_rng(0), "X_target")
     held = np.concatenate([t for _, t in folds])

@@ -63,10 +63,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._validation import check_positive_int
-from ..backends import get_namespace
 from ..backends._random import check_random_state
 from ..exceptions import NMFInputError
-from ._contrastive_path_fit import PathData, PathOptions, basis_stability, fit_setting, score_row
+from ._contrastive_path_fit import (PathData, PathOptions, basis_stability, fit_setting, rows_of,
+                                   score_row)
+from ._contrastive_path_fit import folds as split_folds
+from ._contrastive_path_fit import pool as pool_rows
 
 __all__ = ["ContrastivePathResult", "contrastive_path", "basis_stability", "choose_setting",
            "MIN_CONTRAST"]
@@ -129,7 +131,8 @@ class ContrastivePathResult:
         overwrite : bool, default=False
             Replace existing files at ``save``.
         **choose_kw
-            ``min_contrast``, ``min_stability``, ``min_gain`` of :meth:`choose`.
+            ``min_contrast``, ``min_stability``, ``min_gain``, ``max_fallback_alpha`` of
+            :meth:`choose`.
 
         Returns
         -------
@@ -240,41 +243,6 @@ def choose_setting(table, *, min_contrast: float = MIN_CONTRAST, min_stability: 
             break
         k = nxt
     return k, alpha
-
-
-def _folds(n: int, test_size: float, n_splits: int, rng: np.random.Generator, name: str):
-    """``n_splits`` (fit, held-out) index pairs with disjoint held-out parts of one
-    permutation (the first is the single split of ``n_splits=1``)."""
-    perm = rng.permutation(n)
-    n_test = min(max(int(round(n * test_size)), 1), n - 1)
-    if n_splits * n_test > n:
-        raise NMFInputError(
-            f"n_splits={n_splits} held-out parts of {n_test} samples (test_size={test_size:g}) "
-            f"do not fit in the {n} samples of {name}; lower n_splits or test_size")
-    return [(np.sort(np.r_[perm[:s * n_test], perm[(s + 1) * n_test:]]),
-             np.sort(perm[s * n_test:(s + 1) * n_test])) for s in range(n_splits)]
-
-
-def _pool(rows: list) -> dict:
-    """One table row from the rows of every split: explained shares, stability, objective
-    and enrichments averaged (``contrast`` from the averaged shares), counts summed."""
-    if len(rows) == 1:
-        return rows[0]
-    out = dict(rows[0])
-    for key in ("target_explained", "background_explained", "stability", "objective",
-                "min_enrichment", "max_enrichment"):
-        out[key] = float(np.mean([r[key] for r in rows]))
-    for key in ("n_valid", "n_converged"):
-        out[key] = int(sum(r[key] for r in rows))
-    te, be = out["target_explained"], out["background_explained"]
-    out["contrast"] = float(np.log2(max(te, 1e-6) / max(be, 1e-6)))
-    return out
-
-
-def _rows(X, idx):
-    if hasattr(X, "iloc"):
-        return X.iloc[idx]
-    return get_namespace(X).take(X, idx, axis=0)
 
 
 def contrastive_path(X_target, X_background,
@@ -390,14 +358,14 @@ def contrastive_path(X_target, X_background,
     if nX < 2 or nY < 2:
         raise NMFInputError("contrastive_path needs at least 2 samples in each dataset to hold some out")
     check_positive_int(n_splits, "n_splits")
-    folds = [_folds(n, test_size, n_splits, rng, name) for n, name in ((nX, "X_target"),
+    folds = [split_folds(n, test_size, n_splits, rng, name) for n, name in ((nX, "X_target"),
                                                                        (nY, "X_background"))]
     seeds = None
     ns = check_n_shared(n_background_components)
     per_fold = []
     for (fx, tx), (fy, ty) in zip(*folds):
-        Xf, Xt, Yf, Yt = (_rows(X_target, fx), _rows(X_target, tx), _rows(X_background, fy),
-                          _rows(X_background, ty))
+        Xf, Xt, Yf, Yt = (rows_of(X_target, fx), rows_of(X_target, tx), rows_of(X_background, fy),
+                          rows_of(X_background, ty))
         dX, dY = check_pair(Xf, Yf, allow_nan=handle_missing == "mask")
         if seeds is None:
             seeds = rng.integers(0, 2**31 - 1, size=n_restarts)
@@ -412,7 +380,7 @@ def contrastive_path(X_target, X_background,
         per_fold.append({(k, a): (fit := fit_setting(data, k, a, seeds, opts),
                                   score_row(fit, data, opts, {"n_components": k, "alpha": a}))
                          for k in ks for a in alphas})
-    rows = [_pool([f[key][1] for f in per_fold]) for key in per_fold[0]]
+    rows = [pool_rows([f[key][1] for f in per_fold]) for key in per_fold[0]]
     bases = {key: per_fold[0][key][0].bases for key in per_fold[0]}
     table = pd.DataFrame(rows)
     first = table.groupby("n_components")["target_explained"].transform("first")

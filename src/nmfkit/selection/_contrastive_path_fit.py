@@ -18,9 +18,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..backends import to_numpy
+from ..backends import get_namespace, to_numpy
 from .._matching import match_cosine
-from ..exceptions import ConvergenceWarning
+from ..exceptions import ConvergenceWarning, NMFInputError
 from ..losses import Penalty, beta_divergence
 
 
@@ -149,3 +149,38 @@ def score_row(fit, data, o, row: dict) -> dict:
         "min_enrichment": float(np.min(enr)), "max_enrichment": float(np.max(enr)),
         "n_valid": fit.n_valid, "n_converged": fit.n_converged,
     }
+
+
+def folds(n: int, test_size: float, n_splits: int, rng: np.random.Generator, name: str):
+    """``n_splits`` (fit, held-out) index pairs with disjoint held-out parts of one
+    permutation (the first is the single split of ``n_splits=1``)."""
+    perm = rng.permutation(n)
+    n_test = min(max(int(round(n * test_size)), 1), n - 1)
+    if n_splits * n_test > n:
+        raise NMFInputError(
+            f"n_splits={n_splits} held-out parts of {n_test} samples (test_size={test_size:g}) "
+            f"do not fit in the {n} samples of {name}; lower n_splits or test_size")
+    return [(np.sort(np.r_[perm[:s * n_test], perm[(s + 1) * n_test:]]),
+             np.sort(perm[s * n_test:(s + 1) * n_test])) for s in range(n_splits)]
+
+
+def pool(rows: list) -> dict:
+    """One table row from the rows of every split: explained shares, stability, objective
+    and enrichments averaged (``contrast`` from the averaged shares), counts summed."""
+    if len(rows) == 1:
+        return rows[0]
+    out = dict(rows[0])
+    for key in ("target_explained", "background_explained", "stability", "objective",
+                "min_enrichment", "max_enrichment"):
+        out[key] = float(np.mean([r[key] for r in rows]))
+    for key in ("n_valid", "n_converged"):
+        out[key] = int(sum(r[key] for r in rows))
+    te, be = out["target_explained"], out["background_explained"]
+    out["contrast"] = float(np.log2(max(te, 1e-6) / max(be, 1e-6)))
+    return out
+
+
+def rows_of(X, idx):
+    if hasattr(X, "iloc"):
+        return X.iloc[idx]
+    return get_namespace(X).take(X, idx, axis=0)
