@@ -204,3 +204,29 @@ def test_numba_kernel_matches_numpy_path(weights):
     for key in ("W", "H"):
         np.testing.assert_allclose(states[0][key], states[1][key], rtol=1e-7, atol=1e-12)
     np.testing.assert_allclose(values[0], values[1], rtol=1e-10)
+
+
+@pytest.mark.skipif(not numba_available(), reason="numba not installed")
+@pytest.mark.parametrize("sparse", [False, True])
+def test_numba_rows_in_parallel_give_the_serial_result(monkeypatch, sparse):
+    """The parallel driver (prange over rows) equals the serial one (rows are independent;
+    to 1e-12, not bit for bit: the row function compiled inside the parallel driver may
+    contract multiply-adds differently); both are compiled functions of their own (a shared
+    cache entry once made the 'parallel' sweep the serial code)."""
+    from nmfkit.solvers import _beta_cd_numba
+
+    assert _beta_cd_numba._sweep_parallel is not _beta_cd_numba._sweep_serial
+    X = _counts(3, 60, 40, 3, zeros=0.5)
+    X = sp.csr_matrix(X) if sparse else X
+    b = get_namespace(X)
+    rng = np.random.default_rng(0)
+    start = {"W": rng.random((1, 60, 3)) + 0.1, "H": rng.random((1, 3, 40)) + 0.1}
+    out = []
+    for threshold in (10**12, 0):  # serial, then every row in parallel threads
+        monkeypatch.setattr(_beta_cd_numba, "PARALLEL_SIZE", threshold)
+        state = {k: v.copy() for k, v in start.items()}
+        step = BetaCDStep([Term(Target(X, None, b), 1.5)], b, kernel="numba")
+        losses = [float(step(state, np.arange(1), True)[0]) for _ in range(6)]
+        out.append((state, losses))
+    np.testing.assert_allclose(out[0][0]["W"], out[1][0]["W"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-13)

@@ -99,79 +99,91 @@ def _rise(x, w, y, bj, a0, a, beta, l1, l2):
     return r
 
 
-def _sweep_rows(X, indptr, indices, data, sparse, W, A, B, beta, l1, l2, inner, want_loss, out):
+@njit(cache=True)
+def _beta_row(i, X, indptr, indices, data, sparse, W, A, B, beta, l1, l2, inner, want_loss, out):
+    """Coordinate descent on row ``i`` of ``A`` (and its share of the divergence in ``out[i]``)."""
     m, k = A.shape
     n = B.shape[1]
-    for i in prange(m):
-        if sparse:
-            x = np.zeros(n)
-            for p in range(indptr[i], indptr[i + 1]):
-                x[indices[p]] = data[p]
-        else:
-            x = X[i]
-        w = W[i] if W.shape[0] == m else W[0]
-        Ai = A[i]
-        y = np.zeros(n)
-        for c in range(k):
-            for f in range(n):
-                y[f] += Ai[c] * B[c, f]
-        q = np.empty(n)
+    if sparse:
+        x = np.zeros(n)
+        for p in range(indptr[i], indptr[i + 1]):
+            x[indices[p]] = data[p]
+    else:
+        x = X[i]
+    w = W[i] if W.shape[0] == m else W[0]
+    Ai = A[i]
+    y = np.zeros(n)
+    for c in range(k):
         for f in range(n):
-            q[f] = max(y[f], EPSILON) ** (beta - 2.0)
-        for j in range(k):
-            bj = B[j]
-            a0 = Ai[j]
-            a = a0
-            P0 = 0.0
-            N0 = 0.0
-            moved = False
-            for t in range(inner):
-                if moved:
-                    _powers(x, w, y, q, bj, beta)
-                P, N, h = _derivs(x, w, y, q, bj, beta)
-                if t == 0:
-                    P0, N0 = P, N
-                g = P + l1 + l2 * a - N
-                h += l2
-                if h > 0:
-                    new = max(a - g / h, 0.0)
-                else:
-                    new = 0.0 if g > 0 else a
-                moved = new != a
-                if moved:
-                    _move(y, Ai, B, j, a, new)
-                a = new
-            if a == a0:  # no move (e.g. held at 0): nothing changed, q still holds
-                continue
-            P, N, low = _powers(x, w, y, q, bj, beta)
+            y[f] += Ai[c] * B[c, f]
+    q = np.empty(n)
+    for f in range(n):
+        q[f] = max(y[f], EPSILON) ** (beta - 2.0)
+    for j in range(k):
+        bj = B[j]
+        a0 = Ai[j]
+        a = a0
+        P0 = 0.0
+        N0 = 0.0
+        moved = False
+        for t in range(inner):
+            if moved:
+                _powers(x, w, y, q, bj, beta)
+            P, N, h = _derivs(x, w, y, q, bj, beta)
+            if t == 0:
+                P0, N0 = P, N
             g = P + l1 + l2 * a - N
-            g0 = P0 + l1 + l2 * a0 - N0
-            ok = (a <= a0 and g >= 0) or (a >= a0 and g <= 0) or (a < a0 and g + g0 >= 0)
-            if ok and low >= EPSILON:
-                continue
-            if _rise(x, w, y, bj, a0, a, beta, l1, l2) <= 0:
-                continue
-            den = P0 + l1 + l2 * a0
-            alt = a0 * N0 / den if den > 0 else a0
-            _move(y, Ai, B, j, a, alt)
-            if not _rise(x, w, y, bj, a0, alt, beta, l1, l2) <= 0:
-                _move(y, Ai, B, j, alt, a0)
-            _powers(x, w, y, q, bj, beta)
-        if want_loss:
-            s = 0.0
-            for f in range(n):
-                yy = 0.0
-                for c in range(k):
-                    yy += Ai[c] * B[c, f]
-                yy = max(yy, 0.0)
-                gp = yy ** (beta - 1.0)
-                xb = x[f] ** beta if x[f] > 0 else 0.0
-                s += w[f] * (xb + (beta - 1.0) * yy * gp - beta * x[f] * gp) / (beta * (beta - 1.0))
-            out[i] = s
+            h += l2
+            if h > 0:
+                new = max(a - g / h, 0.0)
+            else:
+                new = 0.0 if g > 0 else a
+            moved = new != a
+            if moved:
+                _move(y, Ai, B, j, a, new)
+            a = new
+        if a == a0:  # no move (e.g. held at 0): nothing changed, q still holds
+            continue
+        P, N, low = _powers(x, w, y, q, bj, beta)
+        g = P + l1 + l2 * a - N
+        g0 = P0 + l1 + l2 * a0 - N0
+        ok = (a <= a0 and g >= 0) or (a >= a0 and g <= 0) or (a < a0 and g + g0 >= 0)
+        if ok and low >= EPSILON:
+            continue
+        if _rise(x, w, y, bj, a0, a, beta, l1, l2) <= 0:
+            continue
+        den = P0 + l1 + l2 * a0
+        alt = a0 * N0 / den if den > 0 else a0
+        _move(y, Ai, B, j, a, alt)
+        if not _rise(x, w, y, bj, a0, alt, beta, l1, l2) <= 0:
+            _move(y, Ai, B, j, alt, a0)
+        _powers(x, w, y, q, bj, beta)
+    if want_loss:
+        s = 0.0
+        for f in range(n):
+            yy = 0.0
+            for c in range(k):
+                yy += Ai[c] * B[c, f]
+            yy = max(yy, 0.0)
+            gp = yy ** (beta - 1.0)
+            xb = x[f] ** beta if x[f] > 0 else 0.0
+            s += w[f] * (xb + (beta - 1.0) * yy * gp - beta * x[f] * gp) / (beta * (beta - 1.0))
+        out[i] = s
 
 
-_sweep_serial = njit(cache=True)(_sweep_rows)
-_sweep_parallel = njit(cache=True, parallel=True)(_sweep_rows)
+# Two drivers, not one function compiled twice: numba's on-disk cache keys a compiled
+# function by its Python function, so ``njit(parallel=True)`` and ``njit()`` of one function
+# shared a cache entry and the "parallel" sweep could load the serial code.
+@njit(cache=True)
+def _sweep_serial(X, indptr, indices, data, sparse, W, A, B, beta, l1, l2, inner, want_loss, out):
+    for i in range(A.shape[0]):
+        _beta_row(i, X, indptr, indices, data, sparse, W, A, B, beta, l1, l2, inner, want_loss, out)
+
+
+@njit(cache=True, parallel=True)
+def _sweep_parallel(X, indptr, indices, data, sparse, W, A, B, beta, l1, l2, inner, want_loss, out):
+    for i in prange(A.shape[0]):
+        _beta_row(i, X, indptr, indices, data, sparse, W, A, B, beta, l1, l2, inner, want_loss, out)
 
 #: Entries (m × n) from which rows run in parallel threads.
 PARALLEL_SIZE = 1 << 17

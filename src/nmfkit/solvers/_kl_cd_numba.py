@@ -125,50 +125,60 @@ def _row(xw, y, a_row, G, s, l1, l2, inner):
             pa0, pa, pnmu, pj = a0, a, nmu, j
 
 
-def _sweep_rows(indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part):
-    """Every row: gather its columns of ``B`` and ``y = (A B)`` at its entries, run
+@njit(cache=True, fastmath=True)
+def _sweep_row(i, indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part):
+    """Row ``i``: gather its columns of ``B`` and ``y = (A B)`` at its entries, run
     :func:`_row`, and leave in ``part[i]`` its share of the divergence after the sweep,
     ``Σ xw log(x / y) + Σ_j A_ij S_ij`` (the caller subtracts ``Σ xw``)."""
     k = A.shape[1]
-    shared = S.shape[0] == 1  # no weights: one row of sums for every row
-    for i in prange(A.shape[0]):
-        lo, hi = indptr[i], indptr[i + 1]
-        L = hi - lo
-        G = np.empty((k, L), dtype=Bt.dtype)
-        y = np.empty(L, dtype=Bt.dtype)
-        for p in range(L):
-            c = cols[lo + p]
-            acc = 0.0
-            for j in range(k):
-                g = Bt[c, j]
-                G[j, p] = g
-                acc += A[i, j] * g
-            y[p] = acc
-        s = S[0] if shared else S[i]
-        _row(xw[lo:hi], y, A[i], G, s, l1, l2, inner)
-        out = 0.0
-        for p in range(L):
-            out += xw[lo + p] * np.log(max(x[lo + p] / max(y[p], EPSILON), 1e-38))
+    lo, hi = indptr[i], indptr[i + 1]
+    L = hi - lo
+    G = np.empty((k, L), dtype=Bt.dtype)
+    y = np.empty(L, dtype=Bt.dtype)
+    for p in range(L):
+        c = cols[lo + p]
+        acc = 0.0
         for j in range(k):
-            out += A[i, j] * s[j]
-        part[i] = out
+            g = Bt[c, j]
+            G[j, p] = g
+            acc += A[i, j] * g
+        y[p] = acc
+    s = S[0] if S.shape[0] == 1 else S[i]  # no weights: one row of sums for every row
+    _row(xw[lo:hi], y, A[i], G, s, l1, l2, inner)
+    out = 0.0
+    for p in range(L):
+        out += xw[lo + p] * np.log(max(x[lo + p] / max(y[p], EPSILON), 1e-38))
+    for j in range(k):
+        out += A[i, j] * s[j]
+    part[i] = out
 
 
-_sweep_serial = njit(cache=True, fastmath=True)(_sweep_rows)
-_sweep_parallel = njit(cache=True, fastmath=True, parallel=True)(_sweep_rows)
+# Two drivers, not one function compiled twice: numba's on-disk cache keys a compiled
+# function by its Python function, so ``njit(parallel=True)`` and ``njit()`` of the same
+# function shared one cache entry and the "parallel" sweep loaded the serial code (measured:
+# CPU time = wall time on an idle 2-core machine until they were split).
+@njit(cache=True)
+def _sweep_serial(indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part):
+    for i in range(A.shape[0]):
+        _sweep_row(i, indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part)
+
+
+@njit(cache=True, parallel=True)
+def _sweep_parallel(indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part):
+    for i in prange(A.shape[0]):
+        _sweep_row(i, indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part)
+
 
 #: Work of a sweep (stored entries × components) from which the rows run in parallel
 #: threads (``prange``; the results are the same: rows are independent and their shares
-#: of the loss are summed in order). Below it one thread: a parallel region costs more
-#: than a small sweep. With ``y`` and the loss formed inside the kernel little NumPy work
-#: runs between sweeps, so the OpenMP threads' spinning after a region does not slow it:
-#: on the loaded 2-core machine (load 6-9) serial and parallel sweeps cost the same CPU
-#: time (mouse10k 7,548 x 1,000 at k = 8: 7.7 / 7.6 s for 10 restarts; pbmc68k 700 x 765,
-#: 174,400 stored entries, k = 10: 8.0 / 8.0 ms per iteration), and an idle machine's
-#: second core shortens the sweeps (``benchmarks/bench_kl_cd.py``, BENCHMARKS.md). The
-#: threshold was 200,000 entries regardless of k, which left pbmc68k (1.7 M entry ×
-#: component updates per sweep at k = 10) on one thread.
-PARALLEL_WORK = 500_000
+#: of the loss are summed in order). Measured (30 outer iterations of ``KLCDStep``, k = 10,
+#: idle 2-core machine / the same with one busy process beside it), serial → parallel ms
+#: per iteration: pbmc68k 700 × 765 (1.7 M entry × component updates per sweep) 8.2 → 6.8
+#: idle, 8.0 → 9.7 loaded; mouse10k 9,999 × 715 (6.9 M) 34.4 → 19–25 idle, 35.6 → 38.7
+#: loaded: the second core pays off on an idle machine for large sweeps and costs 10–20 %
+#: when another process holds it (the waiting thread spins). Hence the threshold: above
+#: 2 M updates the idle gain (≥ 1.4×) outweighs the loaded loss (≤ 1.1×).
+PARALLEL_WORK = 2_000_000
 
 
 def stored_entries(tgt):
