@@ -20,18 +20,18 @@ Printed per case:
     python benchmarks/bench_kl_cd.py --quick          # small subsets, a minute
     python benchmarks/bench_kl_cd.py                  # mouse10k, pbmc68k, newsgroups10; k=10, 20
 
-Measured (2-core machine shared with other jobs, load 7-9; ratios side by side in one
-process). ``--budget 10 --methods mu,mu+extrap,cd-numba+ex``: time of ``cd-numba+ex``
-to scikit-learn's 200-iteration objective / scikit-learn's time: mouse10k 0.024
-(k=10), 0.013 (k=20); pbmc68k 0.074, 0.037; newsgroups10 0.032, 0.019 (nmfkit MU:
-0.09-0.18 where it got there within 10 s). ``--budget 70 --no-sklearn --names
-mouse10k,pbmc68k --methods mu,cd-numba+ex``: time to within 1e-4 of the best objective
-/ MU's time: mouse10k k=10 0.076 (4.4 s against 58 s), pbmc68k k=10 < 0.008 and
-k=20 < 0.014 (MU not there in 70 s); mouse10k k=20 < 0.19 (MU not there in 70 s).
-Rerun on the idle machine (load 1.3-2.9), ``--budget 5 --ks 10 --methods
-mu,cd-numba+ex``: CD / scikit-learn 0.023 (mouse10k), 0.062 (pbmc68k), 0.026
-(newsgroups10): the same picture. mu+extrap stalls on
-these count data (zeros MU cannot leave).
+Measured on the idle 2-core machine (load ~1, 2026-11-30), ``--budget 10 --methods
+mu,mu+extrap,cd-numba+ex --plot benchmarks/figures/kl_cd_objective_vs_time`` (the KL
+kernel then ran serial everywhere: see ``_kl_cd_numba.PARALLEL_WORK``): time of
+``cd-numba+ex`` to scikit-learn's 200-iteration objective / scikit-learn's time: mouse10k
+0.023 (k=10), 0.015 (k=20); pbmc68k 0.066, 0.038; newsgroups10 0.027, 0.020 (nmfkit MU
+0.09-0.16 where it got there within 10 s). Time to within 1e-4 of the best objective /
+MU's time, one thread each (``OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1``, ``--no-sklearn
+--methods mu,cd-numba+ex --budget 200`` or ``--budget 100 --mu-budget 450``): newsgroups10
+k=10 < 0.081, k=20 < 0.051, mouse10k k=20 < 0.049 (MU not there within its budget);
+mouse10k k=10 from start seed 0: not reached (CD with extrapolation converges in 5 s to a
+stationary point 7e-4 above the one MU reaches after 155 s; ``--seeds`` runs other starts).
+mu+extrap stalls on these count data (zeros MU cannot leave).
 """
 
 from __future__ import annotations
@@ -114,13 +114,13 @@ def _methods(t, b, objective):
     return out
 
 
-def run_case(name, k, budget, at, quick, methods=None, sklearn=True, mu_budget=None):
+def run_case(name, k, budget, at, quick, methods=None, sklearn=True, mu_budget=None, seed=0):
     X = _data(name, quick)
     b = get_namespace(X)
     t = Term(Target(X, None, b), 1.0)
     objective = objective_fn([t], b)
-    W0, H0 = _start(X, k)
-    print(f"\n== {name} {X.shape[0]}x{X.shape[1]} nnz={X.nnz} k={k}")
+    W0, H0 = _start(X, k, seed)
+    print(f"\n== {name} {X.shape[0]}x{X.shape[1]} nnz={X.nnz} k={k} start seed {seed}")
     t_sk, f_sk = _sklearn(X, W0, H0, objective) if sklearn else (np.nan, -np.inf)
     print(f"sklearn mu 200 iterations: {t_sk:.2f} s, objective {f_sk:.6e}")
     traces = {}
@@ -182,6 +182,7 @@ def main(argv=None):
     p.add_argument("--mu-budget", type=float, default=None,
                    help="seconds of steps for nmfkit MU (the reference of the 1e-4 ratio) if "
                         "longer than --budget: MU may need 10x the time CD needs")
+    p.add_argument("--seeds", default="0", help="start seeds, e.g. 0,1,2 (one case per seed)")
     p.add_argument("--no-sklearn", action="store_true",
                    help="skip the scikit-learn reference (long runs of the other columns)")
     p.add_argument("--names", default="mouse10k,pbmc68k,newsgroups10", help="data sets")
@@ -193,8 +194,9 @@ def main(argv=None):
     print(f"load: {os.getloadavg()} on {os.cpu_count()} cores")
     budget = args.budget or (8.0 if args.quick else 60.0)
     at = (2.0,) if args.quick else (2.0, 10.0)
-    cases = [run_case(name, k, budget, at, args.quick, methods, not args.no_sklearn, args.mu_budget)
-             for name in names for k in ks]
+    seeds = [int(v) for v in args.seeds.split(",")]
+    cases = [run_case(name, k, budget, at, args.quick, methods, not args.no_sklearn, args.mu_budget,
+                      seed) for name in names for k in ks for seed in seeds]
     if args.plot:
         plot(cases, args.plot)
 
