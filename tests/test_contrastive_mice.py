@@ -81,6 +81,25 @@ def test_estimator_scale_equals_fit_on_prescaled_data():
     np.testing.assert_allclose(np.asarray(a.target_codes_), np.asarray(b.target_codes_), atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")  # 40 iterations
+def test_scale_transform_uses_the_fitted_statistics():
+    """transform puts new samples in the units of the fit (the fitted target's shift and
+    divisor): a sample's codes do not depend on its batch, one sample works, and the codes
+    equal those of the target scaled by hand on the same basis."""
+    X, Y, _ = _mice()
+    model = nmfkit.ContrastiveNMF(2, preprocess="scale", n_restarts=1, max_iter=40,
+                                  random_state=0).fit(X, Y)
+    full = np.asarray(model.transform(X))
+    np.testing.assert_allclose(np.asarray(model.transform(X.iloc[:10])), full[:10], rtol=1e-9,
+                               atol=1e-12)
+    np.testing.assert_allclose(np.asarray(model.transform(X.iloc[[5]])), full[[5]], rtol=1e-9,
+                               atol=1e-12)
+    ref = nmfkit.ContrastiveNMF(2, n_restarts=1, max_iter=40, random_state=0)
+    ref.fit(apply_preprocess(X, "scale"), apply_preprocess(Y, "scale"))
+    np.testing.assert_allclose(full, np.asarray(ref.transform(apply_preprocess(X, "scale"))),
+                               rtol=1e-8, atol=1e-10)
+
+
 @pytest.mark.slow
 def test_point5_scale_and_label_free_choice_find_genotype():
     """ContrastiveNMF's defaults (Frobenius, no background programs) + preprocess="scale" +

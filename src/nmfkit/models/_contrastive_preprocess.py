@@ -85,23 +85,35 @@ def _divisor(sd):
     return np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
 
 
-def _scale_dense(X, name):
+def _scale_dense(X, name, stats=None):
     X = np.asarray(X)
     X = X.astype(X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
-    if X.shape[0] < 2:
-        raise _few_rows(name, X.shape[0])
-    seen = ~np.isnan(X).all(axis=0)
-    lo = np.zeros(X.shape[1], dtype=X.dtype)
-    sd = np.ones(X.shape[1])
-    if seen.any():
-        lo[seen] = np.nanmin(X[:, seen], axis=0)
-        sd[seen] = np.nanstd(X[:, seen], axis=0)
-    return ((X - lo) / _divisor(sd).astype(X.dtype)).astype(X.dtype)
+    if stats is None:
+        if X.shape[0] < 2:
+            raise _few_rows(name, X.shape[0])
+        seen = ~np.isnan(X).all(axis=0)
+        lo = np.zeros(X.shape[1])
+        sd = np.ones(X.shape[1])
+        if seen.any():
+            lo[seen] = np.nanmin(X[:, seen], axis=0)
+            sd[seen] = np.nanstd(X[:, seen], axis=0)
+        stats = (lo, _divisor(sd))
+    lo, div = stats
+    return ((X - lo.astype(X.dtype)) / div.astype(X.dtype)).astype(X.dtype), stats
 
 
-def _scale_sparse(X, name):
+def _scale_sparse(X, name, stats=None):
     X = sp.csc_matrix(X, dtype=np.float32 if X.dtype == np.float32 else np.float64, copy=True)
     n = X.shape[0]
+    if stats is not None:
+        lo, div = stats
+        if np.any(lo != 0):
+            raise NMFInputError(
+                f"{name} is sparse, but the fitted preprocess='scale' shifts some features (their "
+                "smallest value in the fitted target was not 0), which would make it dense: pass "
+                "X.toarray()")
+        X.data = X.data / np.repeat(div, np.diff(X.indptr)).astype(X.dtype)
+        return X.tocsr(), stats
     if n < 2:
         raise _few_rows(name, n)
     col = np.repeat(np.arange(X.shape[1]), np.diff(X.indptr))
@@ -121,13 +133,17 @@ def _scale_sparse(X, name):
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / cnt
         sd = np.sqrt(np.maximum(s2 / cnt - mean**2, 0.0))
-    X.data = X.data / np.repeat(_divisor(sd), np.diff(X.indptr)).astype(X.dtype)
-    return X.tocsr()
+    div = _divisor(sd)
+    X.data = X.data / np.repeat(div, np.diff(X.indptr)).astype(X.dtype)
+    return X.tocsr(), (np.zeros(X.shape[1]), div)
 
 
-def _scale_torch(X, name):
+def _scale_torch(X, name, stats=None):
     import torch
 
+    if stats is not None:
+        lo, div = (torch.as_tensor(v, dtype=X.dtype, device=X.device) for v in stats)
+        return (X - lo) / div, stats
     if X.shape[0] < 2:
         raise _few_rows(name, X.shape[0])
     nan = torch.isnan(X)
@@ -138,10 +154,11 @@ def _scale_torch(X, name):
     var = torch.where(nan, torch.zeros_like(X), (X - mean) ** 2).sum(dim=0) / cnt
     sd = var.sqrt()
     sd = torch.where(sd > 0, sd, torch.ones_like(sd))
-    return (X - lo) / sd
+    stats = (lo.detach().cpu().double().numpy(), sd.detach().cpu().double().numpy())
+    return (X - lo) / sd, stats
 
 
-def apply_preprocess(X, how, name: str = "X"):
+def apply_preprocess(X, how, name: str = "X", stats=None, return_stats: bool = False):
     """``X`` transformed by ``how`` (see :data:`PREPROCESS`), in its own container type.
 
     ``"log1p_cp10k"``: each row (sample) scaled to total 10,000 over its observed
@@ -153,6 +170,11 @@ def apply_preprocess(X, how, name: str = "X"):
     NaN (missing) entries stay NaN, sparse stays sparse, DataFrames keep their labels,
     torch tensors their device and dtype.
 
+    ``stats``: for "scale", the ``(shift, divisor)`` of every feature to use instead of
+    ``X``'s own (what :meth:`ContrastiveNMF.transform` applies: the fitted target's, so new
+    samples are put in the units of the fit; any number of samples); ``return_stats``:
+    return ``(X, stats)`` (``stats`` None for the other values of ``how``).
+
     Examples
     --------
     >>> import numpy as np
@@ -161,24 +183,29 @@ def apply_preprocess(X, how, name: str = "X"):
            [1.22474487,        nan],
            [2.44948974, 2.        ]])
     """
+    out, used = _apply(X, how, name, stats)
+    return (out, used) if return_stats else out
+
+
+def _apply(X, how, name, stats):
     if how is None:
-        return X
+        return X, None
     if hasattr(X, "iloc"):  # pandas DataFrame
         import pandas as pd
 
         arr = X.to_numpy()
-        out = _scale_dense(arr, name) if how == "scale" else _numpy(arr, name)
-        return pd.DataFrame(out, index=X.index, columns=X.columns)
+        out, used = _scale_dense(arr, name, stats) if how == "scale" else (_numpy(arr, name), None)
+        return pd.DataFrame(out, index=X.index, columns=X.columns), used
     if type(X).__module__.startswith("torch"):
         if X.is_sparse:
             raise NMFInputError(f"{name}: preprocess={how!r} takes dense torch tensors; pass "
                                 "X.to_dense()")
         if how == "scale":
-            return _scale_torch(X, name)
+            return _scale_torch(X, name, stats)
         if bool((X < 0).any()):
             raise _negative(name)
         tot = X.nansum(dim=1, keepdim=True)
-        return (X * (TARGET_SUM / tot.clamp_min(1e-300).where(tot > 0, tot.new_ones(())))).log1p()
+        return (X * (TARGET_SUM / tot.clamp_min(1e-300).where(tot > 0, tot.new_ones(())))).log1p(), None
     if how == "scale":
-        return _scale_sparse(X, name) if sp.issparse(X) else _scale_dense(X, name)
-    return _numpy(X, name)
+        return _scale_sparse(X, name, stats) if sp.issparse(X) else _scale_dense(X, name, stats)
+    return _numpy(X, name), None

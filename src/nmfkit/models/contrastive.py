@@ -335,7 +335,8 @@ class ContrastiveNMF(FactorModel):
     def _fit_result(self, X_target, X_background, *, callback=None, labels=False):
         p = self._validate_params()
         self._set_features(X_target)
-        X_target = apply_preprocess(X_target, p["preprocess"], "X_target")
+        X_target, self._preprocess_stats = apply_preprocess(X_target, p["preprocess"], "X_target",
+                                                            return_stats=True)
         X_background = apply_preprocess(X_background, p["preprocess"], "X_background")
         dX, dY = check_pair(X_target, X_background, allow_nan=self.handle_missing == "mask")
         options = PairOptions(alpha=p["alpha"], beta=p["loss"], n_restarts=self.n_restarts,
@@ -375,10 +376,14 @@ class ContrastiveNMF(FactorModel):
         An exact non-negative least-squares projection for the Frobenius loss without
         missing entries; otherwise multiplicative updates to convergence. With
         background programs the codes are fitted on both bases together and those on
-        ``components_`` returned.
+        ``components_`` returned. With ``preprocess="scale"`` ``X`` is shifted and divided
+        by the fitted target's statistics (not its own), so a sample's codes do not depend
+        on the batch it comes in.
         """
         check_is_fitted(self)
-        X = apply_preprocess(X, self.preprocess, "X")
+        # "scale": the fitted target's shift and divisor per feature (new samples in the
+        # units of the fit, any number of them), not the batch's own
+        X = apply_preprocess(X, self.preprocess, "X", stats=getattr(self, "_preprocess_stats", None))
         data = check_data(X, allow_nan=self.handle_missing == "mask")
         check_fitted_backend(self.components_, data.backend, "ContrastiveNMF")
         check_features(self, X, reset=False)
