@@ -55,7 +55,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..losses import EPSILON, elementwise_divergence
-from .kl_cd import KLCDStep, _between, _mu_point, _newton, _pen_change, numba_available
+from .kl_cd import KLCDStep, _between, _mu_point, _newton, _pen_change
 from .mu import BlockPenalty
 
 __all__ = ["BetaCDStep", "beta_cd_left"]
@@ -214,24 +214,14 @@ class BetaCDStep(KLCDStep):
 
     def __init__(self, terms, backend, blocks=("W", "H"), penalties=None, inner: int = 1,
                  kernel: str = "auto"):
+        super().__init__(terms, backend, blocks, penalties, inner, kernel)
+        self._dense = {}  # per orientation: X (densified if sparse) and M, C-contiguous for numba
+
+    @staticmethod
+    def _check_terms(terms):
         if len(terms) != 1 or not 1 < terms[0].beta < 2 or terms[0].weight <= 0:
             raise ValueError("BetaCDStep minimises one β-divergence term with 1 < beta < 2 and a "
                              "positive weight (beta=1: KLCDStep)")
-        self.term, self.b, self.blocks = terms[0], backend, tuple(blocks)
-        self.terms = list(terms)
-        self.penalties = penalties or {}
-        self.inner = int(inner)
-        if self.term.target.stacked:
-            raise ValueError("coordinate descent does not take stacked targets")
-        t = self.term.target
-        numpy_data = t.sparse or isinstance(t.X, np.ndarray)
-        if kernel == "auto":
-            kernel = "numba" if numpy_data and numba_available() else "numpy"
-        if kernel == "numba" and not numpy_data:
-            raise ValueError("the numba kernel runs on NumPy / scipy.sparse inputs only")
-        self.kernel = kernel
-        self._rows, self._entries = {}, {}
-        self._dense = {}  # per orientation: X (densified if sparse) and M, C-contiguous for numba
 
     def _data(self, tgt):
         """``(X, M)`` of one orientation: dense (the compiled kernel: C-contiguous, or the

@@ -292,8 +292,7 @@ class KLCDStep:
 
     def __init__(self, terms, backend, blocks=("W", "H"), penalties=None, inner: int = 1,
                  kernel: str = "auto"):
-        if len(terms) != 1 or terms[0].beta != 1 or terms[0].weight <= 0:
-            raise ValueError("coordinate descent minimises one KL term (beta=1) with a positive weight")
+        self._check_terms(terms)
         self.term, self.b, self.blocks = terms[0], backend, tuple(blocks)
         self.terms = list(terms)
         self.penalties = penalties or {}
@@ -309,6 +308,11 @@ class KLCDStep:
         self.kernel = kernel
         self._rows = {}
         self._entries = {}  # the compiled kernel's entries of M ⊙ X, per orientation
+
+    @staticmethod
+    def _check_terms(terms):
+        if len(terms) != 1 or terms[0].beta != 1 or terms[0].weight <= 0:
+            raise ValueError("coordinate descent minimises one KL term (beta=1) with a positive weight")
 
     def prepare(self, state):
         for blk in self.blocks:
