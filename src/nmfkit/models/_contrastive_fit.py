@@ -38,7 +38,7 @@ from ._core import build_target, has_exact_projection, project
 
 __all__ = ["check_pair", "check_params", "fit_pair", "PairOptions", "CONTRASTIVE_PARAMS", "enrichment", "PairFit", "trivial_divergence",
            "KL_DEGENERATE", "zero_unobserved_rows",
-           "background_argument"]
+           "background_argument", "start_state", "evaluate_run"]
 
 _LOSSES = {2.0: "frobenius", 1.0: "kl"}
 
@@ -187,7 +187,7 @@ def _loop_callback(callback):
     return cb
 
 
-def _start_state(problem, seeds, K, H_shared, dtype):
+def start_state(problem, seeds, K, H_shared, dtype):
     """Random starts of every restart, stacked on the restart axis (background programs
     as the first rows of every basis)."""
     b = problem.backend
@@ -203,7 +203,7 @@ def _run_restarts(problem, seeds, K, H_shared, batch_size, options, dtype) -> li
     """Full batch: all restarts as one batched computation; mini-batch: one by one (each
     has its own batch order), sharing ``options.max_time``."""
     if batch_size is None:
-        state = _start_state(problem, seeds, K, H_shared, dtype)
+        state = start_state(problem, seeds, K, H_shared, dtype)
         out = run(ContrastiveStep(problem), state, options, problem.objective)
         return [out.restart(r) for r in range(len(seeds))]
     outs, start = [], time.perf_counter()
@@ -213,7 +213,7 @@ def _run_restarts(problem, seeds, K, H_shared, batch_size, options, dtype) -> li
         if remaining is not None and remaining <= 0 and outs:
             break
         step = MiniBatchContrastiveStep(problem, batch_size, np.random.default_rng(int(seed) + 1))
-        state = _start_state(problem, [seed], K, H_shared, dtype)
+        state = start_state(problem, [seed], K, H_shared, dtype)
         out = run(step, state, replace(options, max_time=remaining), problem.objective)
         outs.append(out.restart(0))
         if out.stop_reason[0] == "interrupted":  # Ctrl-C: no further restart
@@ -221,7 +221,7 @@ def _run_restarts(problem, seeds, K, H_shared, batch_size, options, dtype) -> li
     return outs
 
 
-def _evaluate(problem, o, refine: bool, limit_X: float):
+def evaluate_run(problem, o, refine: bool, limit_X: float):
     """A restart's final codes (exact best fits where available), its terms and validity."""
     b = problem.backend
     W_X, W_Y, H = o.blocks["W_X"], o.blocks["W_Y"], o.blocks["H"]
@@ -299,7 +299,7 @@ def fit_pair(dX, dY, k, options: Optional[PairOptions] = None, *, shared=None,
     outs = _run_restarts(problem, seeds, n_shared + k, H_shared, o.batch_size, loop,
                          dX.values.dtype)
     limit_X = 1.0 if o.beta == 2 else KL_DEGENERATE
-    runs = [_evaluate(problem, out, o.refine, limit_X) for out in outs]
+    runs = [evaluate_run(problem, out, o.refine, limit_X) for out in outs]
     best, losses, valid = _best_run(runs, o)
     out, W_X, W_Y, H, loss, dXn, dYn, before, _ = runs[best]
     b = tX.backend

@@ -77,7 +77,7 @@ def fit_setting(data: PathData, k: int, alpha: float, seeds, o: PathOptions) -> 
     """All restarts of one ``(k, α)`` in one batched loop (convergence warnings dropped:
     the table counts the restarts that met ``tol``)."""
     from ..models._contrastive_diagnostics import KL_DEGENERATE, enrichment
-    from ..models._contrastive_fit import _evaluate, _start_state
+    from ..models._contrastive_fit import evaluate_run, start_state
     from ..solvers import LoopOptions, run
     from ..solvers.contrastive import ContrastiveProblem, ContrastiveStep
 
@@ -90,11 +90,11 @@ def fit_setting(data: PathData, k: int, alpha: float, seeds, o: PathOptions) -> 
                        tol_scale=problem.tol_scale)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        state = _start_state(problem, start_seeds(seeds), o.n_shared + k, H_shared,
+        state = start_state(problem, start_seeds(seeds), o.n_shared + k, H_shared,
                              data.dtype)
         out = run(ContrastiveStep(problem), state, loop, problem.objective)
         limit_X = 1.0 if o.beta == 2 else KL_DEGENERATE
-        runs = [_evaluate(problem, out.restart(r), True, limit_X) for r in range(len(seeds))]
+        runs = [evaluate_run(problem, out.restart(r), True, limit_X) for r in range(len(seeds))]
     for w in caught:
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
