@@ -126,10 +126,11 @@ def _row(xw, y, a_row, G, s, l1, l2, inner):
 
 
 @njit(cache=True, fastmath=True)
-def _sweep_row(i, indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part):
+def _sweep_row(i, indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part, want_loss):
     """Row ``i``: gather its columns of ``B`` and ``y = (A B)`` at its entries, run
-    :func:`_row`, and leave in ``part[i]`` its share of the divergence after the sweep,
-    ``Σ xw log(x / y) + Σ_j A_ij S_ij`` (the caller subtracts ``Σ xw``)."""
+    :func:`_row`, and with ``want_loss`` leave in ``part[i]`` its share of the divergence
+    after the sweep, ``Σ xw log(x / y) + Σ_j A_ij S_ij`` (the caller subtracts ``Σ xw``;
+    one logarithm per entry, so it is skipped when the caller does not need it)."""
     k = A.shape[1]
     lo, hi = indptr[i], indptr[i + 1]
     L = hi - lo
@@ -145,6 +146,8 @@ def _sweep_row(i, indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part):
         y[p] = acc
     s = S[0] if S.shape[0] == 1 else S[i]  # no weights: one row of sums for every row
     _row(xw[lo:hi], y, A[i], G, s, l1, l2, inner)
+    if not want_loss:
+        return
     out = 0.0
     for p in range(L):
         out += xw[lo + p] * np.log(max(x[lo + p] / max(y[p], EPSILON), 1e-38))
@@ -158,27 +161,28 @@ def _sweep_row(i, indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part):
 # function shared one cache entry and the "parallel" sweep loaded the serial code (measured:
 # CPU time = wall time on an idle 2-core machine until they were split).
 @njit(cache=True)
-def _sweep_serial(indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part):
+def _sweep_serial(indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part, want_loss):
     for i in range(A.shape[0]):
-        _sweep_row(i, indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part)
+        _sweep_row(i, indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part, want_loss)
 
 
 @njit(cache=True, parallel=True)
-def _sweep_parallel(indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part):
+def _sweep_parallel(indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part, want_loss):
     for i in prange(A.shape[0]):
-        _sweep_row(i, indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part)
+        _sweep_row(i, indptr, cols, xw, x, A, Bt, S, l1, l2, inner, part, want_loss)
 
 
 #: Work of a sweep (stored entries × components) from which the rows run in parallel
 #: threads (``prange``; the results are the same: rows are independent and their shares
-#: of the loss are summed in order). Measured (30 outer iterations of ``KLCDStep``, k = 10,
-#: idle 2-core machine / the same with one busy process beside it), serial → parallel ms
-#: per iteration: pbmc68k 700 × 765 (1.7 M entry × component updates per sweep) 8.2 → 6.8
-#: idle, 8.0 → 9.7 loaded; mouse10k 9,999 × 715 (6.9 M) 34.4 → 19–25 idle, 35.6 → 38.7
-#: loaded: the second core pays off on an idle machine for large sweeps and costs 10–20 %
-#: when another process holds it (the waiting thread spins). Hence the threshold: above
-#: 2 M updates the idle gain (≥ 1.4×) outweighs the loaded loss (≤ 1.1×).
-PARALLEL_WORK = 2_000_000
+#: of the loss are summed in order). Measured serial → parallel ms per outer iteration of
+#: ``KLCDStep`` (k = 10, idle 2-core machine, ``numba`` threading layer "omp"): pbmc68k rows
+#: [:50] (0.12 M updates per sweep) 1.01 → 0.78, [:100] 1.43 → 0.85, [:400] 4.3 → 3.2, all
+#: 700 rows (1.7 M) 7.1 → 5.3; mouse10k 9,999 × 715 (6.9 M) 34.4 → 19–25. So the cores are
+#: used as BLAS uses them, from about 1 ms of work per sweep, where starting the threads
+#: (tens of µs) stops mattering. On a machine where another process holds the cores the
+#: parallel sweep loses 10–20 % (pbmc68k 8.0 → 9.7 ms: the waiting thread spins); there,
+#: set ``NUMBA_NUM_THREADS=1`` as one sets ``OPENBLAS_NUM_THREADS`` for BLAS.
+PARALLEL_WORK = 100_000
 
 
 def stored_entries(tgt):
@@ -227,7 +231,7 @@ def cd_left_numba(tgt, A, B, pen, inner: int, entries, want_loss: bool = True):
     part = np.empty(A.shape[0])
     sweep = _sweep_parallel if info.nnz * A.shape[1] >= PARALLEL_WORK else _sweep_serial
     sweep(info.indptr, info.indices, xw, x, A, np.ascontiguousarray(B.T), S, pen.l1, pen.l2,
-          int(inner), part)
+          int(inner), part, bool(want_loss))
     if not want_loss:
         return 0.0
     return float(part.sum()) - total
