@@ -73,12 +73,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="learn B programs on the background first and hold them fixed in "
                             "the basis; the K components then carry only target-specific "
                             "programs, and KL works for any alpha (default: 0)")
-    model.add_argument("--preprocess", choices=_PREPROCESS_CHOICES, default="none",
-                       help="transform both files first: log1p_cp10k (raw counts: each sample "
-                            "scaled to 10,000, then log1p; recommended for single-cell counts "
-                            "with the frobenius loss), scale (measurements such as protein "
-                            "levels: each feature shifted to minimum 0 and divided by its "
-                            "standard deviation, in each file separately) or none (default)")
+    model.add_argument("--preprocess", choices=_PREPROCESS_CHOICES, default="auto",
+                       help="transform both files first: auto (default: none when both files "
+                            "hold integer counts, else scale; the choice is printed and saved "
+                            "in summary.json as preprocess_used), log1p_cp10k (raw counts: each "
+                            "sample scaled to 10,000, then log1p; recommended for single-cell "
+                            "counts with the frobenius loss), scale (measurements such as "
+                            "protein levels: each feature shifted to minimum 0 and divided by "
+                            "its standard deviation, in each file separately) or none (fit the "
+                            "files as read)")
     model.add_argument("--path-ks", type=_int_list, default=(1, 2), metavar="K1,K2,..",
                        help="the k scanned for -k auto (default: 1,2)")
     model.add_argument("--path-alphas", type=_float_list, default=(0.5, 1, 2, 3, 5, 10, 20),
@@ -195,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
                       batch_size=args.batch_size, random_state=args.seed,
                       n_background_components=args.background_components, preprocess=preprocess)
         res = contrastive_nmf(T, B, args.k, verbose=verbose, **params)
+    used = res.info["preprocess_used"]
     for text in dict.fromkeys(str(w.message) for w in caught):
         print_warning(text)
 
@@ -222,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
                                         columns=bg), stage / "background_background_codes.tsv")
         summary = dict(target=str(tpath.resolve()), background=str(bpath.resolve()),
                        command=getattr(args, "command_line", None), k=args.k, **params,
+                       preprocess_used=used,
                        target_shape=list(T.shape), background_shape=list(B.shape),
                        objective=res.loss, target_loss=res.target_loss,
                        background_loss=res.background_loss, loss_initial=res.loss_history[0],
@@ -233,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
                        elapsed=res.elapsed, versions=versions())
         if path is not None:
             io.write_table(path.table.set_index(["n_components", "alpha"]), stage / "path.tsv")
-            summary["chosen_by_path"] = dict(k=args.k, alpha=args.alpha,
+            summary["chosen_by_path"] = dict(k=args.k, alpha=args.alpha, preprocess=path.preprocess,
                                              ks=sorted({int(v) for v in path.table.n_components}),
                                              alphas=sorted({float(v) for v in path.table.alpha}))
             save_figure(path.plot(), stage / "path.png")
@@ -261,6 +266,7 @@ def run(args: argparse.Namespace) -> int:
                   f"alpha={args.alpha:g}")
         print(f"nmfkit: contrasted {T.shape[0]} target vs {B.shape[0]} background samples "
               f"({m} features), k={args.k}, alpha={args.alpha:g}, {args.loss}, in {res.elapsed:.2f} s")
+        print(f"  preprocess: {args.preprocess} -> {used or 'none'}")
         print(f"  objective {res.loss:.6g}: target term {res.target_loss:.4g}, background term "
               f"{res.background_loss:.4g}; {res.n_iter} iterations (stop: {res.stop_reason})")
         print("  enrichment (log2): " + ", ".join(f"{c} {v:+.2f}" for c, v in zip(comps, res.enrichment)))
