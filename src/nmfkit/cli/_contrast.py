@@ -23,7 +23,8 @@ poor (ContrastiveNMF, objective D(X|W_X H)/E_X - alpha D(Y|W_Y H)/E_Y). Writes D
   background_codes.tsv  background samples x contrastivenmf0..
   basis.tsv             contrastivenmf0.. x features (rows sum to 1)
   enrichment.tsv        per component: log2 usage ratio target / background
-  summary.json          inputs, parameters, objective, iterations, versions
+  summary.json          inputs, parameters (preprocess_used: what --preprocess auto chose),
+                        objective, iterations, versions
   loss.png  enrichment.png  basis.png
   report.html           with --report: one self-contained HTML page of all of it
 with -k auto and/or --alpha auto (the label-free choice of contrastive_path):
@@ -43,6 +44,9 @@ examples:
   nmfkit contrast disease.csv healthy.csv -k 3 --alpha 2 --out contrast-k3
   nmfkit contrast counts_t.h5ad counts_b.h5ad -k auto --alpha auto --preprocess log1p_cp10k --out rec
       (the recommended recipe for single-cell counts: k and alpha chosen without labels)
+  nmfkit contrast proteins_t.csv proteins_b.csv -k auto --alpha auto --out levels
+      (continuous levels: the default --preprocess auto scales each file's features;
+       integer counts are fitted as read; --preprocess none for the files as read)
   nmfkit contrast tgt.tsv bg.tsv -k 5 --loss kl --alpha 0.5 --seed 0 --out run1 --force
   nmfkit contrast counts_t.tsv counts_b.tsv -k 2 --loss kl --background-components 7 --out run2"""
 

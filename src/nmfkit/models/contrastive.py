@@ -222,27 +222,23 @@ class ContrastiveNMF(FactorModel):
     preprocess : {"auto", None, "log1p_cp10k", "scale"}, default="auto"
         Transform applied to both datasets (and to the data of :meth:`transform`) before
         the fit. ``"auto"``: ``None`` if both are integer-valued (counts), else
-        ``"scale"`` (class Notes; the value used is ``preprocess_``). ``"log1p_cp10k"`` scales each
-        sample to 10,000 (over its observed entries) and takes ``log1p``; the data must
-        then be raw counts. The recommended setting for single-cell counts (with the
-        Frobenius loss, no background programs, and α, k from
-        :func:`nmfkit.contrastive_path`): a program carried by a few tens of weakly
-        expressed genes is a tiny share of either divergence of the raw counts, which
-        library size and the top genes dominate, and the KL contrast on raw counts missed
-        it (``BENCHMARKS.md``, "Contrastive NMF on real single-cell counts").
-        ``"scale"``, for measurements whose features differ in level and spread (protein
-        levels, intensities; any sign): in each dataset on its own, every feature is
-        shifted so its smallest observed value is 0 and divided by its standard
-        deviation, the non-negative analogue of contrastive PCA's per-dataset
-        standardisation. Without it the uncentred fit spends its components on each
-        feature's mean level, and a mean shift between target and background (the mice
-        data's behavioural protocol) becomes the "target-specific" program. On the mice
-        protein data (issue 17 point 5) the defaults (``"auto"`` → ``"scale"``) and
-        ``(k, α)`` from ``contrastive_path(X, Y).choose()`` reach a median genotype ARI
-        of 0.639 over 5 seeds (supervised ceiling 0.737), against 0.053 with ``None``
-        (``BENCHMARKS.md``, "Mice protein"). Its statistics are the fitted target's:
-        :meth:`transform` applies them to new samples. ``None`` fits the data as given
-        (the behaviour before ``"auto"`` became the default).
+        ``"scale"`` (class Notes; the value used is ``preprocess_``). ``"log1p_cp10k"``
+        scales each sample to 10,000 (over its observed entries) and takes ``log1p``; the
+        data must then be raw counts: the recommended setting for single-cell counts
+        (module docstring, "Single-cell counts"). ``"scale"``, for measurements whose
+        features differ in level and spread (protein levels, intensities; any sign): in
+        each dataset on its own, every feature is shifted so its smallest observed value
+        is 0 and divided by its standard deviation, the non-negative analogue of
+        contrastive PCA's per-dataset standardisation. Without it the uncentred fit
+        spends its components on each feature's mean level, and a mean shift between
+        target and background (the mice data's behavioural protocol) becomes the
+        "target-specific" program: on the mice protein data (issue 17 point 5) the
+        defaults (``"auto"`` → ``"scale"``) and ``(k, α)`` from
+        ``contrastive_path(X, Y).choose()`` reach a median genotype ARI of 0.639 over 5
+        seeds (supervised ceiling 0.737), against 0.053 with ``None`` (``BENCHMARKS.md``,
+        "Mice protein"). Its statistics are the fitted target's: :meth:`transform`
+        applies them to new samples. ``None`` fits the data as given (the default before
+        ``"auto"``).
     random_state : int, Generator or None
     verbose : int, default=0
 
@@ -291,6 +287,10 @@ class ContrastiveNMF(FactorModel):
 
     Integer-valued non-counts (16-bit intensities) resolve to ``None``: pass ``"scale"``.
     The old behaviour: ``preprocess=None``. ``verbose >= 1`` prints the resolved value.
+    The cost of ``"scale"``: dividing by each dataset's own spread also erases a
+    target-only program on features nearly empty in the background (planted test data:
+    ARI 1.0 with ``None``, about 0 with ``"auto"``); pass ``None`` when the features share
+    one scale and their levels are the signal.
 
     ``fit(X_target, X_background)``: the background is the second argument or the
     keyword ``X_background``. It must be 2-D with the target's features: a 1-D second
