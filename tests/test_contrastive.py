@@ -228,7 +228,7 @@ def test_alpha_means_the_same_across_scale_and_sample_counts(sim):
     X, Y, labels = sim(8)
     rng = np.random.default_rng(1)
     Y4 = Y[rng.choice(Y.shape[0], 4 * Y.shape[0], replace=True)]  # 4x the background samples
-    kw = dict(n_restarts=1, max_iter=300, random_state=0)
+    kw = dict(n_restarts=1, max_iter=300, random_state=0, **AS_GIVEN)  # the objective's own scaling
     base = contrastive_nmf(X, Y, 2, **kw)
     variants = [contrastive_nmf(1e3 * X, 1e3 * Y, 2, **kw), contrastive_nmf(X, Y4, 2, **kw),
                 contrastive_nmf(X, 1e3 * Y, 2, **kw)]
@@ -246,6 +246,10 @@ def test_alpha_means_the_same_across_scale_and_sample_counts(sim):
 #: leaks into the target genes at 3x the target signal: a supervised logistic regression on
 #: the log-normalised target genes reaches only 0.98 there. The model with background
 #: programs (next test) models that leak and reaches 0.99 at every beta.
+#: These are the model's on the log-normalised data as given (preprocess=None). With the
+#: default preprocess="auto" (-> "scale": each gene divided by its spread in each dataset)
+#: beta = 16 falls to 0.872 (test_simulation_default_auto_costs_at_beta16, xfail), and with
+#: 7 background programs beta = 8 / 16 to 0.988 / 0.984 (0.99 as given).
 SIM_ARI = {0: 0.99, 1: 0.99, 2: 0.99, 4: 0.99, 8: 0.99, 16: 0.95}
 
 
@@ -277,7 +281,7 @@ def test_simulation_subtypes_with_background_programs(beta):
 def test_simulation_background_programs_frobenius_on_log_data(sim, beta):
     """The default loss on the log-normalised data also passes 0.99 with background programs."""
     X, Y, labels = sim(beta)
-    res = contrastive_nmf(X, Y, 2, n_background_components=7, random_state=0)
+    res = contrastive_nmf(X, Y, 2, n_background_components=7, random_state=0, **AS_GIVEN)
     assert _ari(labels, res.W_target) >= 0.99  # the plain model: 0.964 at beta = 16
     assert res.enrichment.min() > 2.0
 
@@ -286,7 +290,7 @@ def test_simulation_background_programs_frobenius_on_log_data(sim, beta):
 @pytest.mark.parametrize("beta", [0, 1, 2, 4, 8, 16])
 def test_simulation_subtypes_recovered_where_nmf_fails(sim, beta):
     X, Y, labels = sim(beta)
-    res = contrastive_nmf(X, Y, 2, n_restarts=2, max_iter=300, random_state=0)
+    res = contrastive_nmf(X, Y, 2, n_restarts=2, max_iter=300, random_state=0, **AS_GIVEN)
     assert _ari(labels, res.W_target) >= SIM_ARI[beta]
     assert res.enrichment.min() > 0.3  # both components target-specific
     if beta >= 1:
@@ -295,8 +299,24 @@ def test_simulation_subtypes_recovered_where_nmf_fails(sim, beta):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "known cost of the default preprocess='auto' -> 'scale' on log-normalised counts (issue 17 "
+    "point 5): at beta = 16 the subtype ARI is 0.872 (0.964 with preprocess=None); beta <= 8 "
+    "stays >= 0.99"))
+def test_simulation_default_auto_costs_at_beta16(sim):
+    X, Y, labels = sim(16)
+    res = contrastive_nmf(X, Y, 2, n_restarts=2, max_iter=300, random_state=0)
+    assert res.info["preprocess_used"] == "scale"
+    assert _ari(labels, res.W_target) >= SIM_ARI[16]
+
+
+@pytest.mark.slow
 def test_mice_genotype_ari_and_minibatch():
-    """KL, proteins scaled by their background mean, k=3, alpha=0.45; KMeans(2) on raw codes."""
+    """KL, proteins scaled by their background mean, k=3, alpha=0.45; KMeans(2) on raw codes.
+
+    Run with the default preprocess="auto" (-> "scale"; the division by the background mean
+    then changes nothing): median ARI 0.776 over seeds 0-4 (mini-batch 0.789); with
+    preprocess=None 0.604 (mini-batch 0.604)."""
     X, Y, labels = mice_pair()
     aris, full = [], None
     for seed in range(5):
