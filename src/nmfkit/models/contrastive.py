@@ -360,9 +360,9 @@ class ContrastiveNMF(FactorModel):
     def _fit_result(self, X_target, X_background, *, callback=None, labels=False):
         p = self._validate_params()
         self._set_features(X_target)
-        X_target, X_background, self.preprocess_, self._preprocess_stats = prepare_pair(
-            X_target, X_background, p["preprocess"])
+        X_target, X_background, used, stats = prepare_pair(X_target, X_background, p["preprocess"])
         dX, dY = check_pair(X_target, X_background, allow_nan=self.handle_missing == "mask")
+        self.preprocess_, self._preprocess_stats = used, stats
         if self.verbose >= 1 and p["preprocess"] == "auto":
             print(f"ContrastiveNMF: preprocess='auto' resolved to {self.preprocess_!r} ("
                   f"{'integer counts' if self.preprocess_ is None else 'not integer counts'})",
