@@ -120,6 +120,9 @@ def test_auto_rule_counts_none_continuous_scale_nan_ignored():
     assert resolve_preprocess("auto", sp.csr_matrix(np.nan_to_num(counts)), counts) is None
     assert resolve_preprocess("auto", np.nan_to_num(counts).astype(np.int64), counts) is None
     assert resolve_preprocess("auto", pd.DataFrame(levels), pd.DataFrame(levels)) == "scale"
+    nullable = pd.DataFrame(counts).astype("Float64")  # pd.NA where counts had NaN
+    assert resolve_preprocess("auto", nullable, counts) is None
+    assert resolve_preprocess("auto", nullable / 3, counts) == "scale"
     assert resolve_preprocess("auto", torch.tensor(levels), torch.tensor(counts)) == "scale"
     assert resolve_preprocess("auto", counts, levels) == "scale"  # mixed: both scaled
     assert resolve_preprocess("auto", levels, counts) == "scale"

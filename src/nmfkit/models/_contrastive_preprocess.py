@@ -246,12 +246,13 @@ def _scan_torch(X):
 def _scan(X):
     """``(n_negative, smallest, integer_valued)`` over the observed entries (NaN ignored), or
     None when ``X`` is not a 2-D numeric matrix (``check_data``'s error then follows)."""
-    if hasattr(X, "iloc"):  # pandas DataFrame
-        X = X.to_numpy()
     if type(X).__module__.startswith("torch"):
         return _scan_torch(X)
     try:
-        A = sp.csr_matrix(X).data[:, None] if sp.issparse(X) else np.asarray(X)
+        if hasattr(X, "iloc"):  # pandas DataFrame, nullable dtypes (pd.NA) included
+            A = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            A = sp.csr_matrix(X).data[:, None] if sp.issparse(X) else np.asarray(X)
     except (TypeError, ValueError):
         return None
     if A.ndim != 2 or A.dtype.kind not in "biuf":
