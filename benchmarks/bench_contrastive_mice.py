@@ -7,17 +7,19 @@ bundled (no scaling by hand); NaN entries stay masked for the NMF models. Score:
 
 Methods:
 
-- ``cnmf``: **the point-5 path**. ``ContrastiveNMF(k, alpha=α, preprocess="scale")`` with
-  every other parameter at its default (Frobenius, no background programs, 4 restarts,
+- ``cnmf``: **the point-5 path**. ``ContrastiveNMF(k, alpha=α)`` with every other
+  parameter at its default (``preprocess="auto"``, which resolves to ``"scale"`` on these
+  continuous protein levels (printed); Frobenius, no background programs, 4 restarts,
   seed s), ``(k, α)`` label-free: ``contrastive_path(X, Y, alphas=ALPHAS,
-  n_components=(1, ..., 5), preprocess="scale", random_state=s).choose()`` (the rule of
-  issue 17 point 4; here no α reaches the contrast line, so the rule's fallback applies:
-  α not past the default 2, with a warning), seeds s = 0..4;
+  n_components=(1, ..., 5), random_state=s).choose()`` (the rule of issue 17 point 4;
+  here no α reaches the contrast line, so the rule's fallback applies: α not past the
+  default 2, with a warning), seeds s = 0..4; no ``preprocess`` is passed anywhere;
 - ``cnmf_k_at_default_alpha``: k from the rows α = 2 of the same path (a path scanned at
   the default α only);
 - ``cnmf_uncapped``: ``choose(max_fallback_alpha=inf)``: the fallback before the cap (the
   largest stable contrast at any α);
-- ``cnmf_none``: the point-5 path with ``preprocess=None`` on the bundled proteins;
+- ``cnmf_none``: the point-5 path with ``preprocess=None`` (the data as given; the
+  default before ``"auto"``) on the bundled proteins;
 - ``grid``: with ``--grid``, the ARI of ``preprocess="scale"`` over k 1-5 × the path's α
   (seed 0), i.e. the ceiling of the setting chosen with the labels;
 - ``nmf``: plain NMF (k = 2) of the ``"scale"``-preprocessed target;
@@ -64,19 +66,26 @@ def ari(labels, Z) -> float:
     return float(adjusted_rand_score(labels, KMeans(2, n_init=10, random_state=0).fit_predict(Z)))
 
 
-def cnmf_label_free(X, Y, labels, seed, preprocess="scale"):
-    """``{name: (k, α, ARI)}`` of the label-free rules on one path (module docstring)."""
+DEFAULT = "default"  # cnmf_label_free: pass no preprocess at all (the library's default)
+
+
+def cnmf_label_free(X, Y, labels, seed, preprocess=DEFAULT):
+    """``{name: (k, α, ARI)}`` of the label-free rules on one path (module docstring), and
+    ``"_preprocess"``: what the path and the fits used (``preprocess_``)."""
     import nmfkit
 
+    kw = {} if preprocess == DEFAULT else {"preprocess": preprocess}
     path = nmfkit.contrastive_path(X, Y, alphas=ALPHAS, n_components=(1, 2, 3, 4, 5),
-                                   preprocess=preprocess, random_state=seed)
+                                   random_state=seed, **kw)
     t = path.table
     picks = {"cnmf": path.choose(), "cnmf_k_at_default_alpha": choose_setting_at(t, 2.0),
              "cnmf_uncapped": path.choose(max_fallback_alpha=np.inf)}
-    out = {}
+    out, used = {}, {path.preprocess}
     for name, (k, a) in picks.items():
-        model = nmfkit.ContrastiveNMF(k, alpha=a, preprocess=preprocess, random_state=seed)
-        out[name] = (k, a, ari(labels, model.fit(X, Y).target_codes_))
+        model = nmfkit.ContrastiveNMF(k, alpha=a, random_state=seed, **kw).fit(X, Y)
+        used.add(model.preprocess_)
+        out[name] = (k, a, ari(labels, model.target_codes_))
+    out["_preprocess"] = sorted(used, key=str)
     return out
 
 
@@ -138,14 +147,17 @@ def main(argv=None):
     seeds = [int(s) for s in args.seeds.split(",") if s]
     print(f"# mice protein: target {X.shape}, background {Y.shape}, "
           f"{int(X.isna().any(axis=1).sum())} target rows with NaN (masked)", flush=True)
-    for prep in ("scale", None):
+    for prep in (DEFAULT, None):
         t0 = time.perf_counter()
         res = [cnmf_label_free(X, Y, labels, s, prep) for s in seeds]
-        names = list(res[0]) if prep == "scale" else ["cnmf"]
+        names = [n for n in res[0] if n != "_preprocess"] if prep == DEFAULT else ["cnmf"]
+        said = ("no preprocess passed (default 'auto'), resolved to "
+                f"{sorted({str(v) for r in res for v in r['_preprocess']})}"
+                if prep == DEFAULT else "preprocess=None")
         for name in names:
             aris = [r[name][2] for r in res]
-            label = name if prep == "scale" else "cnmf_none"
-            print(f"{label} (preprocess={prep!r}): chosen (k, alpha) "
+            label = name if prep == DEFAULT else "cnmf_none"
+            print(f"{label} ({said}): chosen (k, alpha) "
                   f"{[r[name][:2] for r in res]}; ARI per seed {np.round(aris, 3).tolist()}, "
                   f"median {np.median(aris):.3f}", flush=True)
         print(f"  ({time.perf_counter() - t0:.0f} s for the {len(seeds)} paths and fits)")

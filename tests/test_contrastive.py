@@ -23,6 +23,15 @@ def _ari(labels, codes):
     return adjusted_rand_score(labels, KMeans(2, n_init=10, random_state=0).fit_predict(codes))
 
 
+#: The planted-basis tests below check the objective's math on the data as given, so they
+#: pass preprocess=None: the default "auto" scales these continuous data ("scale": each
+#: feature divided by its std in each dataset), which changes the units the planted basis
+#: is in and amplifies the background's near-empty target-only features to unit spread, so
+#: the planted programs are no longer target-only (ARI 1.0 -> -0.007, issue 17 point 5;
+#: tests/test_contrastive_mice.py::test_auto_scale_loses_target_only_features, xfail).
+AS_GIVEN = dict(preprocess=None)
+
+
 @pytest.fixture(scope="module")
 def planted():
     """Background = 3 shared programs; target = the same plus one of 2 target-only programs."""
@@ -70,7 +79,7 @@ def mice_pair():
 # -- API ---------------------------------------------------------------------------------------
 def test_estimator_api_gauge_and_transform(planted):
     X, Y, H_target, labels = planted
-    model = ContrastiveNMF(2, alpha=2.0, n_restarts=2, random_state=0)
+    model = ContrastiveNMF(2, alpha=2.0, n_restarts=2, random_state=0, **AS_GIVEN)
     codes = model.fit_transform(X, Y)
     assert codes is model.target_codes_
     assert model.components_.shape == (2, 50)
@@ -219,7 +228,7 @@ def test_alpha_means_the_same_across_scale_and_sample_counts(sim):
     X, Y, labels = sim(8)
     rng = np.random.default_rng(1)
     Y4 = Y[rng.choice(Y.shape[0], 4 * Y.shape[0], replace=True)]  # 4x the background samples
-    kw = dict(n_restarts=1, max_iter=300, random_state=0)
+    kw = dict(n_restarts=1, max_iter=300, random_state=0, **AS_GIVEN)  # the objective's own scaling
     base = contrastive_nmf(X, Y, 2, **kw)
     variants = [contrastive_nmf(1e3 * X, 1e3 * Y, 2, **kw), contrastive_nmf(X, Y4, 2, **kw),
                 contrastive_nmf(X, 1e3 * Y, 2, **kw)]
@@ -237,6 +246,10 @@ def test_alpha_means_the_same_across_scale_and_sample_counts(sim):
 #: leaks into the target genes at 3x the target signal: a supervised logistic regression on
 #: the log-normalised target genes reaches only 0.98 there. The model with background
 #: programs (next test) models that leak and reaches 0.99 at every beta.
+#: These are the model's on the log-normalised data as given (preprocess=None). With the
+#: default preprocess="auto" (-> "scale": each gene divided by its spread in each dataset)
+#: beta = 16 falls to 0.872 (test_simulation_default_auto_costs_at_beta16, xfail), and with
+#: 7 background programs beta = 8 / 16 to 0.988 / 0.984 (0.99 as given).
 SIM_ARI = {0: 0.99, 1: 0.99, 2: 0.99, 4: 0.99, 8: 0.99, 16: 0.95}
 
 
@@ -268,7 +281,7 @@ def test_simulation_subtypes_with_background_programs(beta):
 def test_simulation_background_programs_frobenius_on_log_data(sim, beta):
     """The default loss on the log-normalised data also passes 0.99 with background programs."""
     X, Y, labels = sim(beta)
-    res = contrastive_nmf(X, Y, 2, n_background_components=7, random_state=0)
+    res = contrastive_nmf(X, Y, 2, n_background_components=7, random_state=0, **AS_GIVEN)
     assert _ari(labels, res.W_target) >= 0.99  # the plain model: 0.964 at beta = 16
     assert res.enrichment.min() > 2.0
 
@@ -277,7 +290,7 @@ def test_simulation_background_programs_frobenius_on_log_data(sim, beta):
 @pytest.mark.parametrize("beta", [0, 1, 2, 4, 8, 16])
 def test_simulation_subtypes_recovered_where_nmf_fails(sim, beta):
     X, Y, labels = sim(beta)
-    res = contrastive_nmf(X, Y, 2, n_restarts=2, max_iter=300, random_state=0)
+    res = contrastive_nmf(X, Y, 2, n_restarts=2, max_iter=300, random_state=0, **AS_GIVEN)
     assert _ari(labels, res.W_target) >= SIM_ARI[beta]
     assert res.enrichment.min() > 0.3  # both components target-specific
     if beta >= 1:
@@ -286,8 +299,24 @@ def test_simulation_subtypes_recovered_where_nmf_fails(sim, beta):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "known cost of the default preprocess='auto' -> 'scale' on log-normalised counts (issue 17 "
+    "point 5): at beta = 16 the subtype ARI is 0.872 (0.964 with preprocess=None); beta <= 8 "
+    "stays >= 0.99"))
+def test_simulation_default_auto_costs_at_beta16(sim):
+    X, Y, labels = sim(16)
+    res = contrastive_nmf(X, Y, 2, n_restarts=2, max_iter=300, random_state=0)
+    assert res.info["preprocess_used"] == "scale"
+    assert _ari(labels, res.W_target) >= SIM_ARI[16]
+
+
+@pytest.mark.slow
 def test_mice_genotype_ari_and_minibatch():
-    """KL, proteins scaled by their background mean, k=3, alpha=0.45; KMeans(2) on raw codes."""
+    """KL, proteins scaled by their background mean, k=3, alpha=0.45; KMeans(2) on raw codes.
+
+    Run with the default preprocess="auto" (-> "scale"; the division by the background mean
+    then changes nothing): median ARI 0.776 over seeds 0-4 (mini-batch 0.789); with
+    preprocess=None 0.604 (mini-batch 0.604)."""
     X, Y, labels = mice_pair()
     aris, full = [], None
     for seed in range(5):
@@ -311,7 +340,7 @@ def test_background_programs_are_fixed_and_bound_the_kl_contrast(planted):
     plain = nmfkit.nmf(Y, 3, loss="kl", random_state=0, max_iter=1000, tol=1e-5)
     for alpha in (0.5, 2.0, 10.0):
         model = ContrastiveNMF(2, loss="kl", alpha=alpha, n_background_components=3, n_restarts=2,
-                               random_state=0).fit(X, Y)
+                               random_state=0, **AS_GIVEN).fit(X, Y)
         Hb = model.background_components_
         assert Hb.shape == (3, X.shape[1]) and model.components_.shape == (2, X.shape[1])
         np.testing.assert_allclose(Hb.sum(axis=1), 1.0, rtol=1e-6)
@@ -328,7 +357,7 @@ def test_background_programs_are_fixed_and_bound_the_kl_contrast(planted):
         W = model.transform(X)  # codes on components_, fitted on both bases
         assert W.shape == (X.shape[0], 2) and _ari(labels, W) == 1.0
     mb = ContrastiveNMF(2, loss="kl", n_background_components=3, batch_size=32, n_restarts=1,
-                        random_state=0).fit(X, Y)
+                        random_state=0, **AS_GIVEN).fit(X, Y)
     np.testing.assert_allclose(mb.background_components_, Hb, rtol=1e-9)  # same stage 1, to round-off
     assert _ari(labels, mb.target_codes_) == 1.0
     with pytest.raises(NMFInputError, match="n_background_components"):
@@ -342,7 +371,7 @@ def test_sparse_input_matches_dense(planted, loss):
 
     X, Y, _, _ = planted
     X0 = np.where(X > 0.3, X, 0.0)
-    kw = dict(loss=loss, alpha=0.5, n_restarts=1, max_iter=40, tol=0, random_state=0)
+    kw = dict(loss=loss, alpha=0.5, n_restarts=1, max_iter=40, tol=0, random_state=0, **AS_GIVEN)
     a = contrastive_nmf(X0, Y, 2, **kw)
     b = contrastive_nmf(sp.csr_matrix(X0), sp.csr_matrix(Y), 2, **kw)
     np.testing.assert_allclose(b.H, a.H, atol=1e-10)
@@ -359,9 +388,9 @@ def test_sparse_input_matches_dense(planted, loss):
 def test_torch_matches_numpy_and_stays_on_device(planted):
     torch = pytest.importorskip("torch")
     X, Y, _, _ = planted
-    a = contrastive_nmf(X, Y, 2, n_restarts=2, max_iter=100, tol=0, random_state=0)
+    a = contrastive_nmf(X, Y, 2, n_restarts=2, max_iter=100, tol=0, random_state=0, **AS_GIVEN)
     b = contrastive_nmf(torch.as_tensor(X), torch.as_tensor(Y), 2, n_restarts=2, max_iter=100,
-                        tol=0, random_state=0)
+                        tol=0, random_state=0, **AS_GIVEN)
     assert isinstance(b.H, torch.Tensor) and b.H.device == torch.as_tensor(X).device
     np.testing.assert_allclose(b.H.numpy(), a.H, atol=1e-8)
     assert b.loss == pytest.approx(a.loss, rel=1e-10)
@@ -373,7 +402,7 @@ def test_torch_matches_numpy_and_stays_on_device(planted):
                                                              torch.as_tensor(Y))
     assert isinstance(model.transform(torch.as_tensor(X)), torch.Tensor)
     kw = dict(loss="kl", n_background_components=3, n_restarts=1, max_iter=60, tol=0,
-              random_state=0)
+              random_state=0, **AS_GIVEN)
     a, b = contrastive_nmf(X, Y, 2, **kw), contrastive_nmf(torch.as_tensor(X), torch.as_tensor(Y),
                                                            2, **kw)
     assert isinstance(b.H_shared, torch.Tensor) and isinstance(b.H, torch.Tensor)
@@ -402,7 +431,7 @@ def test_cuda_computation_stays_on_gpu(planted):
 def test_contrastive_path_table_and_plot(planted):
     X, Y, _, _ = planted
     path = contrastive_path(X, Y, alphas=[0, 2], n_components=[2, 3], n_restarts=2, max_iter=200,
-                            random_state=0)
+                            random_state=0, **AS_GIVEN)
     t = path.table
     assert len(t) == 4 and set(t["n_components"]) == {2, 3}
     k3 = t[t.n_components == 3].set_index("alpha")
@@ -425,7 +454,7 @@ def test_contrastive_path_with_background_programs(planted):
     X, Y, H_target, _ = planted
     path = contrastive_path(X, Y, alphas=[0, 2], n_components=2, loss="kl",
                             n_background_components=3, n_restarts=2, max_iter=300,
-                            random_state=0)
+                            random_state=0, **AS_GIVEN)
     t = path.table.set_index("alpha")
     assert path.bases[(2, 2.0)][0].shape == (2, X.shape[1])  # contrastive rows only
     # the two target programs explain nearly all the held-out target's deviance left by the

@@ -113,7 +113,8 @@ def test_h5ad_round_trip_keeps_every_entry(pbmc, tmp_path):
     adata = pbmc.copy()
     tl.nmf(adata, 4, **FIT)
     tl.contrastive_nmf(adata, "bulk_labels", "CD14+ Monocyte", ["CD4+/CD25 T Reg", "CD8+ Cytotoxic T"], 2,
-                       n_restarts=1, max_iter=30, n_background_components=1, random_state=0)
+                       n_restarts=1, max_iter=30, n_background_components=1, random_state=0,
+                       preprocess=None)  # the default "scale" refuses this CSR: see below
     path = tmp_path / "a.h5ad"
     adata.write_h5ad(path)
     back = anndata.read_h5ad(path)
@@ -193,7 +194,9 @@ def test_nmf_codes_cluster_like_cell_types_better_than_pca(pbmc):
 def test_contrastive_codes_nan_outside_groups(pbmc):
     adata = pbmc.copy()
     target, background = "CD14+ Monocyte", ["CD4+/CD25 T Reg", "CD8+ Cytotoxic T"]
-    params = dict(n_restarts=1, max_iter=50, random_state=0)
+    # log-normalised CSR: the default preprocess="auto" resolves to "scale", which cannot
+    # shift the genes without zeros of a sparse matrix (test below); fit it as given
+    params = dict(n_restarts=1, max_iter=50, random_state=0, preprocess=None)
     tl.contrastive_nmf(adata, "bulk_labels", target, background, 2, **params)
     groups = adata.obs["bulk_labels"]
     t, b = (groups == target).to_numpy(), groups.isin(background).to_numpy()
@@ -205,10 +208,26 @@ def test_contrastive_codes_nan_outside_groups(pbmc):
     uns = adata.uns["cnmf"]
     assert uns["enrichment"][0] > 0 and uns["alpha"] == direct.result_.alpha
     assert list(uns["background"]) == background and np.array_equal(uns["target_mask"], t)
+    assert uns["preprocess_used"] == "none"
     with pytest.raises(NMFInputError, match="share cells"):
         tl.contrastive_nmf(adata, "bulk_labels", target, [target], 2)
     with pytest.raises(NMFInputError, match="not found"):
         tl.contrastive_nmf(adata, "bulk_labels", "B cells", background, 2)
+
+
+@pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")  # 20 iterations
+def test_contrastive_default_preprocess_on_log_normalised_csr_and_counts(pbmc):
+    """preprocess="auto": raw counts (layer) are fitted as given; the log-normalised CSR in X
+    resolves to "scale", which would have to shift the genes without zeros (12 in the
+    CD14+ Monocytes) and densify: a clear error naming preprocess=None and X.toarray()."""
+    adata = pbmc.copy()
+    groups = ("bulk_labels", "CD14+ Monocyte", "CD19+ B")
+    tl.contrastive_nmf(adata, *groups, 1, layer="counts", n_restarts=1, max_iter=20, random_state=0)
+    assert adata.uns["cnmf"]["preprocess_used"] == "none"
+    with pytest.raises(NMFInputError, match=r"preprocess='auto' chose 'scale'.*preprocess=None"):
+        tl.contrastive_nmf(adata, *groups, 1, n_restarts=1, max_iter=20)
+    with pytest.raises(NMFInputError, match=r"X\.toarray\(\)"):
+        tl.contrastive_nmf(adata, *groups, 1, n_restarts=1, max_iter=20)
 
 
 def test_rank_search_stores_table_and_best_k(tmp_path):

@@ -23,7 +23,8 @@ poor (ContrastiveNMF, objective D(X|W_X H)/E_X - alpha D(Y|W_Y H)/E_Y). Writes D
   background_codes.tsv  background samples x contrastivenmf0..
   basis.tsv             contrastivenmf0.. x features (rows sum to 1)
   enrichment.tsv        per component: log2 usage ratio target / background
-  summary.json          inputs, parameters, objective, iterations, versions
+  summary.json          inputs, parameters (preprocess_used: what --preprocess auto chose),
+                        objective, iterations, versions
   loss.png  enrichment.png  basis.png
   report.html           with --report: one self-contained HTML page of all of it
 with -k auto and/or --alpha auto (the label-free choice of contrastive_path):
@@ -43,6 +44,9 @@ examples:
   nmfkit contrast disease.csv healthy.csv -k 3 --alpha 2 --out contrast-k3
   nmfkit contrast counts_t.h5ad counts_b.h5ad -k auto --alpha auto --preprocess log1p_cp10k --out rec
       (the recommended recipe for single-cell counts: k and alpha chosen without labels)
+  nmfkit contrast proteins_t.csv proteins_b.csv -k auto --alpha auto --out levels
+      (continuous levels: the default --preprocess auto scales each file's features;
+       integer counts are fitted as read; --preprocess none for the files as read)
   nmfkit contrast tgt.tsv bg.tsv -k 5 --loss kl --alpha 0.5 --seed 0 --out run1 --force
   nmfkit contrast counts_t.tsv counts_b.tsv -k 2 --loss kl --background-components 7 --out run2"""
 
@@ -73,12 +77,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="learn B programs on the background first and hold them fixed in "
                             "the basis; the K components then carry only target-specific "
                             "programs, and KL works for any alpha (default: 0)")
-    model.add_argument("--preprocess", choices=_PREPROCESS_CHOICES, default="none",
-                       help="transform both files first: log1p_cp10k (raw counts: each sample "
-                            "scaled to 10,000, then log1p; recommended for single-cell counts "
-                            "with the frobenius loss), scale (measurements such as protein "
-                            "levels: each feature shifted to minimum 0 and divided by its "
-                            "standard deviation, in each file separately) or none (default)")
+    model.add_argument("--preprocess", choices=_PREPROCESS_CHOICES, default="auto",
+                       help="transform both files first: auto (default: none when both files "
+                            "hold integer counts, else scale; the choice is printed and saved "
+                            "in summary.json as preprocess_used), log1p_cp10k (raw counts: each "
+                            "sample scaled to 10,000, then log1p; recommended for single-cell "
+                            "counts with the frobenius loss), scale (measurements such as "
+                            "protein levels: each feature shifted to minimum 0 and divided by "
+                            "its standard deviation, in each file separately) or none (fit the "
+                            "files as read)")
     model.add_argument("--path-ks", type=_int_list, default=(1, 2), metavar="K1,K2,..",
                        help="the k scanned for -k auto (default: 1,2)")
     model.add_argument("--path-alphas", type=_float_list, default=(0.5, 1, 2, 3, 5, 10, 20),
@@ -195,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
                       batch_size=args.batch_size, random_state=args.seed,
                       n_background_components=args.background_components, preprocess=preprocess)
         res = contrastive_nmf(T, B, args.k, verbose=verbose, **params)
+    used = res.info["preprocess_used"]
     for text in dict.fromkeys(str(w.message) for w in caught):
         print_warning(text)
 
@@ -222,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
                                         columns=bg), stage / "background_background_codes.tsv")
         summary = dict(target=str(tpath.resolve()), background=str(bpath.resolve()),
                        command=getattr(args, "command_line", None), k=args.k, **params,
+                       preprocess_used=used,
                        target_shape=list(T.shape), background_shape=list(B.shape),
                        objective=res.loss, target_loss=res.target_loss,
                        background_loss=res.background_loss, loss_initial=res.loss_history[0],
@@ -233,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
                        elapsed=res.elapsed, versions=versions())
         if path is not None:
             io.write_table(path.table.set_index(["n_components", "alpha"]), stage / "path.tsv")
-            summary["chosen_by_path"] = dict(k=args.k, alpha=args.alpha,
+            summary["chosen_by_path"] = dict(k=args.k, alpha=args.alpha, preprocess=path.preprocess,
                                              ks=sorted({int(v) for v in path.table.n_components}),
                                              alphas=sorted({float(v) for v in path.table.alpha}))
             save_figure(path.plot(), stage / "path.png")
@@ -261,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
                   f"alpha={args.alpha:g}")
         print(f"nmfkit: contrasted {T.shape[0]} target vs {B.shape[0]} background samples "
               f"({m} features), k={args.k}, alpha={args.alpha:g}, {args.loss}, in {res.elapsed:.2f} s")
+        print(f"  preprocess: {args.preprocess} -> {used or 'none'}")
         print(f"  objective {res.loss:.6g}: target term {res.target_loss:.4g}, background term "
               f"{res.background_loss:.4g}; {res.n_iter} iterations (stop: {res.stop_reason})")
         print("  enrichment (log2): " + ", ".join(f"{c} {v:+.2f}" for c, v in zip(comps, res.enrichment)))

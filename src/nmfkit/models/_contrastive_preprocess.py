@@ -19,6 +19,26 @@ analogue: in each dataset separately, every feature is shifted so that its small
 observed value is 0 and divided by its standard deviation. The per-dataset shift
 removes the datasets' mean difference (up to the spread of the minima) and the division
 gives every feature the same weight, as in cPCA.
+
+``"auto"`` (the default; issue 17 point 5). Resolved once from target and background
+together, so both always get the same transform (:func:`resolve_preprocess`):
+
+- both datasets **integer-valued** (NaN ignored) → ``None``. Integer data are taken to
+  be counts, which the loss models as they are (KL), or which the user transforms with
+  ``"log1p_cp10k"`` (the single-cell recipe); scaling each feature by its standard
+  deviation would discard what counts carry (their Poisson-like mean-variance relation,
+  the zeros), so the behaviour for counts is that of ``None``;
+- otherwise (continuous non-negative measurements: protein levels, intensities,
+  log-normalised expression) → ``"scale"``, the per-dataset standardisation that
+  contrastive PCA's reference code applies to every dataset by default. One dataset
+  continuous is enough: a count target against a continuous background are not on
+  one scale, and fitting them as given would contrast their units;
+- negative entries are never shifted away under ``"auto"``: the fit raises the usual
+  non-negative-input error, whose fix names ``preprocess="scale"``.
+
+No threshold is involved (an entry is an integer or it is not), so nothing is tuned on
+any data set. Integer-valued measurements that are not counts (e.g. 16-bit image
+intensities) resolve to ``None``: pass ``"scale"`` for them.
 """
 
 from __future__ import annotations
@@ -28,19 +48,21 @@ import scipy.sparse as sp
 
 from ..exceptions import NMFInputError
 
-__all__ = ["PREPROCESS", "check_preprocess", "apply_preprocess"]
+__all__ = ["PREPROCESS", "check_preprocess", "apply_preprocess", "resolve_preprocess", "prepare_pair"]
 
 #: The accepted values of ``preprocess``.
-PREPROCESS = (None, "log1p_cp10k", "scale")
+PREPROCESS = ("auto", None, "log1p_cp10k", "scale")
 TARGET_SUM = 1e4
+_BLOCK = 1 << 20  # entries scanned at a time by resolve_preprocess (no full-size temporaries)
 
 
 def check_preprocess(value, name: str = "preprocess", spec=None):
-    """``None``, ``"log1p_cp10k"`` or ``"scale"``."""
+    """``"auto"``, ``None``, ``"log1p_cp10k"`` or ``"scale"``."""
     if value is None or (isinstance(value, str) and value in PREPROCESS):
         return value
     raise NMFInputError(
-        f"{name}={value!r} is not one of {list(PREPROCESS)}; use 'log1p_cp10k' for raw counts "
+        f"{name}={value!r} is not one of {list(PREPROCESS)}; use 'auto' (the default: None for "
+        "integer counts, 'scale' otherwise), 'log1p_cp10k' for raw counts "
         "(each sample scaled to 10,000, then log1p), 'scale' for measurements such as protein "
         "levels (each feature shifted to minimum 0 and divided by its standard deviation, per "
         "dataset) or None for data already transformed"
@@ -209,3 +231,93 @@ def _apply(X, how, name, stats):
     if how == "scale":
         return _scale_sparse(X, name, stats) if sp.issparse(X) else _scale_dense(X, name, stats)
     return _numpy(X, name), None
+
+
+def _scan_torch(X):
+    if X.is_sparse:
+        X = X.coalesce().values()
+    neg = int((X < 0).sum())
+    lo = float(X[X < 0].min()) if neg else 0.0
+    if not X.is_floating_point():
+        return neg, lo, True
+    return neg, lo, not bool((X.isfinite() & (X != X.floor())).any())
+
+
+def _scan(X):
+    """``(n_negative, smallest, integer_valued)`` over the observed entries (NaN ignored), or
+    None when ``X`` is not a 2-D numeric matrix (``check_data``'s error then follows)."""
+    if type(X).__module__.startswith("torch"):
+        return _scan_torch(X)
+    try:
+        if hasattr(X, "iloc"):  # pandas DataFrame, nullable dtypes (pd.NA) included
+            A = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            A = sp.csr_matrix(X).data[:, None] if sp.issparse(X) else np.asarray(X)
+    except (TypeError, ValueError):
+        return None
+    if A.ndim != 2 or A.dtype.kind not in "biuf":
+        return None
+    neg, lo, integer = 0, np.inf, True
+    step = max(1, _BLOCK // max(A.shape[1], 1))
+    for i in range(0, A.shape[0], step):
+        b = A[i:i + step]
+        below = b < 0
+        if below.any():
+            neg += int(np.count_nonzero(below))
+            lo = min(lo, float(b[below].min()))
+        if integer and b.dtype.kind == "f":
+            integer = not np.any(np.isfinite(b) & (b != np.floor(b)))
+    return neg, lo, integer
+
+
+def _negative_input(name, n, lo, how):
+    why = " (preprocess='auto' does not shift negative data by itself)" if how == "auto" else ""
+    return NMFInputError(
+        f"Negative values in data: {name} has {n} negative entries (min {lo:.4g}); NMF needs "
+        f"{name} >= 0{why}: for measurements of any sign pass preprocess='scale' (each feature "
+        "shifted to minimum 0 and divided by its standard deviation, in each dataset), or clip / "
+        "shift the data yourself, or use a method for mixed-sign data (SemiNMF)"
+    )
+
+
+def resolve_preprocess(how, X_target, X_background):
+    """The transform a fit applies: ``how`` itself, or what ``"auto"`` resolves to.
+
+    ``"auto"`` is resolved once from both datasets (module docstring): ``None`` when
+    both are integer-valued (NaN ignored: counts), else ``"scale"``. With ``"auto"`` or
+    ``None``, negative entries raise an :class:`~nmfkit.exceptions.NMFInputError` whose
+    fix names ``preprocess="scale"`` (nothing is shifted silently).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> counts = np.array([[0.0, 3.0], [2.0, np.nan]])
+    >>> resolve_preprocess("auto", counts, counts), resolve_preprocess("auto", counts, counts / 7)
+    (None, 'scale')
+    """
+    if how not in ("auto", None):
+        return how
+    integer = []
+    for name, X in (("X_target", X_target), ("X_background", X_background)):
+        scan = _scan(X)
+        if scan is None:
+            return None  # not a numeric matrix: the usual validation error follows
+        if scan[0]:
+            raise _negative_input(name, scan[0], scan[1], how)
+        integer.append(scan[2])
+    return None if how is None or all(integer) else "scale"
+
+
+def prepare_pair(X_target, X_background, how):
+    """``(X_target, X_background, used, stats)``: both datasets transformed by the resolved
+    ``how`` (:func:`resolve_preprocess`); ``stats`` the target's ``"scale"`` statistics."""
+    used = resolve_preprocess(how, X_target, X_background)
+    try:
+        X_target, stats = apply_preprocess(X_target, used, "X_target", return_stats=True)
+        X_background = apply_preprocess(X_background, used, "X_background")
+    except NMFInputError as err:
+        if how != "auto":
+            raise
+        raise NMFInputError(f"{err} (preprocess='auto' chose {used!r} because the data are not "
+                            "integer counts; preprocess=None fits them as given)") from err
+    return X_target, X_background, used, stats

@@ -91,6 +91,8 @@ code steps are ordinary MU steps followed by the optimal scale. See
 
 from __future__ import annotations
 
+import sys
+
 from sklearn.utils.validation import check_is_fitted
 
 from .._result import ContrastiveResult
@@ -107,7 +109,7 @@ from ._contrastive_fit import (
     fit_pair,
     zero_unobserved_rows,
 )
-from ._contrastive_preprocess import apply_preprocess
+from ._contrastive_preprocess import apply_preprocess, prepare_pair
 from ._contrastive_result import _pack
 from ._core import build_target, project
 
@@ -127,7 +129,7 @@ def contrastive_nmf(X_target, X_background, n_components: int = 2, *,
                     max_iter: int = 1000, tol: float = 1e-5, max_time: float | None = None,
                     batch_size: int | None = None, basis_floor: float = 1e-10,
                     handle_missing: str = "mask", n_background_components: int = 0,
-                    preprocess: str | None = None, random_state=None, verbose: int = 0,
+                    preprocess: str | None = "auto", random_state=None, verbose: int = 0,
                     callback=None) -> ContrastiveResult:
     r"""Background-contrastive NMF of a target against a background (functional form).
 
@@ -217,29 +219,26 @@ class ContrastiveNMF(FactorModel):
         contrast by the background-only fit (so ``α >= 1`` is usable with KL). Use a
         value at or above the number of programs the background has (rank selection on
         the background, :func:`nmfkit.selection.rank_search`, gives it).
-    preprocess : {None, "log1p_cp10k", "scale"}, default=None
+    preprocess : {"auto", None, "log1p_cp10k", "scale"}, default="auto"
         Transform applied to both datasets (and to the data of :meth:`transform`) before
-        the fit. ``"log1p_cp10k"`` scales each sample to 10,000 (over its observed
-        entries) and takes ``log1p``; the data must then be raw counts. The recommended
-        setting for single-cell counts (with the Frobenius loss, no background programs,
-        and α, k from :func:`nmfkit.contrastive_path`): a program carried by a few tens
-        of weakly expressed genes is a tiny share of either divergence of the raw
-        counts, which library size and the top genes dominate, and the KL contrast on raw
-        counts missed it (``BENCHMARKS.md``, "Contrastive NMF on real single-cell
-        counts"). ``"scale"``, for measurements whose features differ in level and
-        spread (protein levels, intensities; any sign): in each dataset on its own, every
-        feature is shifted so its smallest observed value is 0 and divided by its
-        standard deviation, the non-negative analogue of contrastive PCA's per-dataset
-        standardisation. Without it the uncentred fit spends its components on each
-        feature's mean level, and a mean shift between target and background (the mice
-        data's behavioural protocol) becomes the "target-specific" program. On the mice
-        protein data (issue 17 point 5) the defaults with ``"scale"`` and k from
-        ``contrastive_path(X, Y, alphas=[2.0], preprocess="scale").choose()`` reach a
-        median genotype ARI of 0.639 over 5 seeds (0.627-0.789 per seed; supervised
-        ceiling 0.737), against 0.053 with ``None`` (``BENCHMARKS.md``, "Mice
-        protein"). Its statistics come from the data given, so
-        :meth:`transform` needs a batch of at least 2 samples. ``None`` fits the data as
-        given.
+        the fit. ``"auto"``: ``None`` if both are integer-valued (counts), else
+        ``"scale"`` (class Notes; the value used is ``preprocess_``). ``"log1p_cp10k"``
+        scales each sample to 10,000 (over its observed entries) and takes ``log1p``; the
+        data must then be raw counts: the recommended setting for single-cell counts
+        (module docstring, "Single-cell counts"). ``"scale"``, for measurements whose
+        features differ in level and spread (protein levels, intensities; any sign): in
+        each dataset on its own, every feature is shifted so its smallest observed value
+        is 0 and divided by its standard deviation, the non-negative analogue of
+        contrastive PCA's per-dataset standardisation. Without it the uncentred fit
+        spends its components on each feature's mean level, and a mean shift between
+        target and background (the mice data's behavioural protocol) becomes the
+        "target-specific" program: on the mice protein data (issue 17 point 5) the
+        defaults (``"auto"`` → ``"scale"``) and ``(k, α)`` from
+        ``contrastive_path(X, Y).choose()`` reach a median genotype ARI of 0.639 over 5
+        seeds (supervised ceiling 0.737), against 0.053 with ``None`` (``BENCHMARKS.md``,
+        "Mice protein"). Its statistics are the fitted target's: :meth:`transform`
+        applies them to new samples. ``None`` fits the data as given (the default before
+        ``"auto"``).
     random_state : int, Generator or None
     verbose : int, default=0
 
@@ -264,9 +263,35 @@ class ContrastiveNMF(FactorModel):
     result_ : ContrastiveResult
         The whole outcome (arrays; :func:`contrastive_nmf` labels it).
     n_features_in_, feature_names_in_ :
+    preprocess_ : {None, "log1p_cp10k", "scale"}
+        The transform the fit applied (``preprocess`` with ``"auto"`` resolved, class
+        Notes); :meth:`transform` applies the same. Also ``result_.info["preprocess_used"]``.
 
     Notes
     -----
+    **preprocess="auto"** (issue 17 point 5). Contrastive PCA's reference code
+    standardises each dataset by default, and the Frobenius contrast needs the same on
+    continuous measurements (``preprocess`` above). The rule, resolved once from target
+    and background together so both get the same transform, has no threshold:
+
+    - both datasets integer-valued (NaN ignored) → ``None``: integers are taken as
+      counts, which the KL loss models as they are and which ``"log1p_cp10k"``
+      transforms (the single-cell recipe); standardising them would drop what counts
+      carry (zeros, mean-variance relation). Counts fit exactly as with ``None``;
+    - otherwise → ``"scale"``: continuous non-negative measurements (protein levels,
+      intensities, log-normalised expression). One continuous dataset suffices: a count
+      target and a continuous background are not in one unit, and fitting them as given
+      would contrast their units;
+    - negative entries are not shifted: the fit raises the usual non-negative-input
+      error, whose fix names ``preprocess="scale"``.
+
+    Integer-valued non-counts (16-bit intensities) resolve to ``None``: pass ``"scale"``.
+    The old behaviour: ``preprocess=None``. ``verbose >= 1`` prints the resolved value.
+    The cost of ``"scale"``: dividing by each dataset's own spread also erases a
+    target-only program on features nearly empty in the background (planted test data:
+    ARI 1.0 with ``None``, about 0 with ``"auto"``); pass ``None`` when the features share
+    one scale and their levels are the signal.
+
     ``fit(X_target, X_background)``: the background is the second argument or the
     keyword ``X_background``. It must be 2-D with the target's features: a 1-D second
     argument (the labels ``y`` a :class:`~sklearn.pipeline.Pipeline` passes to its last
@@ -296,7 +321,7 @@ class ContrastiveNMF(FactorModel):
 
     def __init__(self, n_components=2, *, alpha=DEFAULT_ALPHA, loss="frobenius", n_restarts=4,
                  max_iter=1000, tol=1e-5, max_time=None, batch_size=None, basis_floor=1e-10,
-                 handle_missing="mask", n_background_components=0, preprocess=None,
+                 handle_missing="mask", n_background_components=0, preprocess="auto",
                  random_state=None, verbose=0):
         self.n_components = n_components
         self.alpha = alpha
@@ -335,10 +360,13 @@ class ContrastiveNMF(FactorModel):
     def _fit_result(self, X_target, X_background, *, callback=None, labels=False):
         p = self._validate_params()
         self._set_features(X_target)
-        X_target, self._preprocess_stats = apply_preprocess(X_target, p["preprocess"], "X_target",
-                                                            return_stats=True)
-        X_background = apply_preprocess(X_background, p["preprocess"], "X_background")
+        X_target, X_background, used, stats = prepare_pair(X_target, X_background, p["preprocess"])
         dX, dY = check_pair(X_target, X_background, allow_nan=self.handle_missing == "mask")
+        self.preprocess_, self._preprocess_stats = used, stats
+        if self.verbose >= 1 and p["preprocess"] == "auto":
+            print(f"ContrastiveNMF: preprocess='auto' resolved to {self.preprocess_!r} ("
+                  f"{'integer counts' if self.preprocess_ is None else 'not integer counts'})",
+                  file=sys.stderr, flush=True)
         options = PairOptions(alpha=p["alpha"], beta=p["loss"], n_restarts=self.n_restarts,
                               max_iter=self.max_iter, tol=self.tol, max_time=self.max_time,
                               batch_size=self.batch_size, basis_floor=self.basis_floor,
@@ -346,7 +374,11 @@ class ContrastiveNMF(FactorModel):
                               callback=callback, n_shared=self.n_background_components)
         fit = zero_unobserved_rows(fit_pair(dX, dY, self.n_components, options), dX, dY)
         self._store(fit)
-        return _pack(fit, self.alpha, dX, dY) if labels else self.result_
+        if not labels:
+            return self.result_
+        res = _pack(fit, self.alpha, dX, dY)
+        res.info["preprocess_used"] = self.preprocess_
+        return res
 
     def _set_features(self, X):
         if hasattr(X, "shape") and len(X.shape) == 2:
@@ -354,6 +386,7 @@ class ContrastiveNMF(FactorModel):
 
     def _store(self, fit):
         r = self.result_ = _pack(fit, self.alpha)
+        r.info["preprocess_used"] = self.preprocess_
         self.components_, self.target_codes_, self.background_codes_ = r.H, r.W, r.W_background
         self.background_components_ = r.H_shared
         self.target_shared_codes_ = r.W_target_shared
@@ -376,14 +409,17 @@ class ContrastiveNMF(FactorModel):
         An exact non-negative least-squares projection for the Frobenius loss without
         missing entries; otherwise multiplicative updates to convergence. With
         background programs the codes are fitted on both bases together and those on
-        ``components_`` returned. With ``preprocess="scale"`` ``X`` is shifted and divided
-        by the fitted target's statistics (not its own), so a sample's codes do not depend
-        on the batch it comes in.
+        ``components_`` returned. ``X`` gets the fit's transform (``preprocess_``); with
+        ``"scale"`` it is shifted and divided by the fitted target's statistics (not its
+        own), so a sample's codes do not depend on the batch it comes in.
         """
         check_is_fitted(self)
+        if hasattr(X, "shape") and len(X.shape) == 2:
+            check_features(self, X, reset=False)  # before the fitted statistics meet X
         # "scale": the fitted target's shift and divisor per feature (new samples in the
         # units of the fit, any number of them), not the batch's own
-        X = apply_preprocess(X, self.preprocess, "X", stats=getattr(self, "_preprocess_stats", None))
+        X = apply_preprocess(X, getattr(self, "preprocess_", self.preprocess), "X",
+                             stats=getattr(self, "_preprocess_stats", None))
         data = check_data(X, allow_nan=self.handle_missing == "mask")
         check_fitted_backend(self.components_, data.backend, "ContrastiveNMF")
         check_features(self, X, reset=False)

@@ -56,6 +56,7 @@ planted-program benchmark of issue 17, ``benchmarks/bench_contrastive_real.py``)
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -96,10 +97,15 @@ class ContrastivePathResult:
     bases : dict
         ``(k, alpha) -> list`` of the basis of every restart of the first split (NumPy,
         rows sum to one).
+    preprocess : {None, "log1p_cp10k", "scale"}
+        The transform the scan applied (``"auto"`` resolved; a
+        :class:`~nmfkit.ContrastiveNMF` with the same ``preprocess`` on the same data
+        applies the same).
     """
 
     table: Any
     bases: dict
+    preprocess: str | None = None
 
     def choose(self, *, min_contrast: float = MIN_CONTRAST, min_stability: float = 0.9,
                min_gain: float = 0.05, max_fallback_alpha: float = 2.0) -> tuple:
@@ -250,7 +256,7 @@ def contrastive_path(X_target, X_background,
                      n_components: int | Sequence[int] = (1, 2, 3), *, loss: str = "frobenius",
                      n_restarts: int = 3, test_size: float = 0.2, max_iter: int = 300,
                      tol: float = 1e-5, handle_missing: str = "mask",
-                     n_background_components: int = 0, preprocess: str | None = None,
+                     n_background_components: int = 0, preprocess: str | None = "auto",
                      n_splits: int = 3, random_state=None,
                      verbose: int = 0) -> ContrastivePathResult:
     r"""Scan α (and k) of :class:`~nmfkit.ContrastiveNMF` with label-free diagnostics.
@@ -310,9 +316,11 @@ def contrastive_path(X_target, X_background,
         Background programs of every fit (:class:`~nmfkit.ContrastiveNMF`), learned
         once on the fit part of the background; ``stability`` and the enrichments
         then concern the contrastive components only.
-    preprocess : {None, "log1p_cp10k"}, default=None
-        As for :class:`~nmfkit.ContrastiveNMF` (applied to both datasets first; the
-        explained shares are then those of the transformed data).
+    preprocess : {"auto", None, "log1p_cp10k", "scale"}, default="auto"
+        As for :class:`~nmfkit.ContrastiveNMF` (resolved once from both whole datasets
+        and applied to both first; the explained shares are then those of the
+        transformed data). The value used is the result's ``preprocess`` (printed with
+        ``verbose >= 1``).
     random_state : int, Generator or None
         Seeds the split and the fits.
 
@@ -344,11 +352,12 @@ def contrastive_path(X_target, X_background,
     if not isinstance(test_size, numbers.Real) or not 0 < test_size < 1:
         raise NMFInputError(f"test_size={test_size!r} must be a fraction in (0, 1), e.g. 0.2")
     check_positive_int(n_restarts, "n_restarts")
-    from ..models._contrastive_preprocess import apply_preprocess, check_preprocess
+    from ..models._contrastive_preprocess import check_preprocess, prepare_pair
 
-    preprocess = check_preprocess(preprocess)
-    X_target = apply_preprocess(X_target, preprocess, "X_target")
-    X_background = apply_preprocess(X_background, preprocess, "X_background")
+    how = check_preprocess(preprocess)
+    X_target, X_background, preprocess, _ = prepare_pair(X_target, X_background, how)
+    if verbose >= 1 and how == "auto":
+        print(f"contrastive_path: preprocess='auto' resolved to {preprocess!r}", file=sys.stderr)
     beta = check_params(alpha=0.0, loss=loss, n_restarts=n_restarts, max_iter=max_iter, tol=tol,
                         max_time=None, batch_size=None, basis_floor=1e-10,
                         handle_missing=handle_missing, verbose=verbose)
@@ -385,4 +394,4 @@ def contrastive_path(X_target, X_background,
     table = pd.DataFrame(rows)
     first = table.groupby("n_components")["target_explained"].transform("first")
     table["target_explained_ratio"] = table["target_explained"] / first.where(first != 0)
-    return ContrastivePathResult(table, bases)
+    return ContrastivePathResult(table, bases, preprocess)

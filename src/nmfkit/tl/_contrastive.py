@@ -37,7 +37,8 @@ def contrastive_nmf(adata: Any, groupby: str, target: Any, background: Any, n_co
       **cells in neither group are NaN rows**;
     - ``uns[key_added]`` adds ``alpha``, ``enrichment`` (log2 target/background usage per
       component), ``target_loss``, ``background_loss``, ``groupby``, ``target``,
-      ``background``, ``target_mask`` (bool over obs) and, with
+      ``background``, ``target_mask`` (bool over obs), ``preprocess_used`` (the
+      transform applied, ``"none"`` for none) and, with
       ``n_background_components``, ``background_programs`` (n_vars, n_bg; zero rows for
       features not used); ``params`` the ContrastiveNMF parameters used.
 
@@ -56,13 +57,15 @@ def contrastive_nmf(adata: Any, groupby: str, target: Any, background: Any, n_co
     **params
         Parameters of :class:`nmfkit.ContrastiveNMF` (``alpha``, ``loss``,
         ``n_restarts``, ``max_iter``, ``n_background_components``, ``preprocess``,
-        ``random_state``, …). For raw UMI counts in ``adata.X`` (or ``layer``) pass
-        ``preprocess="log1p_cp10k"`` (each cell scaled to 10,000, then log1p: the
-        recommended recipe, with the Frobenius loss and ``(k, alpha)`` from
-        :func:`nmfkit.contrastive_path`, which takes the same ``preprocess``); for data
-        already normalised and log-transformed leave it None; for measurements such as
-        protein levels, ``preprocess="scale"`` (each feature shifted to minimum 0 and
-        divided by its standard deviation, in target and background separately).
+        ``random_state``, …). ``preprocess`` defaults to ``"auto"``: raw counts (integer
+        valued) are fitted as given, anything else (log-normalised data, protein levels)
+        with ``"scale"`` (each feature shifted to minimum 0 and divided by its standard
+        deviation, in target and background separately); the value used is
+        ``uns[key_added]["preprocess_used"]``. For raw UMI counts in ``adata.X`` (or
+        ``layer``) pass ``preprocess="log1p_cp10k"`` (each cell scaled to 10,000, then
+        log1p: the recommended recipe, with the Frobenius loss and ``(k, alpha)`` from
+        :func:`nmfkit.contrastive_path`, which takes the same ``preprocess``); to fit
+        data exactly as given pass ``preprocess=None``.
 
     Returns
     -------
@@ -104,7 +107,8 @@ def contrastive_nmf(adata: Any, groupby: str, target: Any, background: Any, n_co
     uns.update(alpha=float(res.alpha), enrichment=np.asarray(res.enrichment, dtype=float),
                target_loss=float(res.target_loss), background_loss=float(res.background_loss),
                groupby=str(groupby), target=np.asarray([str(g) for g in target]),
-               background=np.asarray([str(g) for g in background]), target_mask=rows_t)
+               background=np.asarray([str(g) for g in background]), target_mask=rows_t,
+               preprocess_used="none" if model.preprocess_ is None else model.preprocess_)
     if res.H_shared is not None and np.asarray(res.H_shared).shape[0] > 0:
         uns["background_programs"] = _padded(res.H_shared, mask)
     _anndata.store(adata, key_added, codes, np.asarray(res.H), uns, mask)
