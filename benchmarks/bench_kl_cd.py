@@ -20,12 +20,10 @@ Printed per case:
     python benchmarks/bench_kl_cd.py --quick          # small subsets, a minute
     python benchmarks/bench_kl_cd.py                  # mouse10k, pbmc68k, newsgroups10; k=10, 20
 
-Measured on the idle 2-core machine (load ~1, 2026-11-30), ``--budget 10 --methods
-mu,mu+extrap,cd-numba+ex --plot benchmarks/figures/kl_cd_objective_vs_time`` (the KL
-kernel then ran serial everywhere: see ``_kl_cd_numba.PARALLEL_WORK``): time of
-``cd-numba+ex`` to scikit-learn's 200-iteration objective / scikit-learn's time: mouse10k
-0.023 (k=10), 0.015 (k=20); pbmc68k 0.066, 0.038; newsgroups10 0.027, 0.020 (nmfkit MU
-0.09-0.16 where it got there within 10 s). Time to within 1e-4 of the best objective /
+Measured on the idle 2-core machine (load ~0.3, 2026-12-01), ``--budget 10 --methods
+mu,mu+extrap,cd-numba+ex``: time of ``cd-numba+ex`` to scikit-learn's 200-iteration
+objective / scikit-learn's time: mouse10k 0.013 (k=10), 0.011 (k=20); pbmc68k 0.036, 0.016;
+newsgroups10 0.019, 0.012 (nmfkit MU 0.09-0.15 where it got there within 10 s). Time to within 1e-4 of the best objective /
 MU's time, one thread each (``OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1``, ``--no-sklearn
 --methods mu,cd-numba+ex --budget 200`` or ``--budget 100 --mu-budget 450``): newsgroups10
 k=10 < 0.081, k=20 < 0.051, mouse10k k=20 < 0.049 (MU not there within its budget);
@@ -154,7 +152,7 @@ def run_case(name, k, budget, at, quick, methods=None, sklearn=True, mu_budget=N
     return name, k, traces, best
 
 
-def plot(cases, path):
+def plot(cases, path, overwrite=False):
     import matplotlib.pyplot as plt
 
     from nmfkit.plotting._style import categorical_colors, finish, legend_outside
@@ -169,7 +167,7 @@ def plot(cases, path):
         ax.set_ylabel("objective / best − 1 (best: lowest of all runs)")
         ax.set_title(f"{name}, k={k}")
     legend_outside(axes[0][-1])
-    finish(fig, path)
+    finish(fig, path, overwrite=overwrite)
 
 
 def main(argv=None):
@@ -177,6 +175,7 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="1,500-row subsets, k=10, short runs")
     p.add_argument("--budget", type=float, default=None, help="seconds of steps per method")
     p.add_argument("--plot", default=None, help="save the objective-time plot (PNG + SVG)")
+    p.add_argument("--force", action="store_true", help="replace an existing --plot file")
     p.add_argument("--methods", default=None,
                    help="comma-separated subset, e.g. mu,mu+extrap,cd-numba+ex (MU always runs)")
     p.add_argument("--mu-budget", type=float, default=None,
@@ -198,7 +197,7 @@ def main(argv=None):
     cases = [run_case(name, k, budget, at, args.quick, methods, not args.no_sklearn, args.mu_budget,
                       seed) for name in names for k in ks for seed in seeds]
     if args.plot:
-        plot(cases, args.plot)
+        plot(cases, args.plot, overwrite=args.force)
 
 
 if __name__ == "__main__":

@@ -102,9 +102,10 @@ def test_scale_transform_uses_the_fitted_statistics():
 
 
 def _counts_and_levels(seed=0):
-    """Integer counts (float dtype, a NaN) and continuous levels, 60 x 12 each."""
+    """Integer counts without zeros (float dtype, a NaN) and continuous levels, 60 x 12
+    each (no zeros: the zero-share branch of "auto" has its own test)."""
     rng = np.random.default_rng(seed)
-    counts = rng.poisson(rng.gamma(2.0, 2.0, (1, 12)), (60, 12)).astype(float)
+    counts = 1.0 + rng.poisson(rng.gamma(2.0, 2.0, (1, 12)), (60, 12)).astype(float)
     counts[4, 3] = np.nan
     levels = rng.gamma(3.0, 1.0, (60, 12)) + np.linspace(1, 12, 12)
     return counts, levels
@@ -129,6 +130,31 @@ def test_auto_rule_counts_none_continuous_scale_nan_ignored():
     assert resolve_preprocess("auto", counts + 1e-9, counts) == "scale"  # no tolerance
     for explicit in (None, "scale", "log1p_cp10k"):
         assert resolve_preprocess(explicit, levels, levels) == explicit
+
+
+def test_auto_rule_data_rich_in_zeros_are_fitted_as_given():
+    """A tenth or more zeros among the observed entries of either dataset (log-normalised
+    expression, sparse matrices) -> None; a few zeros in positive levels -> "scale"."""
+    import torch
+
+    from nmfkit.models._contrastive_preprocess import ZERO_SHARE
+
+    rng = np.random.default_rng(3)
+    logged = np.log1p(rng.poisson(0.5, (60, 12)).astype(float))  # ~60 % zeros, not integer
+    _, levels = _counts_and_levels()
+    assert (logged == 0).mean() > ZERO_SHARE
+    assert resolve_preprocess("auto", logged, logged) is None
+    assert resolve_preprocess("auto", sp.csr_matrix(logged), sp.csr_matrix(logged)) is None
+    assert resolve_preprocess("auto", torch.tensor(logged), torch.tensor(levels)) is None
+    assert resolve_preprocess("auto", levels, logged) is None  # either dataset
+    few = levels.copy()
+    few.flat[:50] = 0.0  # 7 % of the entries
+    assert resolve_preprocess("auto", few, levels) == "scale"
+    few.flat[:72] = 0.0  # exactly a tenth
+    assert resolve_preprocess("auto", few, levels) is None
+    masked = few.copy()
+    masked[few > 0] = np.nan  # NaN are not observed: every observed entry is 0
+    assert resolve_preprocess("auto", masked, levels) is None
 
 
 @pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")  # 30 iterations

@@ -217,17 +217,21 @@ def test_contrastive_codes_nan_outside_groups(pbmc):
 
 @pytest.mark.filterwarnings("ignore::nmfkit.exceptions.ConvergenceWarning")  # 20 iterations
 def test_contrastive_default_preprocess_on_log_normalised_csr_and_counts(pbmc):
-    """preprocess="auto": raw counts (layer) are fitted as given; the log-normalised CSR in X
-    resolves to "scale", which would have to shift the genes without zeros (12 in the
-    CD14+ Monocytes) and densify: a clear error naming preprocess=None and X.toarray()."""
+    """preprocess="auto" on the usual scanpy input: raw counts (layer) and the
+    log-normalised CSR in X (67 % zeros: 0 means "absent") are both fitted as given, the
+    latter equal to preprocess=None (per-gene scaling would also have to shift the genes
+    without zeros, 12 in the CD14+ Monocytes, and densify)."""
     adata = pbmc.copy()
     groups = ("bulk_labels", "CD14+ Monocyte", "CD19+ B")
-    tl.contrastive_nmf(adata, *groups, 1, layer="counts", n_restarts=1, max_iter=20, random_state=0)
+    kw = dict(n_restarts=1, max_iter=20, random_state=0)
+    tl.contrastive_nmf(adata, *groups, 1, layer="counts", **kw)
     assert adata.uns["cnmf"]["preprocess_used"] == "none"
-    with pytest.raises(NMFInputError, match=r"preprocess='auto' chose 'scale'.*preprocess=None"):
-        tl.contrastive_nmf(adata, *groups, 1, n_restarts=1, max_iter=20)
-    with pytest.raises(NMFInputError, match=r"X\.toarray\(\)"):
-        tl.contrastive_nmf(adata, *groups, 1, n_restarts=1, max_iter=20)
+    tl.contrastive_nmf(adata, *groups, 1, **kw)
+    assert adata.uns["cnmf"]["preprocess_used"] == "none"
+    ref = adata.copy()
+    tl.contrastive_nmf(ref, *groups, 1, preprocess=None, **kw)
+    np.testing.assert_allclose(np.nan_to_num(adata.obsm["X_cnmf"]), np.nan_to_num(ref.obsm["X_cnmf"]),
+                               rtol=0, atol=1e-12)
 
 
 def test_rank_search_stores_table_and_best_k(tmp_path):

@@ -45,8 +45,9 @@ examples:
   nmfkit contrast counts_t.h5ad counts_b.h5ad -k auto --alpha auto --preprocess log1p_cp10k --out rec
       (the recommended recipe for single-cell counts: k and alpha chosen without labels)
   nmfkit contrast proteins_t.csv proteins_b.csv -k auto --alpha auto --out levels
-      (continuous levels: the default --preprocess auto scales each file's features;
-       integer counts are fitted as read; --preprocess none for the files as read)
+      (positive levels: the default --preprocess auto scales each file's features;
+       integer counts and data with many zeros are fitted as read; --preprocess none
+       for the files as read)
   nmfkit contrast tgt.tsv bg.tsv -k 5 --loss kl --alpha 0.5 --seed 0 --out run1 --force
   nmfkit contrast counts_t.tsv counts_b.tsv -k 2 --loss kl --background-components 7 --out run2"""
 
@@ -79,7 +80,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                             "programs, and KL works for any alpha (default: 0)")
     model.add_argument("--preprocess", choices=_PREPROCESS_CHOICES, default="auto",
                        help="transform both files first: auto (default: none when both files "
-                            "hold integer counts, else scale; the choice is printed and saved "
+                            "hold integer counts or either is at least 10%% zeros, else "
+                            "scale; the choice is printed and saved "
                             "in summary.json as preprocess_used), log1p_cp10k (raw counts: each "
                             "sample scaled to 10,000, then log1p; recommended for single-cell "
                             "counts with the frobenius loss), scale (measurements such as "

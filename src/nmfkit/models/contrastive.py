@@ -221,7 +221,7 @@ class ContrastiveNMF(FactorModel):
         the background, :func:`nmfkit.selection.rank_search`, gives it).
     preprocess : {"auto", None, "log1p_cp10k", "scale"}, default="auto"
         Transform applied to both datasets (and to the data of :meth:`transform`) before
-        the fit. ``"auto"``: ``None`` if both are integer-valued (counts), else
+        the fit. ``"auto"``: ``None`` for integer counts and data rich in zeros, else
         ``"scale"`` (class Notes; the value used is ``preprocess_``). ``"log1p_cp10k"``
         scales each sample to 10,000 (over its observed entries) and takes ``log1p``; the
         data must then be raw counts: the recommended setting for single-cell counts
@@ -269,28 +269,19 @@ class ContrastiveNMF(FactorModel):
 
     Notes
     -----
-    **preprocess="auto"** (issue 17 point 5). Contrastive PCA's reference code
-    standardises each dataset by default, and the Frobenius contrast needs the same on
-    continuous measurements (``preprocess`` above). The rule, resolved once from target
-    and background together so both get the same transform, has no threshold:
-
-    - both datasets integer-valued (NaN ignored) → ``None``: integers are taken as
-      counts, which the KL loss models as they are and which ``"log1p_cp10k"``
-      transforms (the single-cell recipe); standardising them would drop what counts
-      carry (zeros, mean-variance relation). Counts fit exactly as with ``None``;
-    - otherwise → ``"scale"``: continuous non-negative measurements (protein levels,
-      intensities, log-normalised expression). One continuous dataset suffices: a count
-      target and a continuous background are not in one unit, and fitting them as given
-      would contrast their units;
-    - negative entries are not shifted: the fit raises the usual non-negative-input
-      error, whose fix names ``preprocess="scale"``.
-
-    Integer-valued non-counts (16-bit intensities) resolve to ``None``: pass ``"scale"``.
-    The old behaviour: ``preprocess=None``. ``verbose >= 1`` prints the resolved value.
-    The cost of ``"scale"``: dividing by each dataset's own spread also erases a
-    target-only program on features nearly empty in the background (planted test data:
-    ARI 1.0 with ``None``, about 0 with ``"auto"``); pass ``None`` when the features share
-    one scale and their levels are the signal.
+    **preprocess="auto"** (issue 17 point 5), resolved once from both datasets so both get
+    the same transform: ``None`` when both are integer-valued (counts: the KL loss models
+    them, ``"log1p_cp10k"`` transforms them) or either has zeros in at least a tenth of
+    its observed entries (0 means "absent": log-normalised or sparse data, where a
+    per-dataset division would blow a background's near-empty features up to the
+    target's spread); else ``"scale"``, the per-dataset standardisation contrastive PCA
+    applies by default, for strictly positive measurements in per-feature units (protein
+    levels, intensities). Negative entries are never shifted: the usual error names
+    ``preprocess="scale"``. Its cost on data without zeros: a target-only program on
+    features nearly empty in the background is erased (planted data: ARI 1.0 with
+    ``None``, about 0 scaled); pass ``None`` when the features share one scale and their
+    levels are the signal (``None`` is also the behaviour before "auto"; ``verbose >= 1``
+    prints the value resolved; the guide, "Preprocessing", has the measurements).
 
     ``fit(X_target, X_background)``: the background is the second argument or the
     keyword ``X_background``. It must be 2-D with the target's features: a 1-D second
@@ -365,7 +356,7 @@ class ContrastiveNMF(FactorModel):
         self.preprocess_, self._preprocess_stats = used, stats
         if self.verbose >= 1 and p["preprocess"] == "auto":
             print(f"ContrastiveNMF: preprocess='auto' resolved to {self.preprocess_!r} ("
-                  f"{'integer counts' if self.preprocess_ is None else 'not integer counts'})",
+                  f"{'integer counts or rich in zeros' if self.preprocess_ is None else 'positive levels'})",
                   file=sys.stderr, flush=True)
         options = PairOptions(alpha=p["alpha"], beta=p["loss"], n_restarts=self.n_restarts,
                               max_iter=self.max_iter, tol=self.tol, max_time=self.max_time,

@@ -58,8 +58,9 @@ def contrastive_nmf(adata: Any, groupby: str, target: Any, background: Any, n_co
         Parameters of :class:`nmfkit.ContrastiveNMF` (``alpha``, ``loss``,
         ``n_restarts``, ``max_iter``, ``n_background_components``, ``preprocess``,
         ``random_state``, …). ``preprocess`` defaults to ``"auto"``: raw counts (integer
-        valued) are fitted as given, anything else (log-normalised data, protein levels)
-        with ``"scale"`` (each feature shifted to minimum 0 and divided by its standard
+        valued) and data rich in zeros (log-normalised expression: at least a tenth of
+        the entries 0) are fitted as given, strictly positive levels (protein
+        measurements) with ``"scale"`` (each feature shifted to minimum 0 and divided by its standard
         deviation, in target and background separately); the value used is
         ``uns[key_added]["preprocess_used"]``. For raw UMI counts in ``adata.X`` (or
         ``layer``) pass ``preprocess="log1p_cp10k"`` (each cell scaled to 10,000, then
