@@ -66,13 +66,16 @@ def _start(X, k, seed=0):
     return s * rng.random((m, k)), s * rng.random((k, n))
 
 
-def _trace(step, state, objective, budget_s, max_iter):
-    """(times, objectives) of a step run from ``state``: step time only."""
+def _trace(step, state, objective, budget_s, max_iter, sync=lambda: None):
+    """(times, objectives) of a step run from ``state``: step time only (``sync``: a
+    device's synchronisation, run before and after each timed step)."""
     times, objs = [0.0], [float(objective(state)[0])]
     spent = 0.0
     for _ in range(max_iter):
+        sync()
         t0 = time.perf_counter()
         step(state, np.arange(1), True)
+        sync()
         spent += time.perf_counter() - t0
         times.append(spent)
         objs.append(float(objective(state)[0]))

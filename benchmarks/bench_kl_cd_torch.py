@@ -23,33 +23,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_kl_cd import _data, _start  # noqa: E402
+from bench_kl_cd import _data, _start, _trace  # noqa: E402
 
 from nmfkit.backends import get_namespace  # noqa: E402
 from nmfkit.losses import Target, Term  # noqa: E402
 from nmfkit.solvers import Extrapolated, MUStep, objective_fn  # noqa: E402
 from nmfkit.solvers.kl_cd import KLCDStep  # noqa: E402
-
-
-def _trace(step, state, objective, sync, max_iter, budget_s):
-    times, objs, spent = [0.0], [float(objective(state)[0])], 0.0
-    for _ in range(max_iter):
-        sync()
-        t0 = time.perf_counter()
-        step(state, np.arange(1), True)
-        sync()
-        spent += time.perf_counter() - t0
-        times.append(spent)
-        objs.append(float(objective(state)[0]))
-        if spent > budget_s:
-            break
-    return np.array(times), np.minimum.accumulate(np.array(objs))
 
 
 def run_case(torch, name, k, device, dtype, budget):
@@ -77,8 +61,8 @@ def run_case(torch, name, k, device, dtype, budget):
         if isinstance(step, Extrapolated):
             step.prev = None
             step.start(objective(state))
-        out[label] = _trace(step, state, objective, sync, 200 if label == "mu" else 100_000,
-                            np.inf if label == "mu" else budget)
+        out[label] = _trace(step, state, objective, np.inf if label == "mu" else budget,
+                            200 if label == "mu" else 100_000, sync)
     t_mu, f_mu = out["mu"][0][-1], out["mu"][1][-1]
     print(f"\n== {name} {X.shape[0]}x{X.shape[1]} dense k={k} on {device} ({dtype}); "
           f"MU 200 iterations: {t_mu:.3f} s, objective {f_mu:.6e}")
