@@ -19,8 +19,9 @@ disk afterwards): ``--warm`` runs the command once on a tiny matrix first.
 
 Measured on the 2-core machine:
 
-* ``--solvers cd`` (ks 4-12) while the machine was otherwise idle (load 1): **107 s
-  wall** (113 s CPU: the kernel runs rows on both cores), the issue's <= 2 minutes;
+* ``--solvers cd --warm`` (ks 4-12), idle machine (load 0.3, 2026-12-01): **64.5 s wall**
+  (113.9 s CPU: rows on both cores), the issue's <= 2 minutes; before the parallel driver
+  was fixed (one thread, load 1): 107 s wall (113 s CPU);
   under load 7-9 (``--warm``) 192 s wall, 123 s CPU. best_k 4 both times (the same
   table: the CV error rises from k = 4, and the command warns to search lower ks);
 * ``--solvers cd,mu --ks 8``, idle machine: CD 17.5 s wall (18.2 s CPU), MU 70.4 s
