@@ -178,3 +178,29 @@ def test_exact_projection_covers_kl_not_nb():
     assert has_exact_projection(t, 2.0) and not has_exact_projection(tm, 2.0)
     assert not has_exact_projection(t, LossSpec(1.0, 5.0))  # the negative binomial: MU
     assert not has_exact_projection(t, 1.5)
+
+
+def test_compiled_row_hessians_equal_the_sparse_product_and_give_the_same_codes(monkeypatch):
+    """With numba the row Hessians come from the compiled kernel (no n x k² matrix); they
+    equal the vectorised sparse product to round-off, and the codes equal those of the
+    path without numba (both meet the KKT conditions: the same convex minimiser)."""
+    pytest.importorskip("numba")
+    import nmfkit.solvers.kl_cd as kl_cd
+    from nmfkit.solvers import kl_codes as kc
+
+    rng = np.random.default_rng(4)
+    m, n, k = 120, 900, 7
+    X = sp.csr_matrix(rng.poisson(rng.gamma(0.5, 1.0, (m, 5)) @ rng.gamma(0.3, 1.0, (5, n))).astype(float))
+    H = rng.gamma(1.0, 1.0, (k, n))
+    C = np.broadcast_to(H.sum(axis=1), (m, k)).copy()
+    compiled = kc._Rows(X, C, H, 0.0, 0.0)
+    assert compiled.HH is None
+    HH = np.ascontiguousarray((H[:, None, :] * H[None, :, :]).reshape(k * k, -1).T)
+    y = compiled.y(rng.random((m, k)) + 0.1)
+    a, b = compiled.hessian(y), kc._Rows(X, C, H, 0.0, 0.0, HH=HH).hessian(y)
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max())
+    W_compiled = kl_codes(X, H)
+    monkeypatch.setattr(kl_cd, "numba_available", lambda: False)
+    assert kc._Rows(X, C, H, 0.0, 0.0).HH is not None
+    W_numpy = kl_codes(X, H)
+    np.testing.assert_allclose(W_compiled, W_numpy, rtol=1e-7, atol=1e-9 * W_numpy.max())
