@@ -65,7 +65,8 @@ import scipy.sparse as sp
 
 from ..exceptions import NMFInputError
 
-__all__ = ["PREPROCESS", "check_preprocess", "apply_preprocess", "resolve_preprocess", "prepare_pair"]
+__all__ = ["PREPROCESS", "check_preprocess", "apply_preprocess", "resolve_preprocess", "prepare_pair",
+           "say_resolved"]
 
 #: The accepted values of ``preprocess``.
 PREPROCESS = ("auto", None, "log1p_cp10k", "scale")
@@ -353,3 +354,13 @@ def prepare_pair(X_target, X_background, how):
         raise NMFInputError(f"{err} (preprocess='auto' chose {used!r} because the data are neither "
                             "integer counts nor rich in zeros; preprocess=None fits them as given)") from err
     return X_target, X_background, used, stats
+
+
+def say_resolved(who: str, how, used, verbose: int) -> None:
+    """With ``verbose >= 1``, tell on stderr what ``preprocess="auto"`` resolved to (called
+    once the pair passed validation, so a bad input prints only its error)."""
+    if verbose >= 1 and how == "auto":
+        import sys
+
+        why = "integer counts or rich in zeros" if used is None else "positive levels"
+        print(f"{who}: preprocess='auto' resolved to {used!r} ({why})", file=sys.stderr, flush=True)

@@ -66,15 +66,12 @@ works on the mice protein data), or background programs, with which the default 
 works. :func:`nmfkit.contrastive_path` gives label-free guidance and
 ``contrastive_path(...).choose()`` picks ``(k, α)`` by a documented rule.
 
-**Single-cell counts** (issue 17, benchmark ``benchmarks/bench_contrastive_real.py``):
-real UMI counts are far less kind than the simulation. A program of a few tens of
-weakly expressed genes is a small share of either divergence of the raw counts; KL on
-the raw counts (with or without background programs) missed a program planted in half
-of the target cells. What works is ``preprocess="log1p_cp10k"`` (each cell scaled to
-10,000, then ``log1p``) with the Frobenius loss, no background programs, and ``(k, α)``
-from ``contrastive_path(X, Y, preprocess="log1p_cp10k").choose()`` (typically k = 1 and
-α between 2 and 10 for one program): median ARI 1.0 over the benchmark's 15 cases
-(pbmc68k and mouse10k), at least contrastive PCA's label-free choice on each.
+**Single-cell counts** (issue 17, ``benchmarks/bench_contrastive_real.py``): KL on raw UMI
+counts missed a program of a few tens of weakly expressed genes planted in half the
+target cells. What works is ``preprocess="log1p_cp10k"`` with the Frobenius loss, no
+background programs and ``(k, α)`` from ``contrastive_path(X, Y,
+preprocess="log1p_cp10k").choose()``: median ARI 1.0 over the benchmark's cases, at least
+contrastive PCA's label-free choice on each (the recipe that opens the guide).
 
 **Stopping.** Full batch: when ``|ΔL|`` over 10 iterations, relative to the target
 term ``D_X/E_X``, falls below ``tol`` (``L`` is not monotone:
@@ -90,8 +87,6 @@ code steps are ordinary MU steps followed by the optimal scale. See
 """
 
 from __future__ import annotations
-
-import sys
 
 from sklearn.utils.validation import check_is_fitted
 
@@ -109,7 +104,7 @@ from ._contrastive_fit import (
     fit_pair,
     zero_unobserved_rows,
 )
-from ._contrastive_preprocess import apply_preprocess, prepare_pair
+from ._contrastive_preprocess import apply_preprocess, prepare_pair, say_resolved
 from ._contrastive_result import _pack
 from ._core import build_target, project
 
@@ -354,10 +349,7 @@ class ContrastiveNMF(FactorModel):
         X_target, X_background, used, stats = prepare_pair(X_target, X_background, p["preprocess"])
         dX, dY = check_pair(X_target, X_background, allow_nan=self.handle_missing == "mask")
         self.preprocess_, self._preprocess_stats = used, stats
-        if self.verbose >= 1 and p["preprocess"] == "auto":
-            print(f"ContrastiveNMF: preprocess='auto' resolved to {self.preprocess_!r} ("
-                  f"{'integer counts or rich in zeros' if self.preprocess_ is None else 'positive levels'})",
-                  file=sys.stderr, flush=True)
+        say_resolved("ContrastiveNMF", p["preprocess"], used, self.verbose)
         options = PairOptions(alpha=p["alpha"], beta=p["loss"], n_restarts=self.n_restarts,
                               max_iter=self.max_iter, tol=self.tol, max_time=self.max_time,
                               batch_size=self.batch_size, basis_floor=self.basis_floor,
@@ -405,7 +397,8 @@ class ContrastiveNMF(FactorModel):
         own), so a sample's codes do not depend on the batch it comes in.
         """
         check_is_fitted(self)
-        if hasattr(X, "shape") and len(X.shape) == 2:
+        shaped = hasattr(X, "shape") and len(X.shape) == 2
+        if shaped:
             check_features(self, X, reset=False)  # before the fitted statistics meet X
         # "scale": the fitted target's shift and divisor per feature (new samples in the
         # units of the fit, any number of them), not the batch's own
@@ -413,7 +406,8 @@ class ContrastiveNMF(FactorModel):
                              stats=getattr(self, "_preprocess_stats", None))
         data = check_data(X, allow_nan=self.handle_missing == "mask")
         check_fitted_backend(self.components_, data.backend, "ContrastiveNMF")
-        check_features(self, X, reset=False)
+        if not shaped:  # a list of rows: counted once it is a matrix
+            check_features(self, X, reset=False)
         target = build_target(data)
         n_shared = int(self.background_components_.shape[0])
         H = _concat_rows(self.background_components_, self.components_)

@@ -56,7 +56,6 @@ planted-program benchmark of issue 17, ``benchmarks/bench_contrastive_real.py``)
 from __future__ import annotations
 
 import numbers
-import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -352,16 +351,15 @@ def contrastive_path(X_target, X_background,
     if not isinstance(test_size, numbers.Real) or not 0 < test_size < 1:
         raise NMFInputError(f"test_size={test_size!r} must be a fraction in (0, 1), e.g. 0.2")
     check_positive_int(n_restarts, "n_restarts")
-    from ..models._contrastive_preprocess import check_preprocess, prepare_pair
+    from ..models._contrastive_preprocess import check_preprocess, prepare_pair, say_resolved
 
     how = check_preprocess(preprocess)
     X_target, X_background, preprocess, _ = prepare_pair(X_target, X_background, how)
-    if verbose >= 1 and how == "auto":
-        print(f"contrastive_path: preprocess='auto' resolved to {preprocess!r}", file=sys.stderr)
     beta = check_params(alpha=0.0, loss=loss, n_restarts=n_restarts, max_iter=max_iter, tol=tol,
                         max_time=None, batch_size=None, basis_floor=1e-10,
                         handle_missing=handle_missing, verbose=verbose)
     check_pair(X_target, X_background, allow_nan=handle_missing == "mask")  # fail early
+    say_resolved("contrastive_path", how, preprocess, verbose)
     rng = check_random_state(random_state)
     nX, nY = X_target.shape[0], X_background.shape[0]
     if nX < 2 or nY < 2:
